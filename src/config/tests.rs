@@ -1,0 +1,168 @@
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+const MINIMAL: &str = r#"
+[flexykey]
+base_url = "https://api.flexykey.se/v1/"
+username = "api-user"
+password = "hunter2-secret"
+"#;
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_with_env(text, Path::new("/etc/flexysync/test.toml"), Vec::new())
+}
+
+#[test]
+fn minimal_config_takes_the_documented_defaults() {
+    let config = load(MINIMAL).unwrap();
+    assert_eq!(config.flexykey.requests_per_second, 2.0);
+    assert_eq!(config.flexykey.burst, 5);
+    assert_eq!(config.flexykey.timeout_seconds, 30);
+    assert_eq!(config.sync.horizon_days, 180);
+    assert_eq!(config.sync.debounce_reads, 2);
+    assert_eq!(config.sync.max_shrink, 0.5);
+    assert_eq!(config.sync.shrink_confirm_hours, 24);
+    assert_eq!(config.sync.drift, DriftPolicy::Repair);
+    assert_eq!(config.archive.overlap.0.as_secs(), 7200);
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_name_and_file() {
+    let err = load(&format!("{MINIMAL}\nrequests_per_minute = 3\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/etc/flexysync/test.toml"), "{err}");
+    assert!(err.contains("requests_per_minute"), "{err}");
+}
+
+#[test]
+fn bad_value_names_the_key_and_what_was_expected() {
+    let text = MINIMAL.replace("username", "burst = \"many\"\nusername");
+    let err = load(&text).unwrap_err().to_string();
+    assert!(err.contains("flexykey.burst"), "{err}");
+    let text = MINIMAL.replace("username", "requests_per_second = 0\nusername");
+    let err = load(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("flexykey.requests_per_second") && err.contains("above 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    let err = load("[flexykey\nusername = 1").unwrap_err().to_string();
+    assert!(err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn plain_http_is_refused_except_on_loopback() {
+    let err = load(&MINIMAL.replace("https://api.flexykey.se", "http://api.flexykey.se"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("flexykey.base_url") && err.contains("https"),
+        "{err}"
+    );
+    load(&MINIMAL.replace("https://api.flexykey.se", "http://127.0.0.1:9000")).unwrap();
+    load(&MINIMAL.replace("https://api.flexykey.se", "http://localhost:9000")).unwrap();
+}
+
+#[test]
+fn environment_overrides_keys_and_types() {
+    let config = Config::from_toml_with_env(
+        MINIMAL,
+        Path::new("c.toml"),
+        vec![
+            ("FLEXYSYNC__FLEXYKEY__BURST".into(), "8".into()),
+            ("FLEXYSYNC__FLEXYKEY__USERNAME".into(), "other".into()),
+            ("FLEXYSYNC__SYNC__MAX_SHRINK".into(), "0.25".into()),
+            ("UNRELATED".into(), "x".into()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.flexykey.burst, 8);
+    assert_eq!(config.flexykey.username, "other");
+    assert_eq!(config.sync.max_shrink, 0.25);
+}
+
+#[test]
+fn password_file_is_read_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("password");
+    std::fs::write(&file, "from-a-file-secret\n").unwrap();
+    let text = format!(
+        "[flexykey]\nusername = \"u\"\npassword_file = \"{}\"\n",
+        file.display()
+    );
+    let config = load(&text).unwrap();
+    let password = config.flexykey.password.as_ref().unwrap();
+    assert_eq!(password.expose_secret(), "from-a-file-secret");
+    let printed = format!("{config:?}{}", config.redacted_summary());
+    assert!(!printed.contains("from-a-file-secret"), "{printed}");
+    let printed = format!("{:?}", load(MINIMAL).unwrap());
+    assert!(!printed.contains("hunter2-secret"));
+}
+
+#[test]
+fn missing_password_and_both_forms_are_refused() {
+    let err = load("[flexykey]\nusername = \"u\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("flexykey.password") && err.contains("missing"),
+        "{err}"
+    );
+    let err = load("[flexykey]\nusername = \"u\"\npassword = \"p\"\npassword_file = \"/x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not both"), "{err}");
+}
+
+#[test]
+fn sources_are_validated_per_kind() {
+    let ical = format!(
+        "{MINIMAL}\n[[sources]]\nname = \"cabin-7\"\nkind = \"ical\"\nurl = \"https://example.com/c.ics?s=token\"\nbooking_object_id = 123\ntimezone = \"W. Europe Standard Time\"\n"
+    );
+    let config = load(&ical).unwrap();
+    let source = &config.sources[0];
+    assert_eq!(source.timezone.unwrap().0, chrono_tz::Europe::Berlin);
+    assert_eq!(source.check_in.0.to_string(), "15:00:00");
+    assert_eq!(source.schedule, "*/10 * * * *");
+
+    let err = load(&ical.replace("booking_object_id = 123\n", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sources[0].booking_object_id"), "{err}");
+    let err = load(&format!("{ical}schedule = \"every minute\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sources[0].schedule"), "{err}");
+    let err = load(&format!("{ical}check_in = \"25:00\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("15:00"), "{err}");
+    let twice = format!("{ical}{}", &ical[MINIMAL.len()..]);
+    let err = load(&twice).unwrap_err().to_string();
+    assert!(err.contains("used twice"), "{err}");
+}
+
+#[test]
+fn feed_urls_are_redacted_for_logs() {
+    let url = url::Url::parse("https://www.airbnb.com/calendar/ical/1.ics?s=abcdef").unwrap();
+    let shown = redact_url(&url);
+    assert!(!shown.contains("abcdef"), "{shown}");
+    assert!(shown.contains("airbnb.com/calendar/ical/1.ics"), "{shown}");
+    let config = load(&format!(
+        "{MINIMAL}\n[[sources]]\nname = \"a\"\nkind = \"ical\"\nurl = \"https://example.com/c.ics?s=feedtoken\"\nbooking_object_id = 1\n"
+    ))
+    .unwrap();
+    assert!(!format!("{config:?}").contains("feedtoken"));
+    assert_eq!(
+        config.sources[0].url.as_ref().unwrap().0.query(),
+        Some("s=feedtoken")
+    );
+}

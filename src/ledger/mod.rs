@@ -1,0 +1,122 @@
+//! The local SQLite ledger: every SQL statement of flexysync, the migrations, transactions.
+//! One writer; WAL so readers (status, the status page) never wait for it; write transactions
+//! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger {path}: cannot open: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("ledger {path}: migration failed: {reason}")]
+    Migrate { path: PathBuf, reason: String },
+    #[error("ledger: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// The ledger: a pool over one SQLite file.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger file, sets WAL and applies the migrations.
+    pub async fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let open_err = |reason: String| LedgerError::Open {
+            path: path.to_owned(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|err| open_err(format!("cannot create {}: {err}", parent.display())))?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|err| open_err(err.to_string()))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|err| open_err(err.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|err| LedgerError::Migrate {
+                path: path.to_owned(),
+                reason: err.to_string(),
+            })?;
+        Ok(Ledger {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A value from the ledger's key-value table (installation secret, schema notes).
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Stores `value` under `key` unless a value is already there; returns the stored value.
+    pub async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String, LedgerError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_a_new_file_in_wal_and_keeps_meta_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/ledger.db");
+        let ledger = Ledger::open(&path).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&ledger.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(
+            ledger.meta_get_or_insert("k", "first").await.unwrap(),
+            "first"
+        );
+        assert_eq!(
+            ledger.meta_get_or_insert("k", "second").await.unwrap(),
+            "first"
+        );
+        ledger.close().await;
+        let reopened = Ledger::open(&path).await.unwrap();
+        assert_eq!(reopened.meta("k").await.unwrap().as_deref(), Some("first"));
+    }
+}

@@ -1,0 +1,12 @@
+//! flexysync keeps FlexyKey door-access bookings in step with the booking calendars a business
+//! already uses. See `DESIGN.md` beside the project for the flow and the invariants.
+
+pub mod archive;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod flexykey;
+pub mod ledger;
+pub mod reconcile;
+pub mod sandbox;
+pub mod sources;
