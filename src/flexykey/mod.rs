@@ -7,3 +7,6 @@ mod models;
 
 pub use error::ApiError;
 pub use models::*;
+mod client;
+
+pub use client::Client;
