@@ -2,12 +2,25 @@
 //! One writer; WAL so readers (status, the status page) never wait for it; write transactions
 //! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
 
+mod bookings;
+mod lock;
+mod passes;
+mod records;
+mod sources;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use lock::{LedgerLock, lock_path};
+pub use records::*;
+
+use crate::sources::Credentials;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -17,6 +30,34 @@ pub enum LedgerError {
     Migrate { path: PathBuf, reason: String },
     #[error("ledger: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error(
+        "ledger {path} is in use by {holder}; only one flexysync may use a ledger at a time \
+         (stop the other one, or give this one its own [ledger] path)"
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("ledger holds a value it cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// Times are stored as UTC unix seconds.
+pub(crate) fn ts(time: DateTime<Utc>) -> i64 {
+    time.timestamp()
+}
+
+pub(crate) fn from_ts(seconds: i64) -> Result<DateTime<Utc>, LedgerError> {
+    DateTime::from_timestamp(seconds, 0)
+        .ok_or_else(|| LedgerError::Corrupt(format!("time {seconds} is out of range")))
+}
+
+fn credentials_to_json(credentials: &Credentials) -> Result<String, LedgerError> {
+    serde_json::to_string(credentials)
+        .map_err(|err| LedgerError::Corrupt(format!("cannot encode credentials: {err}")))
+}
+
+fn credentials_from_json(text: &str) -> Result<Credentials, LedgerError> {
+    // The error text of serde_json quotes no input, so no code or phone leaks through it.
+    serde_json::from_str(text)
+        .map_err(|err| LedgerError::Corrupt(format!("stored credentials unreadable: {err}")))
 }
 
 /// The ledger: a pool over one SQLite file.
@@ -24,9 +65,31 @@ pub enum LedgerError {
 pub struct Ledger {
     pool: SqlitePool,
     path: PathBuf,
+    /// Held by the process that writes (sync, the daemon); readers (status) go without.
+    lock: Option<Arc<LedgerLock>>,
 }
 
 impl Ledger {
+    /// Takes the single-instance lock, then opens the ledger: for every process that writes.
+    /// A second flexysync on the same ledger is refused with the first one's pid.
+    pub async fn open_exclusive(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|err| LedgerError::Open {
+                path: path.to_owned(),
+                reason: format!("cannot create {}: {err}", parent.display()),
+            })?;
+        }
+        let lock = LedgerLock::acquire(path)?;
+        let mut ledger = Ledger::open(path).await?;
+        ledger.lock = Some(Arc::new(lock));
+        Ok(ledger)
+    }
+
+    /// True when this handle holds the single-instance lock.
+    pub fn is_exclusive(&self) -> bool {
+        self.lock.is_some()
+    }
+
     /// Opens (creating if needed) the ledger file, sets WAL and applies the migrations.
     pub async fn open(path: &Path) -> Result<Ledger, LedgerError> {
         let open_err = |reason: String| LedgerError::Open {
@@ -60,6 +123,7 @@ impl Ledger {
         Ok(Ledger {
             pool,
             path: path.to_owned(),
+            lock: None,
         })
     }
 

@@ -1,1 +1,10 @@
-//! (being built)
+//! The reconciler: `plan` (pure) decides which FlexyKey writes bring the bookings in step with
+//! the reservations; `apply` runs them journaled; `pass` is one full sync over all sources.
+
+pub mod marker;
+pub mod plan;
+pub mod reads;
+
+pub use plan::{
+    Action, Category, HeldDeletion, Operation, Plan, PlanInput, Policy, ReadKind, SourceState, plan,
+};
