@@ -8,3 +8,6 @@ pub mod reads;
 pub use plan::{
     Action, Category, HeldDeletion, Operation, Plan, PlanInput, Policy, ReadKind, SourceState, plan,
 };
+pub mod adopt;
+pub mod apply;
+pub mod pass;

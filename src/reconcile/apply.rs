@@ -1,0 +1,401 @@
+//! Apply: runs a plan through the FlexyKey client. Every write is journaled before it is sent
+//! and resolved after; a create whose outcome is unknown is resolved (by reading the object's
+//! bookings) before anything else is done on that booking object.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::adopt::same_credentials;
+use super::marker::{booking_name, marker_in};
+use super::plan::{Action, Operation, Plan};
+use crate::flexykey::{ApiError, Booking, Client, NewBooking};
+use crate::ledger::{
+    BookingState, JournalEntry, JournalState, Ledger, LedgerError, OwnedBooking, WriteKind,
+};
+use crate::sources::Reservation;
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub created: u32,
+    pub deleted: u32,
+    /// Creates in doubt that turned out to have happened.
+    pub adopted: u32,
+    /// Operations that did not complete, in plain words.
+    pub failures: Vec<String>,
+    /// Bookings created in this pass (for the re-read) and bookings deleted.
+    pub created_ids: Vec<(i64, i64)>,
+    pub deleted_ids: Vec<(i64, i64)>,
+}
+
+/// Runs plans; one per pass.
+pub struct Applier<'a> {
+    pub client: &'a Client,
+    pub ledger: &'a Ledger,
+    pub pass_id: Option<i64>,
+    /// Objects with a write still in doubt: nothing more is done on them in this pass.
+    doubtful: HashSet<i64>,
+}
+
+enum CreateResult {
+    Done,
+    Conflict(String),
+    Failed(String),
+}
+
+impl<'a> Applier<'a> {
+    pub fn new(client: &'a Client, ledger: &'a Ledger, pass_id: Option<i64>) -> Self {
+        Applier {
+            client,
+            ledger,
+            pass_id,
+            doubtful: HashSet::new(),
+        }
+    }
+
+    /// Marks objects on which nothing may be written in this pass (their doubts unresolved).
+    pub fn hold_objects(&mut self, objects: impl IntoIterator<Item = i64>) {
+        self.doubtful.extend(objects);
+    }
+
+    /// Runs every operation in order. Only a ledger failure stops it: FlexyKey failures are
+    /// recorded and the next operation goes on.
+    pub async fn apply(&mut self, plan: &Plan) -> Result<ApplyReport, LedgerError> {
+        let mut report = ApplyReport::default();
+        for op in &plan.operations {
+            self.apply_one(op, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn apply_one(
+        &mut self,
+        op: &Operation,
+        report: &mut ApplyReport,
+    ) -> Result<(), LedgerError> {
+        let object = op.action.booking_object_id();
+        if self.doubtful.contains(&object) {
+            report.failures.push(format!(
+                "skipped on booking object {object}: a write there is still in doubt ({})",
+                op.reason
+            ));
+            return Ok(());
+        }
+        match &op.action {
+            Action::Create {
+                reservation,
+                fingerprint,
+                start,
+            } => {
+                match self
+                    .create(reservation, fingerprint, *start, &op.reason, report)
+                    .await?
+                {
+                    CreateResult::Done => {}
+                    CreateResult::Conflict(why) | CreateResult::Failed(why) => {
+                        report.failures.push(why)
+                    }
+                }
+            }
+            Action::Delete { booking } => {
+                if let Err(why) = self.delete(booking, &op.reason, report).await? {
+                    report.failures.push(why);
+                }
+            }
+            Action::Replace {
+                reservation,
+                fingerprint,
+                start,
+                old,
+            } => {
+                self.replace(reservation, fingerprint, *start, old, &op.reason, report)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Make before break; on a 409 for the overlap, break before make only if no old booking
+    /// has started (access already granted is never cut short).
+    async fn replace(
+        &mut self,
+        reservation: &Reservation,
+        fingerprint: &str,
+        start: DateTime<Utc>,
+        old: &[OwnedBooking],
+        reason: &str,
+        report: &mut ApplyReport,
+    ) -> Result<(), LedgerError> {
+        match self
+            .create(reservation, fingerprint, start, reason, report)
+            .await?
+        {
+            CreateResult::Done => {
+                for booking in old {
+                    let why = format!("{reason} (old version)");
+                    if let Err(failure) = self.delete(booking, &why, report).await? {
+                        report.failures.push(failure);
+                    }
+                }
+            }
+            CreateResult::Conflict(why) => {
+                let now = Utc::now();
+                if old.iter().any(|b| b.start <= now) {
+                    report.failures.push(format!(
+                        "{why}; the old booking has already started, so it is kept rather than \
+                         cutting access short"
+                    ));
+                    return Ok(());
+                }
+                for booking in old {
+                    let why = format!("{reason} (FlexyKey refused the overlap: old version first)");
+                    if let Err(failure) = self.delete(booking, &why, report).await? {
+                        report.failures.push(failure);
+                        return Ok(());
+                    }
+                }
+                match self
+                    .create(reservation, fingerprint, start, reason, report)
+                    .await?
+                {
+                    CreateResult::Done => {}
+                    CreateResult::Conflict(why) | CreateResult::Failed(why) => {
+                        report.failures.push(why)
+                    }
+                }
+            }
+            CreateResult::Failed(why) => report.failures.push(why),
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &mut self,
+        reservation: &Reservation,
+        fingerprint: &str,
+        start: DateTime<Utc>,
+        reason: &str,
+        report: &mut ApplyReport,
+    ) -> Result<CreateResult, LedgerError> {
+        let entry = JournalEntry {
+            id: 0,
+            kind: WriteKind::Create,
+            reservation_key: reservation.key.clone(),
+            source: reservation.source.clone(),
+            booking_object_id: reservation.booking_object_id,
+            booking_id: None,
+            start,
+            end: reservation.end,
+            credentials: reservation.credentials.clone(),
+            name: booking_name(&reservation.label, &reservation.key),
+            fingerprint: fingerprint.to_owned(),
+            reason: reason.to_owned(),
+            state: JournalState::Intent,
+            error: None,
+            intended_at: Utc::now(),
+        };
+        // One retry after a doubt resolved as "not created"; never more within a pass.
+        for attempt in 0..2 {
+            let journal_id = self.ledger.journal_intent(self.pass_id, &entry).await?;
+            let request = new_booking(&entry);
+            let failure = match self.client.create_booking(&request).await {
+                Ok(booking) => {
+                    let owned = owned_from(&entry, &booking);
+                    self.ledger
+                        .journal_booking_created(
+                            journal_id,
+                            JournalState::Created,
+                            &owned,
+                            Utc::now(),
+                        )
+                        .await?;
+                    report.created += 1;
+                    report
+                        .created_ids
+                        .push((owned.booking_object_id, owned.booking_id));
+                    return Ok(CreateResult::Done);
+                }
+                Err(err) => err,
+            };
+            let what = describe(&entry);
+            if failure.is_refusal() {
+                let text = failure.to_string();
+                self.ledger
+                    .journal_resolve(journal_id, JournalState::Failed, Some(&text), Utc::now())
+                    .await?;
+                return Ok(match failure {
+                    ApiError::Conflict { .. } => {
+                        CreateResult::Conflict(format!("create {what}: {text}"))
+                    }
+                    _ => CreateResult::Failed(format!("create {what}: {text}")),
+                });
+            }
+            // Any other failure may hide a create that happened: read before doing more.
+            let text = failure.to_string();
+            self.ledger
+                .journal_resolve(journal_id, JournalState::InDoubt, Some(&text), Utc::now())
+                .await?;
+            match self.find_created(&entry).await {
+                Ok(Some(booking)) => {
+                    let owned = owned_from(&entry, &booking);
+                    self.ledger
+                        .journal_booking_created(
+                            journal_id,
+                            JournalState::Adopted,
+                            &owned,
+                            Utc::now(),
+                        )
+                        .await?;
+                    report.adopted += 1;
+                    report
+                        .created_ids
+                        .push((owned.booking_object_id, owned.booking_id));
+                    return Ok(CreateResult::Done);
+                }
+                Ok(None) => {
+                    self.ledger
+                        .journal_resolve(
+                            journal_id,
+                            JournalState::NotCreated,
+                            Some(&text),
+                            Utc::now(),
+                        )
+                        .await?;
+                    if attempt == 1 {
+                        return Ok(CreateResult::Failed(format!(
+                            "create {what}: {text} (twice; retried in the next pass)"
+                        )));
+                    }
+                }
+                Err(read) => {
+                    self.doubtful.insert(entry.booking_object_id);
+                    return Ok(CreateResult::Failed(format!(
+                        "create {what}: {text}; its outcome stays in doubt because the object's \
+                         bookings could not be read ({read}); resolved before anything else \
+                         in the next pass"
+                    )));
+                }
+            }
+        }
+        Ok(CreateResult::Failed(format!(
+            "create {}: not completed",
+            describe(&entry)
+        )))
+    }
+
+    /// Lists the object's bookings over the window and finds the one this entry asked for.
+    async fn find_created(&self, entry: &JournalEntry) -> Result<Option<Booking>, ApiError> {
+        let listed = self
+            .client
+            .bookings(entry.booking_object_id, entry.start, entry.end)
+            .await?;
+        Ok(listed
+            .into_iter()
+            .find(|booking| matches_entry(booking, entry)))
+    }
+
+    /// `Ok(Err(why))` when FlexyKey did not delete it.
+    async fn delete(
+        &mut self,
+        booking: &OwnedBooking,
+        reason: &str,
+        report: &mut ApplyReport,
+    ) -> Result<Result<(), String>, LedgerError> {
+        let entry = JournalEntry {
+            id: 0,
+            kind: WriteKind::Delete,
+            reservation_key: booking.reservation_key.clone(),
+            source: booking.source.clone(),
+            booking_object_id: booking.booking_object_id,
+            booking_id: Some(booking.booking_id),
+            start: booking.start,
+            end: booking.end,
+            credentials: booking.credentials.clone(),
+            name: booking.name.clone(),
+            fingerprint: booking.fingerprint.clone(),
+            reason: reason.to_owned(),
+            state: JournalState::Intent,
+            error: None,
+            intended_at: Utc::now(),
+        };
+        let journal_id = self.ledger.journal_intent(self.pass_id, &entry).await?;
+        match self.client.delete_booking(booking.booking_id).await {
+            // Already gone is as good as deleted.
+            Ok(()) | Err(ApiError::NotFound { .. }) => {
+                self.ledger
+                    .journal_booking_deleted(journal_id, booking.booking_id, Utc::now())
+                    .await?;
+                report.deleted += 1;
+                report
+                    .deleted_ids
+                    .push((booking.booking_object_id, booking.booking_id));
+                Ok(Ok(()))
+            }
+            Err(err) => {
+                let text = err.to_string();
+                let state = if err.is_refusal() {
+                    JournalState::Failed
+                } else {
+                    JournalState::InDoubt
+                };
+                self.ledger
+                    .journal_resolve(journal_id, state, Some(&text), Utc::now())
+                    .await?;
+                Ok(Err(format!(
+                    "delete booking {} on booking object {}: {text}",
+                    booking.booking_id, booking.booking_object_id
+                )))
+            }
+        }
+    }
+}
+
+/// True when a listed booking is the one a journaled create asked for: same object, window,
+/// credentials and marker.
+pub fn matches_entry(booking: &Booking, entry: &JournalEntry) -> bool {
+    booking.booking_object_id == entry.booking_object_id
+        && booking.start == entry.start
+        && booking.end == entry.end
+        && same_credentials(booking, &entry.credentials)
+        && booking.name.as_deref().and_then(marker_in).is_some()
+        && booking.name.as_deref().and_then(marker_in) == marker_in(&entry.name)
+}
+
+fn new_booking(entry: &JournalEntry) -> NewBooking {
+    NewBooking {
+        booking_object_id: entry.booking_object_id,
+        start: entry.start,
+        end: entry.end,
+        phones: entry.credentials.phones.clone(),
+        code: entry.credentials.code.clone(),
+        rfid: entry.credentials.rfid.clone(),
+        name: Some(entry.name.clone()),
+    }
+}
+
+fn owned_from(entry: &JournalEntry, booking: &Booking) -> OwnedBooking {
+    OwnedBooking {
+        booking_id: booking.booking_id,
+        reservation_key: entry.reservation_key.clone(),
+        source: entry.source.clone(),
+        booking_object_id: entry.booking_object_id,
+        start: entry.start,
+        end: entry.end,
+        credentials: entry.credentials.clone(),
+        name: entry.name.clone(),
+        fingerprint: entry.fingerprint.clone(),
+        state: BookingState::Active,
+    }
+}
+
+/// A booking described for an operator: no code, no phone number.
+fn describe(entry: &JournalEntry) -> String {
+    format!(
+        "booking on object {} from {} to {} ({})",
+        entry.booking_object_id,
+        entry.start.format("%Y-%m-%dT%H:%M:%SZ"),
+        entry.end.format("%Y-%m-%dT%H:%M:%SZ"),
+        entry.reservation_key
+    )
+}

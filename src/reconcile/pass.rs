@@ -1,0 +1,637 @@
+//! One full sync pass: read the sources, store what they said, compare FlexyKey's lists with
+//! the ledger (doubts, adoption, drift), plan, apply, re-read, record the pass.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::adopt::{self, Listing};
+use super::apply::{ApplyReport, Applier, matches_entry};
+use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
+use super::reads::{assess_shrink, merge_fresh, merge_unchanged, upcoming};
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::flexykey::Client;
+use crate::ledger::{
+    BookingState, JournalState, Ledger, LedgerError, OwnedBooking, PassCounts, SourceReadRecord,
+    StoredReservation, WriteKind,
+};
+use crate::sources::ReadOutcome;
+
+/// Reads one source. The memo is the reader's own (conditional-fetch state, as JSON).
+pub trait SourceReader: Sync {
+    fn read(
+        &self,
+        source: &SourceConfig,
+        default_timezone: Option<Tz>,
+        memo: Option<&str>,
+    ) -> impl Future<Output = (ReadOutcome, Option<String>)> + Send;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PassOptions {
+    /// Read and plan, but make no write call to FlexyKey and change nothing in the ledger.
+    pub dry_run: bool,
+    /// Only this source is read and reconciled.
+    pub only_source: Option<String>,
+    /// Sources whose held deletions the operator lets through.
+    pub confirm: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceReport {
+    pub name: String,
+    pub read: ReadKind,
+    pub failure: Option<String>,
+    /// Upcoming reservations the source now stands for.
+    pub upcoming: u32,
+    pub warnings: Vec<String>,
+    pub hold: Option<String>,
+    pub released: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PassReport {
+    pub pass_id: Option<i64>,
+    pub dry_run: bool,
+    pub started_at: DateTime<Utc>,
+    pub sources: Vec<SourceReport>,
+    pub plan: Plan,
+    pub applied: ApplyReport,
+    /// Bookings found in FlexyKey by their marker and recorded as owned before planning.
+    pub adopted: u32,
+    /// Owned bookings found deleted by hand.
+    pub vanished: Vec<i64>,
+    /// Bookings on the objects that are not flexysync's.
+    pub foreign: u32,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub converged: bool,
+}
+
+impl PassReport {
+    pub fn counts(&self) -> PassCounts {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        PassCounts {
+            created: self.applied.created,
+            deleted: self.applied.deleted,
+            adopted: self.adopted.saturating_add(self.applied.adopted),
+            failed: count(self.applied.failures.len() + self.errors.len()),
+            held: count(self.plan.held.len()),
+            foreign_bookings: self.foreign,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("source {0:?} is not in the config")]
+    UnknownSource(String),
+}
+
+/// Runs one pass. The ledger should be opened exclusively by the caller.
+pub async fn run_pass<R: SourceReader>(
+    config: &Config,
+    ledger: &Ledger,
+    client: &Client,
+    reader: &R,
+    options: &PassOptions,
+) -> Result<PassReport, PassError> {
+    if let Some(name) = &options.only_source
+        && !config.sources.iter().any(|s| &s.name == name)
+    {
+        return Err(PassError::UnknownSource(name.clone()));
+    }
+    let now = Utc::now().with_nanosecond_zero();
+    let policy = Policy::from_config(&config.sync);
+    let dry = options.dry_run;
+    let pass_id = if dry {
+        None
+    } else {
+        Some(ledger.pass_started(now, false).await?)
+    };
+    let mut report = PassReport {
+        pass_id,
+        dry_run: dry,
+        started_at: now,
+        sources: vec![],
+        plan: Plan::default(),
+        applied: ApplyReport::default(),
+        adopted: 0,
+        vanished: vec![],
+        foreign: 0,
+        errors: vec![],
+        warnings: vec![],
+        converged: false,
+    };
+
+    // 1. Sources.
+    let stored_all = ledger.reservations().await?;
+    let reads: HashMap<String, SourceReadRecord> = ledger
+        .source_reads()
+        .await?
+        .into_iter()
+        .map(|r| (r.source.clone(), r))
+        .collect();
+    let mut by_source: HashMap<String, Vec<StoredReservation>> = HashMap::new();
+    for stored in stored_all {
+        by_source
+            .entry(stored.reservation.source.clone())
+            .or_default()
+            .push(stored);
+    }
+    let timezones = object_timezones(client, config, options, &mut report.warnings).await;
+    let mut states: HashMap<String, SourceState> = HashMap::new();
+    let mut reservations: Vec<StoredReservation> = vec![];
+    for source in &config.sources {
+        let stored = by_source.remove(&source.name).unwrap_or_default();
+        let in_scope = options
+            .only_source
+            .as_ref()
+            .is_none_or(|only| only == &source.name);
+        if !in_scope || source.kind == SourceKind::Webhook {
+            let read = if in_scope {
+                ReadKind::Pushed
+            } else {
+                ReadKind::NotRead
+            };
+            let hold = reads.get(&source.name).and_then(|r| r.hold.clone());
+            let mut state = SourceState::new(read);
+            state.hold = hold.map(|h| h.reason);
+            states.insert(source.name.clone(), state);
+            reservations.extend(stored);
+            continue;
+        }
+        let timezone = source
+            .booking_object_id
+            .and_then(|id| timezones.get(&id).copied());
+        let previous = reads.get(&source.name);
+        let (outcome, memo) = reader
+            .read(
+                source,
+                timezone,
+                previous.and_then(|p| p.fetch_memo.as_deref()),
+            )
+            .await;
+        let confirmed = options.confirm.iter().any(|c| c == &source.name);
+        let (merged, record, source_report) = absorb_read(
+            &source.name,
+            outcome,
+            memo,
+            &stored,
+            previous,
+            confirmed,
+            &policy,
+            now,
+        );
+        if !dry {
+            let rows = (source_report.read != ReadKind::Failed).then_some(merged.as_slice());
+            ledger.store_read(&record, rows).await?;
+        }
+        let mut state = SourceState::new(source_report.read);
+        state.failure = source_report.failure.clone();
+        state.hold = source_report.hold.clone();
+        states.insert(source.name.clone(), state);
+        report.sources.push(source_report);
+        reservations.extend(merged);
+    }
+    // Sources gone from the config: kept (held by the plan) unless the operator confirms.
+    for (name, stored) in by_source {
+        if options.confirm.contains(&name) {
+            states.insert(name.clone(), SourceState::new(ReadKind::Fresh));
+            if !dry {
+                let record = SourceReadRecord {
+                    source: name.clone(),
+                    last_attempt_at: now,
+                    last_outcome: "fresh".into(),
+                    last_reason: Some("removed from the config; confirmed".into()),
+                    last_success_at: Some(now),
+                    last_fresh_at: Some(now),
+                    content_fingerprint: None,
+                    consecutive_failures: 0,
+                    fetch_memo: None,
+                    hold: None,
+                };
+                ledger.store_read(&record, Some(&[])).await?;
+            }
+        } else {
+            reservations.extend(stored);
+        }
+    }
+    let mut owned = ledger.owned_bookings().await?;
+    for booking in &owned {
+        if !states.contains_key(&booking.source) && options.confirm.contains(&booking.source) {
+            states.insert(booking.source.clone(), SourceState::new(ReadKind::Fresh));
+        }
+    }
+
+    // 2. FlexyKey's lists of the objects in scope.
+    let in_scope = |source: &str| {
+        states
+            .get(source)
+            .is_none_or(|s| s.read != ReadKind::NotRead)
+    };
+    let open = if dry {
+        vec![]
+    } else {
+        ledger.open_journal().await?
+    };
+    let mut objects: BTreeSet<i64> = BTreeSet::new();
+    objects.extend(
+        config
+            .sources
+            .iter()
+            .filter(|s| in_scope(&s.name))
+            .filter_map(|s| s.booking_object_id),
+    );
+    objects.extend(
+        reservations
+            .iter()
+            .filter(|s| in_scope(&s.reservation.source))
+            .map(|s| s.reservation.booking_object_id),
+    );
+    objects.extend(
+        owned
+            .iter()
+            .filter(|b| in_scope(&b.source))
+            .map(|b| b.booking_object_id),
+    );
+    objects.extend(open.iter().map(|e| e.booking_object_id));
+    let horizon_end = policy.horizon_end(now);
+    let mut listings = vec![];
+    let mut unlisted: HashSet<i64> = HashSet::new();
+    for object in objects {
+        match client.bookings(object, now, horizon_end).await {
+            Ok(bookings) => listings.push(Listing {
+                booking_object_id: object,
+                from: now,
+                to: horizon_end,
+                bookings,
+            }),
+            Err(err) => {
+                report.errors.push(format!(
+                    "cannot read the bookings of booking object {object}: {err}; nothing is \
+                     written there in this pass"
+                ));
+                unlisted.insert(object);
+            }
+        }
+    }
+
+    // 3. Doubts left by a crash or a lost answer, resolved before anything else.
+    for entry in &open {
+        let Some(listing) = listings
+            .iter()
+            .find(|l| l.booking_object_id == entry.booking_object_id)
+        else {
+            continue;
+        };
+        match entry.kind {
+            WriteKind::Create => {
+                let known: HashSet<i64> = owned.iter().map(|b| b.booking_id).collect();
+                let found = listing
+                    .bookings
+                    .iter()
+                    .find(|b| !known.contains(&b.booking_id) && matches_entry(b, entry));
+                match found {
+                    Some(booking) => {
+                        let adopted = OwnedBooking {
+                            booking_id: booking.booking_id,
+                            reservation_key: entry.reservation_key.clone(),
+                            source: entry.source.clone(),
+                            booking_object_id: entry.booking_object_id,
+                            start: entry.start,
+                            end: entry.end,
+                            credentials: entry.credentials.clone(),
+                            name: entry.name.clone(),
+                            fingerprint: entry.fingerprint.clone(),
+                            state: BookingState::Active,
+                        };
+                        ledger
+                            .journal_booking_created(entry.id, JournalState::Adopted, &adopted, now)
+                            .await?;
+                        owned.retain(|b| {
+                            !(b.reservation_key == adopted.reservation_key
+                                && b.state == BookingState::Vanished)
+                        });
+                        owned.push(adopted);
+                        report.adopted += 1;
+                    }
+                    None => {
+                        ledger
+                            .journal_resolve(
+                                entry.id,
+                                JournalState::NotCreated,
+                                Some("not in FlexyKey's list: the create never happened"),
+                                now,
+                            )
+                            .await?;
+                    }
+                }
+            }
+            WriteKind::Delete => {
+                let booking_id = entry.booking_id.unwrap_or_default();
+                if listing.bookings.iter().any(|b| b.booking_id == booking_id) {
+                    ledger
+                        .journal_resolve(
+                            entry.id,
+                            JournalState::Failed,
+                            Some("still in FlexyKey's list: deleted again if still wanted"),
+                            now,
+                        )
+                        .await?;
+                } else {
+                    ledger.journal_booking_deleted(entry.id, booking_id, now).await?;
+                    owned.retain(|b| b.booking_id != booking_id);
+                }
+            }
+        }
+    }
+
+    // 4. Adoption by marker, drift, foreign bookings.
+    let comparison = adopt::compare(&listings, &reservations, &owned, now);
+    report.foreign = comparison.foreign;
+    report.adopted += u32::try_from(comparison.adopted.len()).unwrap_or(u32::MAX);
+    if !dry {
+        for booking in &comparison.adopted {
+            ledger.adopt_booking(booking, now).await?;
+        }
+        ledger
+            .set_booking_states(&comparison.vanished, BookingState::Vanished, now)
+            .await?;
+    }
+    for booking in owned.iter_mut() {
+        if comparison.vanished.contains(&booking.booking_id) {
+            booking.state = BookingState::Vanished;
+        }
+    }
+    owned.extend(comparison.adopted);
+    report.vanished = comparison.vanished;
+
+    // 5. Plan.
+    let mut planned = plan::plan(PlanInput {
+        reservations: &reservations,
+        owned: &owned,
+        sources: &states,
+        policy: &policy,
+        now,
+    });
+    // Objects whose list could not be read may hide a doubt: nothing is written there.
+    planned.operations.retain(|op| {
+        let object = op.action.booking_object_id();
+        let keep = !unlisted.contains(&object);
+        if !keep {
+            report.errors.push(format!(
+                "not done on booking object {object} (its bookings could not be read): {}",
+                op.reason
+            ));
+        }
+        keep
+    });
+    report.plan = planned;
+    if dry {
+        report.converged = report.plan.is_empty()
+            && report.plan.held.is_empty()
+            && report.errors.is_empty()
+            && report.sources.iter().all(|s| s.read != ReadKind::Failed);
+        return Ok(report);
+    }
+
+    // 6. Apply, then re-read what was written.
+    let mut applier = Applier::new(client, ledger, pass_id);
+    applier.hold_objects(unlisted.iter().copied());
+    report.applied = applier.apply(&report.plan).await?;
+    verify(client, &report.applied, now, horizon_end, &mut report.errors).await;
+    ledger
+        .prune_reservations(now - Duration::days(30))
+        .await?;
+
+    report.converged = report.applied.failures.is_empty()
+        && report.errors.is_empty()
+        && report.plan.held.is_empty()
+        && report.sources.iter().all(|s| s.read != ReadKind::Failed);
+    let mut errors = report.errors.clone();
+    errors.extend(report.applied.failures.iter().cloned());
+    if let Some(id) = pass_id {
+        ledger
+            .pass_finished(id, Utc::now(), &report.counts(), report.converged, &errors)
+            .await?;
+    }
+    Ok(report)
+}
+
+/// Folds one read into the source's stored reservations, its read record and its report.
+#[allow(clippy::too_many_arguments)]
+fn absorb_read(
+    name: &str,
+    outcome: ReadOutcome,
+    memo: Option<String>,
+    stored: &[StoredReservation],
+    previous: Option<&SourceReadRecord>,
+    confirmed: bool,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> (Vec<StoredReservation>, SourceReadRecord, SourceReport) {
+    let before = upcoming(
+        stored
+            .iter()
+            .filter(|s| s.misses == 0)
+            .map(|s| &s.reservation),
+        policy,
+        now,
+    );
+    let previous_hold = previous.and_then(|p| p.hold.as_ref());
+    let mut record = SourceReadRecord {
+        source: name.to_owned(),
+        last_attempt_at: now,
+        last_outcome: String::new(),
+        last_reason: None,
+        last_success_at: previous.and_then(|p| p.last_success_at),
+        last_fresh_at: previous.and_then(|p| p.last_fresh_at),
+        content_fingerprint: previous.and_then(|p| p.content_fingerprint.clone()),
+        consecutive_failures: 0,
+        fetch_memo: memo.or_else(|| previous.and_then(|p| p.fetch_memo.clone())),
+        hold: previous_hold.cloned(),
+    };
+    let mut report = SourceReport {
+        name: name.to_owned(),
+        read: ReadKind::Failed,
+        failure: None,
+        upcoming: before,
+        warnings: vec![],
+        hold: None,
+        released: None,
+    };
+    let (merged, content) = match outcome {
+        ReadOutcome::Failed { reason } => {
+            record.last_outcome = "failed".into();
+            record.last_reason = Some(reason.clone());
+            record.consecutive_failures = previous
+                .map_or(0, |p| p.consecutive_failures)
+                .saturating_add(1);
+            report.failure = Some(reason);
+            report.hold = previous_hold.map(|h| h.reason.clone());
+            return (stored.to_vec(), record, report);
+        }
+        ReadOutcome::Fresh {
+            reservations,
+            content_fingerprint,
+            warnings,
+        } => {
+            record.last_outcome = "fresh".into();
+            record.last_fresh_at = Some(now);
+            report.read = ReadKind::Fresh;
+            report.warnings = warnings;
+            let merged = merge_fresh(stored, &reservations, now);
+            (merged, content_fingerprint)
+        }
+        ReadOutcome::Unchanged => {
+            record.last_outcome = "unchanged".into();
+            report.read = ReadKind::Unchanged;
+            let content = record.content_fingerprint.clone().unwrap_or_default();
+            (merge_unchanged(stored, now), content)
+        }
+    };
+    record.last_success_at = Some(now);
+    record.content_fingerprint = Some(content.clone());
+    let after = upcoming(
+        merged
+            .iter()
+            .filter(|s| s.misses == 0)
+            .map(|s| &s.reservation),
+        policy,
+        now,
+    );
+    let verdict = assess_shrink(
+        name,
+        previous_hold,
+        before,
+        after,
+        &content,
+        confirmed,
+        policy,
+        now,
+    );
+    record.hold = verdict.hold.clone();
+    report.upcoming = after;
+    report.hold = verdict.hold.map(|h| h.reason);
+    report.released = verdict.released;
+    (merged, record, report)
+}
+
+/// The zone of each source's booking object (its first unit's), for sources without one.
+async fn object_timezones(
+    client: &Client,
+    config: &Config,
+    options: &PassOptions,
+    warnings: &mut Vec<String>,
+) -> HashMap<i64, Tz> {
+    let wanted: Vec<&SourceConfig> = config
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::Ical && s.timezone.is_none())
+        .filter(|s| {
+            options
+                .only_source
+                .as_ref()
+                .is_none_or(|only| only == &s.name)
+        })
+        .collect();
+    let mut zones = HashMap::new();
+    if wanted.is_empty() {
+        return zones;
+    }
+    let objects = match client.booking_objects().await {
+        Ok(objects) => objects,
+        Err(err) => {
+            warnings.push(format!(
+                "cannot list the booking objects to find their time zones ({err}); sources \
+                 without `timezone` are read in UTC"
+            ));
+            return zones;
+        }
+    };
+    for source in wanted {
+        let Some(object_id) = source.booking_object_id else {
+            continue;
+        };
+        if zones.contains_key(&object_id) {
+            continue;
+        }
+        let unit = objects
+            .iter()
+            .find(|o| o.booking_object_id == object_id)
+            .and_then(|o| o.unit_ids.first().copied());
+        let zone = match unit {
+            Some(unit_id) => client.unit(unit_id).await.ok().and_then(|u| u.timezone()),
+            None => None,
+        };
+        match zone {
+            Some(zone) => {
+                zones.insert(object_id, zone);
+            }
+            None => warnings.push(format!(
+                "source {}: the time zone of booking object {object_id} is unknown; its \
+                 calendar is read in UTC (set `timezone` on the source)",
+                source.name
+            )),
+        }
+    }
+    zones
+}
+
+/// Re-reads the objects written to and checks that what was created is there and what was
+/// deleted is gone.
+async fn verify(
+    client: &Client,
+    applied: &ApplyReport,
+    now: DateTime<Utc>,
+    horizon_end: DateTime<Utc>,
+    errors: &mut Vec<String>,
+) {
+    let objects: BTreeSet<i64> = applied
+        .created_ids
+        .iter()
+        .chain(&applied.deleted_ids)
+        .map(|(object, _)| *object)
+        .collect();
+    for object in objects {
+        let listed: HashSet<i64> = match client.bookings(object, now, horizon_end).await {
+            Ok(list) => list.into_iter().map(|b| b.booking_id).collect(),
+            Err(err) => {
+                errors.push(format!(
+                    "cannot re-read booking object {object} to confirm the writes: {err}"
+                ));
+                continue;
+            }
+        };
+        for (_, id) in applied.created_ids.iter().filter(|(o, _)| *o == object) {
+            if !listed.contains(id) {
+                errors.push(format!(
+                    "booking {id} was created on booking object {object} but is missing on re-read"
+                ));
+            }
+        }
+        for (_, id) in applied.deleted_ids.iter().filter(|(o, _)| *o == object) {
+            if listed.contains(id) {
+                errors.push(format!(
+                    "booking {id} was deleted on booking object {object} but is still listed"
+                ));
+            }
+        }
+    }
+}
+
+trait SecondPrecision {
+    fn with_nanosecond_zero(self) -> Self;
+}
+
+impl SecondPrecision for DateTime<Utc> {
+    /// FlexyKey keeps seconds: a clamped start must compare equal after a round trip.
+    fn with_nanosecond_zero(self) -> Self {
+        DateTime::from_timestamp(self.timestamp(), 0).unwrap_or(self)
+    }
+}
