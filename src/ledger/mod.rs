@@ -158,7 +158,10 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod open_tests {
     use super::*;
 
     #[tokio::test]
