@@ -1,20 +1,114 @@
 //! `flexysync sync` and `flexysync status`.
 
+mod view;
+
 use clap::Args;
 
-use super::{CliError, Context, not_built};
+use super::{CliError, Context};
+use crate::flexykey::Client;
+use crate::ledger::Ledger;
+use crate::reconcile::feeds::{feed_http_client, sync_once};
+use crate::reconcile::pass::{PassError, PassOptions, PassReport};
+use crate::reconcile::status::status_report;
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Print what would be done, and why, without any write call
     #[arg(long)]
     pub dry_run: bool,
+    /// Read and reconcile only this source
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Let this source's held deletions through (after a big shrink, or a source removed
+    /// from the config); may be given more than once
+    #[arg(long, value_name = "SOURCE")]
+    pub confirm: Vec<String>,
 }
 
-pub async fn sync(_args: SyncArgs, _context: &Context) -> Result<(), CliError> {
-    Err(not_built("sync"))
+pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
+    let config = context.load_config()?;
+    let ledger = Ledger::open_exclusive(&config.ledger.path)
+        .await
+        .map_err(|err| CliError::Other(err.into()))?;
+    let client = Client::new(&config.flexykey)?;
+    let http = feed_http_client()
+        .map_err(|err| CliError::Other(anyhow::anyhow!("cannot build the HTTP client: {err}")))?;
+    let options = PassOptions {
+        dry_run: args.dry_run,
+        only_source: args.source.clone(),
+        confirm: args.confirm.clone(),
+    };
+    let report = sync_once(&config, &ledger, &client, &http, &options)
+        .await
+        .map_err(|err| match err {
+            PassError::UnknownSource(name) => CliError::Usage(format!(
+                "--source {name:?}: no source of that name in {}",
+                context.config_path().display()
+            )),
+            other => CliError::Other(other.into()),
+        })?;
+    ledger.close().await;
+    if context.json {
+        let json = serde_json::to_string_pretty(&view::SyncJson::from(&report))
+            .map_err(|err| CliError::Other(err.into()))?;
+        println!("{json}");
+    } else {
+        print!("{}", view::sync_text(&report, context));
+    }
+    verdict(&report)
 }
 
-pub async fn status(_context: &Context) -> Result<(), CliError> {
-    Err(not_built("status"))
+/// Exit 0 only when everything converged; otherwise one line saying what is left.
+fn verdict(report: &PassReport) -> Result<(), CliError> {
+    if report.converged {
+        return Ok(());
+    }
+    let failed_reads = report
+        .sources
+        .iter()
+        .filter(|s| s.failure.is_some())
+        .count();
+    let mut parts = vec![];
+    let failures = report.applied.failures.len() + report.errors.len();
+    if report.dry_run && !report.plan.is_empty() {
+        parts.push(format!("{} write(s) to do", report.plan.operations.len()));
+    }
+    if failures > 0 {
+        parts.push(format!("{failures} failed"));
+    }
+    if !report.plan.held.is_empty() {
+        parts.push(format!("{} deletion(s) held", report.plan.held.len()));
+    }
+    if failed_reads > 0 {
+        parts.push(format!("{failed_reads} source(s) could not be read"));
+    }
+    Err(CliError::NotConverged(format!(
+        "not converged: {}",
+        parts.join(", ")
+    )))
+}
+
+pub async fn status(context: &Context) -> Result<(), CliError> {
+    let config = context.load_config()?;
+    if !config.ledger.path.exists() {
+        return Err(CliError::Usage(format!(
+            "no ledger at {} yet: run `flexysync sync` first",
+            config.ledger.path.display()
+        )));
+    }
+    let ledger = Ledger::open(&config.ledger.path)
+        .await
+        .map_err(|err| CliError::Other(err.into()))?;
+    let report = status_report(&config, &ledger, chrono::Utc::now())
+        .await
+        .map_err(|err| CliError::Other(err.into()))?;
+    ledger.close().await;
+    if context.json {
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|err| CliError::Other(err.into()))?;
+        println!("{json}");
+    } else {
+        print!("{}", view::status_text(&report, context));
+    }
+    Ok(())
 }

@@ -11,3 +11,4 @@ pub use plan::{
 pub mod adopt;
 pub mod apply;
 pub mod pass;
+pub mod status;

@@ -1,0 +1,246 @@
+//! What `flexysync status` (and the daemon's status page) shows, gathered from the ledger
+//! alone: each source's freshness and held deletions, each object's upcoming arrivals (those
+//! within 24 hours without a confirmed booking flagged), the last pass, open journal entries.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::plan::{PlanInput, Policy, ReadKind, SourceState, plan};
+use crate::config::{Config, SourceKind};
+use crate::ledger::{BookingState, JournalState, Ledger, LedgerError, PassRecord, WriteKind};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub now: DateTime<Utc>,
+    pub sources: Vec<SourceStatus>,
+    pub objects: Vec<ObjectStatus>,
+    pub last_pass: Option<PassRecord>,
+    pub open_journal: Vec<OpenWrite>,
+    /// Arrivals within 24 hours without a confirmed booking, over all objects.
+    pub flagged_arrivals: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    pub kind: &'static str,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_outcome: Option<String>,
+    pub last_reason: Option<String>,
+    pub last_fresh_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    /// Why its deletions are held by the shrink guard, if they are.
+    pub shrink_hold: Option<String>,
+    pub held_deletions: Vec<HeldBooking>,
+    pub upcoming_reservations: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldBooking {
+    pub booking_id: i64,
+    pub booking_object_id: i64,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectStatus {
+    pub booking_object_id: i64,
+    /// Owned bookings that have not ended.
+    pub owned_bookings: u32,
+    /// Arrivals in the next 7 days (and stays in progress), soonest first.
+    pub arrivals: Vec<Arrival>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrival {
+    pub reservation_key: String,
+    pub source: String,
+    pub label: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// An owned booking of exactly this reservation version exists.
+    pub confirmed: bool,
+    /// Starts within 24 hours (or is in progress) and is not confirmed.
+    pub flagged: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenWrite {
+    pub id: i64,
+    pub kind: WriteKind,
+    pub state: JournalState,
+    pub booking_object_id: i64,
+    pub booking_id: Option<i64>,
+    pub reservation_key: String,
+    pub error: Option<String>,
+    pub intended_at: DateTime<Utc>,
+}
+
+/// Gathers the status at `now` from the ledger.
+pub async fn status_report(
+    config: &Config,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<StatusReport, LedgerError> {
+    let policy = Policy::from_config(&config.sync);
+    let reservations = ledger.reservations().await?;
+    let owned = ledger.owned_bookings().await?;
+    let reads: HashMap<String, _> = ledger
+        .source_reads()
+        .await?
+        .into_iter()
+        .map(|r| (r.source.clone(), r))
+        .collect();
+    // The plan over what the ledger knows says which deletions are held and why.
+    let states: HashMap<String, SourceState> = config
+        .sources
+        .iter()
+        .map(|s| {
+            let read = reads.get(&s.name);
+            let mut state = SourceState::new(match read.map(|r| r.last_outcome.as_str()) {
+                Some("failed") => ReadKind::Failed,
+                _ if s.kind == SourceKind::Webhook => ReadKind::Pushed,
+                _ => ReadKind::Fresh,
+            });
+            state.failure = read.and_then(|r| r.last_reason.clone());
+            state.hold = read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()));
+            (s.name.clone(), state)
+        })
+        .collect();
+    let planned = plan(PlanInput {
+        reservations: &reservations,
+        owned: &owned,
+        sources: &states,
+        policy: &policy,
+        now,
+    });
+    let mut sources: Vec<SourceStatus> = config
+        .sources
+        .iter()
+        .map(|s| {
+            let read = reads.get(&s.name);
+            SourceStatus {
+                name: s.name.clone(),
+                kind: match s.kind {
+                    SourceKind::Ical => "ical",
+                    SourceKind::Webhook => "webhook",
+                },
+                last_attempt_at: read.map(|r| r.last_attempt_at),
+                last_outcome: read.map(|r| r.last_outcome.clone()),
+                last_reason: read.and_then(|r| r.last_reason.clone()),
+                last_fresh_at: read.and_then(|r| r.last_fresh_at),
+                consecutive_failures: read.map_or(0, |r| r.consecutive_failures),
+                shrink_hold: read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone())),
+                held_deletions: vec![],
+                upcoming_reservations: super::reads::upcoming(
+                    reservations
+                        .iter()
+                        .filter(|r| r.reservation.source == s.name && r.misses == 0)
+                        .map(|r| &r.reservation),
+                    &policy,
+                    now,
+                ),
+            }
+        })
+        .collect();
+    for held in &planned.held {
+        let entry = HeldBooking {
+            booking_id: held.booking.booking_id,
+            booking_object_id: held.booking.booking_object_id,
+            start: held.booking.start,
+            end: held.booking.end,
+            reason: held.reason.clone(),
+        };
+        match sources.iter_mut().find(|s| s.name == held.booking.source) {
+            Some(source) => source.held_deletions.push(entry),
+            None => sources.push(SourceStatus {
+                name: held.booking.source.clone(),
+                kind: "removed from the config",
+                last_attempt_at: None,
+                last_outcome: None,
+                last_reason: None,
+                last_fresh_at: None,
+                consecutive_failures: 0,
+                shrink_hold: None,
+                held_deletions: vec![entry],
+                upcoming_reservations: 0,
+            }),
+        }
+    }
+
+    let mut objects: BTreeMap<i64, ObjectStatus> = BTreeMap::new();
+    let object = |objects: &mut BTreeMap<i64, ObjectStatus>, id: i64| {
+        objects.entry(id).or_insert_with(|| ObjectStatus {
+            booking_object_id: id,
+            owned_bookings: 0,
+            arrivals: vec![],
+        });
+    };
+    for booking in owned
+        .iter()
+        .filter(|b| b.state == BookingState::Active && b.end > now)
+    {
+        object(&mut objects, booking.booking_object_id);
+        if let Some(o) = objects.get_mut(&booking.booking_object_id) {
+            o.owned_bookings += 1;
+        }
+    }
+    let week = now + Duration::days(7);
+    let day = now + Duration::hours(24);
+    let mut flagged_arrivals = 0;
+    for stored in &reservations {
+        let r = &stored.reservation;
+        if stored.misses >= policy.debounce_reads || r.end <= now || r.start > week {
+            continue;
+        }
+        let confirmed = owned.iter().any(|b| {
+            b.state == BookingState::Active
+                && b.reservation_key == r.key
+                && b.fingerprint == stored.fingerprint
+        });
+        let flagged = !confirmed && r.start <= day;
+        flagged_arrivals += u32::from(flagged);
+        object(&mut objects, r.booking_object_id);
+        if let Some(o) = objects.get_mut(&r.booking_object_id) {
+            o.arrivals.push(Arrival {
+                reservation_key: r.key.clone(),
+                source: r.source.clone(),
+                label: r.label.clone(),
+                start: r.start,
+                end: r.end,
+                confirmed,
+                flagged,
+            });
+        }
+    }
+    for o in objects.values_mut() {
+        o.arrivals.sort_by(|a, b| (a.start, &a.reservation_key).cmp(&(b.start, &b.reservation_key)));
+    }
+    let open_journal = ledger
+        .open_journal()
+        .await?
+        .into_iter()
+        .map(|e| OpenWrite {
+            id: e.id,
+            kind: e.kind,
+            state: e.state,
+            booking_object_id: e.booking_object_id,
+            booking_id: e.booking_id,
+            reservation_key: e.reservation_key,
+            error: e.error,
+            intended_at: e.intended_at,
+        })
+        .collect();
+    Ok(StatusReport {
+        now,
+        sources,
+        objects: objects.into_values().collect(),
+        last_pass: ledger.recent_passes(1).await?.into_iter().next(),
+        open_journal,
+        flagged_arrivals,
+    })
+}
