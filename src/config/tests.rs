@@ -188,8 +188,12 @@ fn webhook_sources_refuse_ical_keys_and_need_a_secret() {
         "{MINIMAL}\n[[sources]]\nname = \"h\"\nkind = \"webhook\"\nsecret = \"s\"\nobjects = {{ \"a\" = 1 }}\n"
     );
     load(&hook).unwrap();
-    let err = load(&format!("{hook}booking_object_id = 4\n")).unwrap_err().to_string();
+    let err = load(&format!("{hook}booking_object_id = 4\n"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sources[0].booking_object_id"), "{err}");
-    let err = load(&hook.replace("secret = \"s\"\n", "")).unwrap_err().to_string();
+    let err = load(&hook.replace("secret = \"s\"\n", ""))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sources[0].secret"), "{err}");
 }
