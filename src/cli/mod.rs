@@ -228,12 +228,15 @@ pub fn parse_when(
     // A local time that does not exist (spring forward) is read with the offset before the gap.
     zone.from_local_datetime(&local)
         .earliest()
-        .or_else(|| {
-            zone.from_local_datetime(&(local + chrono::Duration::hours(1)))
-                .earliest()
-                .map(|t| t - chrono::Duration::hours(1))
-        })
         .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            use chrono::Offset;
+            let before = zone
+                .from_local_datetime(&(local - chrono::Duration::hours(3)))
+                .earliest()?;
+            let offset = before.offset().fix().local_minus_utc();
+            Some(Utc.from_utc_datetime(&(local - chrono::Duration::seconds(offset.into()))))
+        })
         .ok_or_else(|| format!("{text:?} does not exist in {}", zone.name()))
 }
 

@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn masks_all_but_the_last_three() {
-        assert_eq!(mask("+46701234567"), "+•••••••••567");
+        assert_eq!(mask("+46701234567"), "+••••••••567");
         assert_eq!(mask("12"), "12");
     }
 
