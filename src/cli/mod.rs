@@ -155,6 +155,9 @@ pub fn main() -> ExitCode {
         json: cli.json,
         tz,
     };
+    if !matches!(cli.command, Command::Run | Command::Demo(_)) {
+        crate::daemon::logging::init_for_command();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -258,7 +261,11 @@ mod tests {
         // 02:30 does not exist on 2026-03-29 in Stockholm: read with the offset before the gap.
         let gap = parse_when("2026-03-29T02:30", Some(chrono_tz::Europe::Stockholm)).unwrap();
         assert_eq!(gap.to_rfc3339(), "2026-03-29T01:30:00+00:00");
-        assert!(parse_when("tomorrow", None).unwrap_err().contains("tomorrow"));
+        assert!(
+            parse_when("tomorrow", None)
+                .unwrap_err()
+                .contains("tomorrow")
+        );
     }
 
     #[test]
