@@ -3,3 +3,5 @@
 
 pub mod logging;
 pub mod scheduler;
+pub mod status_page;
+pub mod metrics;
