@@ -5,3 +5,4 @@ pub mod logging;
 pub mod scheduler;
 pub mod status_page;
 pub mod metrics;
+pub mod lifecycle;
