@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -49,6 +49,8 @@ struct Shared {
     burst: u32,
     timeout: Duration,
     last_call: AtomicU8,
+    /// After a 429, no clone sends anything before this instant.
+    paused_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl fmt::Debug for Client {
@@ -160,6 +162,7 @@ impl Client {
                 burst: config.burst,
                 timeout,
                 last_call: AtomicU8::new(LAST_CALL_UNKNOWN),
+                paused_until: Mutex::new(None),
             }),
             retry: RetryPolicy::default(),
         })
@@ -190,8 +193,7 @@ impl Client {
         let body = self
             .execute(&Call::get("units.list", path::UNITS, "the unit list"))
             .await?;
-        wire::decode_list(&body, wire::WireUnit::into_unit)
-            .map_err(|r| protocol("GET units", r))
+        wire::decode_list(&body, wire::WireUnit::into_unit).map_err(|r| protocol("GET units", r))
     }
 
     /// `GET /units/{unitId}`.
@@ -391,7 +393,11 @@ impl Client {
             let status = attempt.status_label();
             let healthy = attempt.reached_healthy();
             self.shared.last_call.store(
-                if healthy { LAST_CALL_OK } else { LAST_CALL_FAILED },
+                if healthy {
+                    LAST_CALL_OK
+                } else {
+                    LAST_CALL_FAILED
+                },
                 Ordering::Relaxed,
             );
             metrics::counter!(
@@ -417,7 +423,9 @@ impl Client {
                     }
                     let wait = match (&exhausted, wait) {
                         (ApiError::RateLimited { .. }, asked) => {
-                            self.retry.rate_limit_wait(attempt_number, asked)
+                            let wait = self.retry.rate_limit_wait(attempt_number, asked);
+                            self.pause_everyone(wait);
+                            wait
                         }
                         (_, Some(asked)) => asked,
                         (_, None) => self.retry.backoff(attempt_number),
@@ -436,8 +444,20 @@ impl Client {
         }
     }
 
+    /// A 429 is about the account, not one call: every clone holds off for the same time.
+    fn pause_everyone(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        if let Ok(mut paused) = self.shared.paused_until.lock() {
+            *paused = Some(paused.map_or(until, |current| current.max(until)));
+        }
+    }
+
     async fn wait_for_limiter(&self) {
         let started = Instant::now();
+        let paused_until = self.shared.paused_until.lock().ok().and_then(|p| *p);
+        if let Some(until) = paused_until {
+            tokio::time::sleep_until(until).await;
+        }
         self.shared.limiter.until_ready().await;
         // A gauge only because metrics counters count whole numbers; it only ever grows.
         metrics::gauge!("flexysync_limiter_wait_seconds_total")
@@ -471,7 +491,11 @@ impl Client {
                 };
             }
             Err(err) => {
-                let what = if err.is_timeout() { "timed out" } else { "failed" };
+                let what = if err.is_timeout() {
+                    "timed out"
+                } else {
+                    "failed"
+                };
                 return Attempt::Lost {
                     reason: format!("request {what}: {}", error_chain(err.without_url())),
                 };

@@ -5,6 +5,7 @@
 mod bisect;
 mod client;
 mod error;
+mod lenient;
 mod models;
 mod retry;
 #[cfg(test)]

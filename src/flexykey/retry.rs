@@ -36,7 +36,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The longest wait before retry number `retry` (1 for the first retry): capped exponential.
     pub fn backoff_ceiling(&self, retry: u32) -> Duration {
-        let factor = 2u32.checked_pow(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 2u32
+            .checked_pow(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.base_delay
             .checked_mul(factor)
             .unwrap_or(self.max_delay)
@@ -255,19 +257,37 @@ mod tests {
     #[test]
     fn server_faults_are_retried_on_reads_but_never_on_creates() {
         let read = classify(&context(CallKind::Idempotent), answered(503, ""));
-        assert!(matches!(read, Verdict::Retry { wait: None, exhausted: ApiError::Transient { .. } }));
+        assert!(matches!(
+            read,
+            Verdict::Retry {
+                wait: None,
+                exhausted: ApiError::Transient { .. }
+            }
+        ));
         let create = classify(&context(CallKind::Create), answered(502, "bad gateway"));
-        assert!(matches!(create, Verdict::Fail(ApiError::OutcomeUnknown { .. })));
+        assert!(matches!(
+            create,
+            Verdict::Fail(ApiError::OutcomeUnknown { .. })
+        ));
         let lost = Attempt::Lost {
             reason: "connection reset".into(),
         };
         let create = classify(&context(CallKind::Create), lost);
-        assert!(matches!(create, Verdict::Fail(ApiError::OutcomeUnknown { .. })));
+        assert!(matches!(
+            create,
+            Verdict::Fail(ApiError::OutcomeUnknown { .. })
+        ));
         let not_sent = Attempt::NotSent {
             reason: "connection refused".into(),
         };
         let create = classify(&context(CallKind::Create), not_sent);
-        assert!(matches!(create, Verdict::Retry { exhausted: ApiError::Transient { .. }, .. }));
+        assert!(matches!(
+            create,
+            Verdict::Retry {
+                exhausted: ApiError::Transient { .. },
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -277,7 +297,10 @@ mod tests {
         assert!(
             matches!(verdict, Verdict::Fail(ApiError::Invalid { ref message }) if message == "unknown output")
         );
-        let ok = classify(&context(CallKind::Create), answered(200, r#"{"status":"OK"}"#));
+        let ok = classify(
+            &context(CallKind::Create),
+            answered(200, r#"{"status":"OK"}"#),
+        );
         assert!(matches!(ok, Verdict::Success(_)));
     }
 

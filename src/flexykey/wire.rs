@@ -8,8 +8,10 @@
 //! string, times accept fractional seconds and offsets.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize, de};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use super::lenient::{lenient_id, lenient_list, lenient_text};
 
 use super::{
     Booking, BookingObject, ControlResult, IoPoint, IoState, IoStatus, LogEntry, NewBooking,
@@ -92,46 +94,8 @@ fn required_time(field: &str, value: Option<String>) -> Result<DateTime<Utc>, St
     })
 }
 
-/// Any JSON scalar as text (`null` and absent as `None`): a serial number sent as a number
-/// still arrives, and one sent as a string keeps its leading zeros.
-fn lenient_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(text),
-        Some(other) => Some(other.to_string()),
-    })
-}
-
-/// An integer id, sent as a JSON number or a digit string.
-fn lenient_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    match Option::<Value>::deserialize(deserializer)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(number)) => number
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("expected an integer id, found {number}"))),
-        Some(Value::String(text)) => text
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected an integer id, found {text:?}"))),
-        Some(other) => Err(de::Error::custom(format!(
-            "expected an integer id, found {other}"
-        ))),
-    }
-}
-
 fn required_id(field: &str, value: Option<i64>) -> Result<i64, String> {
     value.ok_or_else(|| format!("missing `{field}`"))
-}
-
-/// `null` or absent list as empty.
-fn lenient_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Error bodies: `{"status":"ERROR","message":"…"}`.

@@ -29,7 +29,11 @@ fn new_booking() -> NewBooking {
 #[tokio::test]
 async fn a_read_is_retried_after_server_faults_and_then_succeeds() {
     let fake = Fake::start().await;
-    fake.script([answer(500, ""), answer(503, "busy"), answer(200, BOOKING_JSON)]);
+    fake.script([
+        answer(500, ""),
+        answer(503, "busy"),
+        answer(200, BOOKING_JSON),
+    ]);
     let client = fake.client();
     assert_eq!(client.last_call_ok(), None);
     let booking = client.booking(42).await.unwrap();
@@ -37,7 +41,10 @@ async fn a_read_is_retried_after_server_faults_and_then_succeeds() {
     assert_eq!(booking.phones, vec!["+46701234567".to_owned()]);
     let seen = fake.seen();
     assert_eq!(seen.len(), 3);
-    assert!(seen.iter().all(|s| s.path == "/v1/Bookings/42" && s.method == Method::GET));
+    assert!(
+        seen.iter()
+            .all(|s| s.path == "/v1/Bookings/42" && s.method == Method::GET)
+    );
     assert_eq!(client.last_call_ok(), Some(true));
 }
 
@@ -56,8 +63,15 @@ async fn a_read_that_keeps_failing_gives_transient_after_the_last_attempt() {
 async fn a_create_answered_500_is_outcome_unknown_and_sent_once() {
     let fake = Fake::start().await;
     fake.script([answer(500, ""), answer(200, BOOKING_JSON)]);
-    let error = fake.client().create_booking(&new_booking()).await.unwrap_err();
-    assert!(matches!(error, ApiError::OutcomeUnknown { .. }), "{error:?}");
+    let error = fake
+        .client()
+        .create_booking(&new_booking())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ApiError::OutcomeUnknown { .. }),
+        "{error:?}"
+    );
     assert_eq!(fake.seen().len(), 1);
 }
 
@@ -66,14 +80,20 @@ async fn a_create_whose_connection_drops_is_outcome_unknown_and_sent_once() {
     let (base_url, count) = fake::start_dropping_server().await;
     let client = fake::client_for(base_url, 1000.0, 1000);
     let error = client.create_booking(&new_booking()).await.unwrap_err();
-    assert!(matches!(error, ApiError::OutcomeUnknown { .. }), "{error:?}");
+    assert!(
+        matches!(error, ApiError::OutcomeUnknown { .. }),
+        "{error:?}"
+    );
     assert_eq!(count.load(Ordering::SeqCst), 1);
     let output = "F1".parse().unwrap();
     let error = client
         .control(&UnitRef::Id(3023), &output, OutputAction::Pulse(5))
         .await
         .unwrap_err();
-    assert!(matches!(error, ApiError::OutcomeUnknown { .. }), "{error:?}");
+    assert!(
+        matches!(error, ApiError::OutcomeUnknown { .. }),
+        "{error:?}"
+    );
     assert_eq!(count.load(Ordering::SeqCst), 2);
     // A read on the same server is retried until the attempts run out.
     let error = client.unit(3023).await.unwrap_err();
@@ -92,20 +112,45 @@ async fn a_create_that_cannot_connect_is_retried_then_transient() {
         .create_booking(&new_booking())
         .await
         .unwrap_err();
-    assert!(matches!(&error, ApiError::Transient { reason } if reason.contains("connect")), "{error:?}");
+    assert!(
+        matches!(&error, ApiError::Transient { reason } if reason.contains("connect")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
-async fn a_429_is_waited_out_for_its_retry_after_even_on_a_create() {
+async fn a_429_is_waited_out_for_its_retry_after_even_on_a_create_by_every_clone() {
     let fake = Fake::start().await;
     let mut limited = answer(429, "");
     limited.headers.push(("retry-after", "1".to_owned()));
-    fake.script([limited, answer(200, BOOKING_JSON)]);
+    fake.script([
+        limited,
+        answer(200, BOOKING_JSON),
+        answer(200, BOOKING_JSON),
+    ]);
+    let client = fake.client();
     let started = Instant::now();
-    let booking = fake.client().create_booking(&new_booking()).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
-    assert_eq!(booking.booking_id, 42);
-    assert_eq!(fake.seen().len(), 2);
+    let other = client.clone();
+    let later_read = async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        other.booking(42).await
+    };
+    let booking = new_booking();
+    let (created, read) = tokio::join!(client.create_booking(&booking), later_read);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(created.unwrap().booking_id, 42);
+    assert_eq!(read.unwrap().booking_id, 42);
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 3);
+    // The clone's read, started during the pause, was held back with the retry.
+    for request in &seen[1..] {
+        let gap = request.at.duration_since(seen[0].at);
+        assert!(gap >= Duration::from_secs(1), "sent {gap:?} after the 429");
+    }
 }
 
 #[tokio::test]
@@ -113,7 +158,10 @@ async fn a_429_that_outlasts_the_attempts_is_rate_limited() {
     let fake = Fake::start().await;
     fake.script((0..4).map(|_| answer(429, "")));
     let error = fake.client().booking_objects().await.unwrap_err();
-    assert!(matches!(error, ApiError::RateLimited { retry_after: None }), "{error:?}");
+    assert!(
+        matches!(error, ApiError::RateLimited { retry_after: None }),
+        "{error:?}"
+    );
     assert_eq!(fake.seen().len(), 4);
 }
 
@@ -127,13 +175,20 @@ async fn refusals_map_to_their_kinds_with_the_servers_message_and_are_not_retrie
     let client = fake.client();
     fake.script([answer(403, &error_body("Unit belongs to another company"))]);
     let error = client.unit(9).await.unwrap_err();
-    assert!(matches!(&error, ApiError::Access { message } if message == "Unit belongs to another company"));
+    assert!(
+        matches!(&error, ApiError::Access { message } if message == "Unit belongs to another company")
+    );
     fake.script([answer(404, "")]);
     let error = client.delete_booking(77).await.unwrap_err();
-    assert!(matches!(&error, ApiError::NotFound { what } if what == "booking 77"), "{error:?}");
+    assert!(
+        matches!(&error, ApiError::NotFound { what } if what == "booking 77"),
+        "{error:?}"
+    );
     fake.script([answer(400, &error_body("endDate before startDate"))]);
     let error = client.create_booking(&new_booking()).await.unwrap_err();
-    assert!(matches!(&error, ApiError::Invalid { message } if message == "endDate before startDate"));
+    assert!(
+        matches!(&error, ApiError::Invalid { message } if message == "endDate before startDate")
+    );
     fake.script([answer(400, "plain text, not JSON")]);
     let error = client.booking(1).await.unwrap_err();
     assert!(matches!(&error, ApiError::Invalid { message } if message == "plain text, not JSON"));
@@ -177,11 +232,14 @@ async fn wrong_credentials_are_auth_and_the_password_shows_nowhere() {
 async fn every_request_carries_basic_auth_user_agent_and_the_documented_spelling() {
     let fake = Fake::start().await;
     let client = fake.client();
-    let control_answer = r#"{"status":"OK","outputNumber":"X33","outputAction":"60","messageId":"m1"}"#;
+    let control_answer =
+        r#"{"status":"OK","outputNumber":"X33","outputAction":"60","messageId":"m1"}"#;
     fake.script([answer(200, control_answer)]);
     let serial = UnitRef::Serial("040530585131396".into());
     let output = "x33".parse().unwrap();
-    let result = client.control(&serial, &output, OutputAction::Pulse(60)).await;
+    let result = client
+        .control(&serial, &output, OutputAction::Pulse(60))
+        .await;
     assert_eq!(result.unwrap().message_id.as_deref(), Some("m1"));
     let status = r#"{"unitId": 3023, "statusTimestampIso": "2025-11-21T08:14:50Z"}"#;
     fake.script([answer(200, status)]);
@@ -199,13 +257,23 @@ async fn every_request_carries_basic_auth_user_agent_and_the_documented_spelling
     assert_eq!(seen.len(), 5);
     for request in &seen {
         let agent = request.headers.get(header::USER_AGENT).unwrap();
-        assert_eq!(agent.to_str().unwrap(), concat!("flexysync/", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            agent.to_str().unwrap(),
+            concat!("flexysync/", env!("CARGO_PKG_VERSION"))
+        );
     }
-    assert_eq!((seen[0].method.clone(), seen[0].path.as_str()), (Method::POST, "/v1/Control"));
+    assert_eq!(
+        (seen[0].method.clone(), seen[0].path.as_str()),
+        (Method::POST, "/v1/Control")
+    );
     let body: Value = serde_json::from_slice(&seen[0].body).unwrap();
-    let expected = json!({"serialNumber": "040530585131396", "outputNumber": "X33", "outputAction": "60"});
+    let expected =
+        json!({"serialNumber": "040530585131396", "outputNumber": "X33", "outputAction": "60"});
     assert_eq!(body, expected);
-    assert_eq!(seen[1].query.as_deref(), Some("serialNumber=040530585131396"));
+    assert_eq!(
+        seen[1].query.as_deref(),
+        Some("serialNumber=040530585131396")
+    );
     assert_eq!(seen[2].path, "/v1/Bookings");
     let query = seen[2].query.as_deref().unwrap();
     assert_eq!(
@@ -217,7 +285,10 @@ async fn every_request_carries_basic_auth_user_agent_and_the_documented_spelling
     assert_eq!(created["code"], "4711");
     let content_type = seen[3].headers.get(header::CONTENT_TYPE).unwrap();
     assert_eq!(content_type, "application/json");
-    assert_eq!((seen[4].method.clone(), seen[4].path.as_str()), (Method::DELETE, "/v1/Bookings/42"));
+    assert_eq!(
+        (seen[4].method.clone(), seen[4].path.as_str()),
+        (Method::DELETE, "/v1/Bookings/42")
+    );
 }
 
 #[tokio::test]
@@ -228,9 +299,13 @@ async fn setup_refuses_plain_http_off_loopback_and_credentials_in_the_url() {
     let with_user = url::Url::parse("https://someone:pw@api.flexykey.se/v1/").unwrap();
     let error = Client::new(&FlexyKeyConfig::new(with_user, USER, PASSWORD)).unwrap_err();
     assert!(matches!(error, ApiError::Setup { .. }));
-    let mut zero_rate = FlexyKeyConfig::new(url::Url::parse("https://x.se/v1").unwrap(), USER, PASSWORD);
+    let mut zero_rate =
+        FlexyKeyConfig::new(url::Url::parse("https://x.se/v1").unwrap(), USER, PASSWORD);
     zero_rate.requests_per_second = 0.0;
-    assert!(matches!(Client::new(&zero_rate), Err(ApiError::Setup { .. })));
+    assert!(matches!(
+        Client::new(&zero_rate),
+        Err(ApiError::Setup { .. })
+    ));
 }
 
 #[tokio::test]
@@ -241,4 +316,44 @@ async fn too_many_phones_are_refused_before_anything_is_sent() {
     let error = fake.client().create_booking(&booking).await.unwrap_err();
     assert!(matches!(error, ApiError::Invalid { .. }));
     assert!(fake.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_base_url_without_its_trailing_slash_still_reaches_v1() {
+    let fake = Fake::start().await;
+    let without_slash = url::Url::parse(fake.base_url.as_str().trim_end_matches('/')).unwrap();
+    fake.script([answer(200, "[]")]);
+    let units = fake::client_for(without_slash, 1000.0, 1000).units().await;
+    assert!(units.unwrap().is_empty());
+    assert_eq!(fake.seen()[0].path, "/v1/units");
+}
+
+#[test]
+fn every_attempt_is_counted_by_endpoint_template_and_status() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let fake = Fake::start().await;
+            fake.script([answer(503, ""), answer(200, BOOKING_JSON)]);
+            fake.client().booking(42).await.unwrap();
+        });
+    });
+    let text = handle.render();
+    for status in ["503", "200"] {
+        let line = format!(
+            "flexysync_flexykey_calls_total{{endpoint=\"bookings.get\",status=\"{status}\"}} 1"
+        );
+        assert!(text.contains(&line), "{line} missing from:\n{text}");
+    }
+    assert!(
+        text.contains("flexysync_limiter_wait_seconds_total"),
+        "{text}"
+    );
+    let ids_in_labels = text.contains("=\"42") || text.contains("Bookings/");
+    assert!(!ids_in_labels, "an id or path became a label:\n{text}");
 }

@@ -32,6 +32,7 @@ pub struct Seen {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    pub at: std::time::Instant,
 }
 
 /// A canned answer.
@@ -105,11 +106,15 @@ pub fn client_for(base_url: Url, requests_per_second: f64, burst: u32) -> Client
     config.requests_per_second = requests_per_second;
     config.burst = burst;
     config.timeout_seconds = 5;
-    Client::new(&config).unwrap().with_retry_policy(fast_retries())
+    Client::new(&config)
+        .unwrap()
+        .with_retry_policy(fast_retries())
 }
 
 fn time(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn param(query: &Option<String>, name: &str) -> Option<String> {
@@ -131,6 +136,7 @@ async fn handle(
         query: uri.query().map(str::to_owned),
         headers: headers.clone(),
         body: body.clone(),
+        at: std::time::Instant::now(),
     };
     state.seen.lock().unwrap().push(seen.clone());
     use base64::Engine;
@@ -138,7 +144,11 @@ async fn handle(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
     );
-    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(&expected) {
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(&expected)
+    {
         let body = json!({"status": "ERROR", "message": "bad credentials"});
         return (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
     }
@@ -149,15 +159,16 @@ async fn handle(
         )
             .into_response();
         for (name, value) in scripted.headers {
-            response
-                .headers_mut()
-                .insert(name, value.parse().unwrap());
+            response.headers_mut().insert(name, value.parse().unwrap());
         }
         return response;
     }
     let path = seen.path.to_ascii_lowercase();
     let listed = if method == Method::GET && path == "/v1/bookings" {
-        let object: i64 = param(&seen.query, "bookingObjectId").unwrap().parse().unwrap();
+        let object: i64 = param(&seen.query, "bookingObjectId")
+            .unwrap()
+            .parse()
+            .unwrap();
         let from = time(&param(&seen.query, "dateFrom").unwrap());
         let to = time(&param(&seen.query, "dateTo").unwrap());
         let bookings = state.bookings.lock().unwrap();

@@ -49,7 +49,11 @@ async fn bookings_beyond_one_answer_come_back_complete_and_once_each() {
             "startDate": wire_time(start), "endDate": wire_time(start + chrono::Duration::hours(2))}));
     }
     *fake.state.bookings.lock().unwrap() = shuffled(stored);
-    assert!(expected.len() > 1_500, "the window holds {}", expected.len());
+    assert!(
+        expected.len() > 1_500,
+        "the window holds {}",
+        expected.len()
+    );
 
     let bookings = fake.client().bookings(7, from, to).await.unwrap();
 
@@ -58,7 +62,10 @@ async fn bookings_beyond_one_answer_come_back_complete_and_once_each() {
     assert_eq!(unique.len(), ids.len(), "a booking came back twice");
     assert_eq!(unique, expected);
     assert!(bookings.iter().all(|b| b.booking_object_id == 7));
-    assert!(bookings.windows(2).all(|w| w[0].start <= w[1].start), "not sorted");
+    assert!(
+        bookings.windows(2).all(|w| w[0].start <= w[1].start),
+        "not sorted"
+    );
     assert!(fake.seen().len() >= 5, "the list was never split");
 }
 
@@ -71,24 +78,36 @@ async fn log_entries_beyond_one_answer_come_back_complete_with_lookalikes_kept()
     for index in 0..1_690i64 {
         // Pairs identical but for serverDate: the same caller opening twice, 1 s apart.
         let at = from + chrono::Duration::seconds(50 * (index / 2) + index % 2);
-        stored.push(json!({"serverDate": wire_time(at), "unitDate": at.format("%Y-%m-%d %H:%M").to_string(),
+        stored.push(
+            json!({"serverDate": wire_time(at), "unitDate": at.format("%Y-%m-%d %H:%M").to_string(),
             "sourceID": format!("+4670{:07}", index / 2), "sourceLabel": "Gäst",
-            "actionLabel": "Öppnade", "logMsg": "Samtal, grind öppnad"}));
+            "actionLabel": "Öppnade", "logMsg": "Samtal, grind öppnad"}),
+        );
     }
     // Ten exact duplicates at one instant (the unit logged the same line twice): kept.
     let instant = from + chrono::Duration::hours(5) + chrono::Duration::seconds(7);
     for _ in 0..10 {
-        stored.push(json!({"serverDate": wire_time(instant), "sourceID": "Informationslogg",
-            "logMsg": "Omstart"}));
+        stored.push(
+            json!({"serverDate": wire_time(instant), "sourceID": "Informationslogg",
+            "logMsg": "Omstart"}),
+        );
     }
     // Entries on the window's edges count (inclusive bounds); one beyond them does not.
     stored[0]["serverDate"] = json!(wire_time(from));
     stored[1]["serverDate"] = json!(wire_time(to));
-    stored.push(json!({"serverDate": wire_time(to + chrono::Duration::seconds(1)), "logMsg": "later"}));
+    stored.push(
+        json!({"serverDate": wire_time(to + chrono::Duration::seconds(1)), "logMsg": "later"}),
+    );
     let expected: Vec<(String, Value, Value)> = {
         let mut rows: Vec<_> = stored[..1_700]
             .iter()
-            .map(|e| (e["serverDate"].as_str().unwrap().to_owned(), e["sourceID"].clone(), e["logMsg"].clone()))
+            .map(|e| {
+                (
+                    e["serverDate"].as_str().unwrap().to_owned(),
+                    e["sourceID"].clone(),
+                    e["logMsg"].clone(),
+                )
+            })
             .collect();
         rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
         rows
@@ -99,13 +118,26 @@ async fn log_entries_beyond_one_answer_come_back_complete_with_lookalikes_kept()
 
     let mut got: Vec<(String, Value, Value)> = entries
         .iter()
-        .map(|e| (wire_time(e.server_date), json!(e.source_id), json!(e.log_msg)))
+        .map(|e| {
+            (
+                wire_time(e.server_date),
+                json!(e.source_id),
+                json!(e.log_msg),
+            )
+        })
         .collect();
     got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     assert_eq!(got.len(), 1_700);
     assert_eq!(got, expected);
-    assert!(entries.windows(2).all(|w| w[0].server_date <= w[1].server_date));
-    let restarts = entries.iter().filter(|e| e.log_msg.as_deref() == Some("Omstart")).count();
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].server_date <= w[1].server_date)
+    );
+    let restarts = entries
+        .iter()
+        .filter(|e| e.log_msg.as_deref() == Some("Omstart"))
+        .count();
     assert_eq!(restarts, 10);
     let seen = fake.seen();
     assert!(seen.len() >= 5, "the list was never split");
@@ -116,14 +148,18 @@ async fn log_entries_beyond_one_answer_come_back_complete_with_lookalikes_kept()
 async fn a_second_that_still_holds_500_entries_is_a_protocol_error_naming_the_unit() {
     let fake = Fake::start().await;
     let at = Utc.with_ymd_and_hms(2025, 11, 1, 12, 0, 0).unwrap();
-    let crowded = (0..600).map(|i| json!({"serverDate": wire_time(at), "logMsg": format!("line {i}")}));
+    let crowded =
+        (0..600).map(|i| json!({"serverDate": wire_time(at), "logMsg": format!("line {i}")}));
     *fake.state.logs.lock().unwrap() = crowded.collect();
     let from = at - chrono::Duration::hours(1);
     let error = fake.client().unit_logs(3023, from, at).await.unwrap_err();
     let ApiError::Protocol { reason } = error else {
         panic!("expected a protocol error, got {error:?}");
     };
-    assert!(reason.contains("unit 3023") && reason.contains("2025-11-01T12:00:00Z"), "{reason}");
+    assert!(
+        reason.contains("unit 3023") && reason.contains("2025-11-01T12:00:00Z"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]

@@ -40,7 +40,10 @@ fn a_unit_keeps_its_serial_ignores_unknown_fields_and_maps_its_windows_zone() {
 fn a_list_entry_without_its_id_fails_the_list_naming_the_entry() {
     let body = r#"[{"unitId": 1}, {"name": "no id"}]"#;
     let error = wire::decode_list(body.as_bytes(), WireUnit::into_unit).unwrap_err();
-    assert!(error.contains("entry 1") && error.contains("unitId"), "{error}");
+    assert!(
+        error.contains("entry 1") && error.contains("unitId"),
+        "{error}"
+    );
     let error = wire::decode_list(b"{\"units\": []}", WireUnit::into_unit).unwrap_err();
     assert!(error.contains("JSON array"), "{error}");
 }
@@ -50,7 +53,8 @@ fn control_bodies_are_spelled_as_documented() {
     let output: OutputName = "x33".parse().unwrap();
     let serial = UnitRef::Serial("040530585131396".into());
     let body = serde_json::to_value(WireControl::new(&serial, &output, OutputAction::Pulse(60)));
-    let expected = json!({"serialNumber": "040530585131396", "outputNumber": "X33", "outputAction": "60"});
+    let expected =
+        json!({"serialNumber": "040530585131396", "outputNumber": "X33", "outputAction": "60"});
     assert_eq!(body.unwrap(), expected);
     let f1: OutputName = "F1".parse().unwrap();
     let by_id = UnitRef::Id(3023);
@@ -59,7 +63,8 @@ fn control_bodies_are_spelled_as_documented() {
         serde_json::to_value(&sent).unwrap(),
         json!({"unitId": 3023, "outputNumber": "F1", "outputAction": "ON"})
     );
-    let answer = r#"{"status":"OK","unitId":3023,"outputNumber":"F1","outputAction":"ON","messageId":null}"#;
+    let answer =
+        r#"{"status":"OK","unitId":3023,"outputNumber":"F1","outputAction":"ON","messageId":null}"#;
     let result = serde_json::from_str::<WireControlResult>(answer)
         .unwrap()
         .into_result(&sent);
@@ -111,9 +116,15 @@ fn log_entries_keep_every_field_and_parse_times_leniently() {
     let fraction = chrono::Duration::milliseconds(250);
     assert_eq!(entries[1].server_date, at + fraction);
     assert_eq!(entries[2].server_date, at);
-    let bad = wire::decode_list(br#"[{"serverDate": "yesterday"}]"#, WireLogEntry::into_entry);
+    let bad = wire::decode_list(
+        br#"[{"serverDate": "yesterday"}]"#,
+        WireLogEntry::into_entry,
+    );
     let error = bad.unwrap_err();
-    assert!(error.contains("serverDate") && error.contains("yesterday"), "{error}");
+    assert!(
+        error.contains("serverDate") && error.contains("yesterday"),
+        "{error}"
+    );
 }
 
 fn new_booking() -> NewBooking {
