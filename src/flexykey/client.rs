@@ -502,7 +502,7 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
-        let retry_after = super::retry::parse_retry_after(
+        let retry_after = wire::parse_retry_after(
             response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)

@@ -4,8 +4,8 @@
 
 mod bisect;
 mod client;
+mod decode;
 mod error;
-mod lenient;
 mod models;
 mod retry;
 #[cfg(test)]

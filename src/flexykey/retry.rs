@@ -162,9 +162,11 @@ pub(super) fn classify(context: &CallContext<'_>, attempt: Attempt) -> Verdict {
             .map(|message| scrub(&message, context.sensitive))
             .unwrap_or_else(|| format!("HTTP {status} without a message"))
     };
+    if let Some(refusal) = wire::refusal(status, context.what, message) {
+        return Verdict::Fail(refusal);
+    }
     match status {
-        // ASSUMED: a 429 was not acted upon, so even a create may be sent again.
-        429 => Verdict::Retry {
+        wire::TOO_MANY_REQUESTS => Verdict::Retry {
             wait: retry_after,
             exhausted: ApiError::RateLimited { retry_after },
         },
@@ -180,13 +182,6 @@ pub(super) fn classify(context: &CallContext<'_>, attempt: Attempt) -> Verdict {
                 reason: format!("HTTP {status}: {}", message()),
             }),
         },
-        400 => Verdict::Fail(ApiError::Invalid { message: message() }),
-        401 => Verdict::Fail(ApiError::Auth),
-        403 => Verdict::Fail(ApiError::Access { message: message() }),
-        404 => Verdict::Fail(ApiError::NotFound {
-            what: context.what.to_owned(),
-        }),
-        409 => Verdict::Fail(ApiError::Conflict { message: message() }),
         _ => Verdict::Fail(ApiError::Protocol {
             reason: format!("unexpected HTTP {status}: {}", message()),
         }),
@@ -201,12 +196,6 @@ pub(super) fn scrub(message: &str, sensitive: &[String]) -> String {
         .fold(message.to_owned(), |text, value| {
             text.replace(value.as_str(), "[redacted]")
         })
-}
-
-/// Reads `Retry-After` as whole seconds (the form the API documents); an HTTP date or
-/// garbage is ignored and the backoff used instead.
-pub(super) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]
@@ -249,9 +238,10 @@ mod tests {
         assert_eq!(policy.rate_limit_wait(1, asked), Duration::from_secs(3));
         let huge = Some(Duration::from_secs(86_400));
         assert_eq!(policy.rate_limit_wait(1, huge), Duration::from_secs(120));
-        assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
+        let seven = wire::parse_retry_after(Some(" 7 "));
+        assert_eq!(seven, Some(Duration::from_secs(7)));
         let date = Some("Wed, 21 Oct 2015 07:28:00 GMT");
-        assert_eq!(parse_retry_after(date), None);
+        assert_eq!(wire::parse_retry_after(date), None);
     }
 
     #[test]

@@ -7,15 +7,20 @@
 //! a JSON number too (a serial number stays a string, leading zeros kept), ids accept a digit
 //! string, times accept fractional seconds and offsets.
 
+use std::time::Duration;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::lenient::{lenient_id, lenient_list, lenient_text};
+/// ASSUMED: every list answer (units, unit logs, booking objects, bookings) is a bare JSON
+/// array, and every single answer a bare JSON object (no envelope such as `{"data": …}`).
+pub(super) use super::decode::{decode_list, decode_one};
+use super::decode::{lenient_id, lenient_list, lenient_text};
 
 use super::{
-    Booking, BookingObject, ControlResult, IoPoint, IoState, IoStatus, LogEntry, NewBooking,
-    OutputAction, OutputName, Unit, UnitRef,
+    ApiError, Booking, BookingObject, ControlResult, IoPoint, IoState, IoStatus, LogEntry,
+    NewBooking, OutputAction, OutputName, Unit, UnitRef,
 };
 
 /// ASSUMED: a list answer holds at most this many entries and is cut off silently beyond it,
@@ -98,28 +103,83 @@ fn required_id(field: &str, value: Option<i64>) -> Result<i64, String> {
     value.ok_or_else(|| format!("missing `{field}`"))
 }
 
-/// Error bodies: `{"status":"ERROR","message":"…"}`.
-#[derive(Deserialize)]
-struct WireError {
-    #[serde(default, deserialize_with = "lenient_text")]
-    message: Option<String>,
+// ---- status codes and error bodies -------------------------------------------------------
+//
+// ASSUMED: there is no idempotency key: a create whose answer was lost may or may not have
+// happened, so `POST /Bookings` and `POST /Control` are never sent twice (see `retry.rs`).
+// ASSUMED: there is no update: a changed booking is a new booking and a deletion.
+
+/// ASSUMED: 429 means "not acted upon, come back later", so any call, a create included, may be
+/// sent again after the wait.
+pub(super) const TOO_MANY_REQUESTS: u16 = 429;
+
+/// ASSUMED: the answers that say "no" for good, and what they mean: 400 invalid body or
+/// parameters, 401 bad credentials, 403 another company's unit or object, 404 unknown (or
+/// already deleted) id, 409 a conflict such as an overlap the server refuses. Never retried.
+/// `message` reads the server's message from the body.
+pub(super) fn refusal(
+    status: u16,
+    what: &str,
+    message: impl FnOnce() -> String,
+) -> Option<ApiError> {
+    Some(match status {
+        400 => ApiError::Invalid { message: message() },
+        401 => ApiError::Auth,
+        403 => ApiError::Access { message: message() },
+        404 => ApiError::NotFound {
+            what: what.to_owned(),
+        },
+        409 => ApiError::Conflict { message: message() },
+        _ => return None,
+    })
 }
 
-/// The server's message from an error body; a non-JSON body is used as text (one line, cut to
-/// 200 characters); an empty body gives `None`.
+/// ASSUMED: `Retry-After` (on a 429) is a whole number of seconds; an HTTP date or anything
+/// else is ignored and the client's own backoff used instead.
+pub(super) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The longest server message passed on in an error.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// The server's message from an error body: documented `{"status":"ERROR","message":"…"}`;
+/// ASSUMED also possible (the API is an ASP.NET service with Swagger): a ProblemDetails body
+/// `{"title":"…","errors":{"field":["…"]}}`. A non-JSON body is used as text; an empty body
+/// gives `None`. Always one line, cut to a few hundred characters.
 pub(super) fn error_message(body: &[u8]) -> Option<String> {
-    if let Ok(WireError {
-        message: Some(message),
-    }) = serde_json::from_slice::<WireError>(body)
-    {
-        return Some(message);
+    let message = match serde_json::from_slice::<Value>(body) {
+        Ok(value) => json_message(&value)?,
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!line.is_empty()).then(|| line.chars().take(MAX_MESSAGE_CHARS).collect())
+}
+
+fn json_message(value: &Value) -> Option<String> {
+    if let Some(message) = value.get("message").and_then(Value::as_str) {
+        return Some(message.to_owned());
     }
-    let text = String::from_utf8_lossy(body);
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.is_empty() || line.starts_with('{') {
-        return None;
+    let title = value.get("title").and_then(Value::as_str);
+    let details: Vec<String> = value
+        .get("errors")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(field, problems)| match problems {
+            Value::Array(list) => {
+                let texts: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                format!("{field}: {}", texts.join(", "))
+            }
+            other => format!("{field}: {other}"),
+        })
+        .collect();
+    match (title, details.is_empty()) {
+        (None, true) => value.as_str().map(str::to_owned),
+        (None, false) => Some(details.join("; ")),
+        (Some(title), true) => Some(title.to_owned()),
+        (Some(title), false) => Some(format!("{title} {}", details.join("; "))),
     }
-    Some(line.chars().take(200).collect())
 }
 
 /// ASSUMED: a 2xx answer whose body is an object with `"status":"ERROR"` is a refusal (like
@@ -531,35 +591,4 @@ impl WireBooking {
             name: pick(self.name, sent.map(|b| &b.name)),
         })
     }
-}
-
-/// ASSUMED: every list answer (units, unit logs, booking objects, bookings) is a bare JSON
-/// array. Each entry is converted; the first bad one fails the whole list, naming its index,
-/// because silently skipping a booking could lead to creating it twice.
-pub(super) fn decode_list<W, T>(
-    body: &[u8],
-    convert: impl Fn(W) -> Result<T, String>,
-) -> Result<Vec<T>, String>
-where
-    W: for<'de> Deserialize<'de>,
-{
-    let wire: Vec<W> =
-        serde_json::from_slice(body).map_err(|err| format!("expected a JSON array: {err}"))?;
-    wire.into_iter()
-        .enumerate()
-        .map(|(index, entry)| convert(entry).map_err(|reason| format!("entry {index}: {reason}")))
-        .collect()
-}
-
-/// One JSON object, converted.
-pub(super) fn decode_one<W, T>(
-    body: &[u8],
-    convert: impl FnOnce(W) -> Result<T, String>,
-) -> Result<T, String>
-where
-    W: for<'de> Deserialize<'de>,
-{
-    let wire: W =
-        serde_json::from_slice(body).map_err(|err| format!("expected a JSON object: {err}"))?;
-    convert(wire)
 }

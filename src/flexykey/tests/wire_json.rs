@@ -208,7 +208,14 @@ fn error_bodies_give_their_message_or_a_short_text_or_nothing() {
     let html = wire::error_message(b"<html>\n<b>Bad  Gateway</b>\n</html>");
     assert_eq!(html.as_deref(), Some("<html> <b>Bad Gateway</b> </html>"));
     let long = "x".repeat(5000);
-    assert_eq!(wire::error_message(long.as_bytes()).unwrap().len(), 200);
+    assert_eq!(wire::error_message(long.as_bytes()).unwrap().len(), 300);
+    let problem = br#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title":"One or more validation errors occurred.","status":400,
+        "errors":{"startDate":["The startDate field is required."]}}"#;
+    assert_eq!(
+        wire::error_message(problem).as_deref(),
+        Some("One or more validation errors occurred. startDate: The startDate field is required.")
+    );
 }
 
 #[test]

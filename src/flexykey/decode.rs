@@ -1,6 +1,6 @@
-//! Lenient deserializers for the wire types: FlexyKey's JSON is typed loosely (a serial number
-//! may come as a number, an id as a digit string, a list as `null`), and none of that should
-//! fail a whole answer.
+//! Decoding helpers for the wire types, free of any field name: FlexyKey's JSON is typed
+//! loosely (a serial number may come as a number, an id as a digit string, a list as `null`),
+//! and none of that should fail a whole answer.
 
 use serde::{Deserialize, Deserializer, de};
 use serde_json::Value;
@@ -45,4 +45,34 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A list answer: a bare JSON array (ASSUMED, see `wire.rs`). Each entry is converted; the first bad one fails the whole list, naming its index,
+/// because silently skipping a booking could lead to creating it twice.
+pub(super) fn decode_list<W, T>(
+    body: &[u8],
+    convert: impl Fn(W) -> Result<T, String>,
+) -> Result<Vec<T>, String>
+where
+    W: for<'de> Deserialize<'de>,
+{
+    let wire: Vec<W> =
+        serde_json::from_slice(body).map_err(|err| format!("expected a JSON array: {err}"))?;
+    wire.into_iter()
+        .enumerate()
+        .map(|(index, entry)| convert(entry).map_err(|reason| format!("entry {index}: {reason}")))
+        .collect()
+}
+
+/// One JSON object, converted.
+pub(super) fn decode_one<W, T>(
+    body: &[u8],
+    convert: impl FnOnce(W) -> Result<T, String>,
+) -> Result<T, String>
+where
+    W: for<'de> Deserialize<'de>,
+{
+    let wire: W =
+        serde_json::from_slice(body).map_err(|err| format!("expected a JSON object: {err}"))?;
+    convert(wire)
 }
