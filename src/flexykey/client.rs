@@ -427,7 +427,7 @@ impl Client {
                             self.pause_everyone(wait);
                             wait
                         }
-                        (_, Some(asked)) => asked,
+                        (_, Some(asked)) => asked.min(self.retry.max_retry_after),
                         (_, None) => self.retry.backoff(attempt_number),
                     };
                     tracing::warn!(
@@ -446,7 +446,9 @@ impl Client {
 
     /// A 429 is about the account, not one call: every clone holds off for the same time.
     fn pause_everyone(&self, wait: Duration) {
-        let until = tokio::time::Instant::now() + wait;
+        let Some(until) = tokio::time::Instant::now().checked_add(wait) else {
+            return;
+        };
         if let Ok(mut paused) = self.shared.paused_until.lock() {
             *paused = Some(paused.map_or(until, |current| current.max(until)));
         }

@@ -125,7 +125,7 @@ pub(super) struct CallContext<'a> {
 }
 
 /// Decides what an attempt means. `wait` in a `Retry` is only set when the server named it
-/// (`Retry-After`); otherwise the caller uses the policy's backoff.
+/// (`Retry-After`, capped by the caller); otherwise the caller uses the policy's backoff.
 pub(super) fn classify(context: &CallContext<'_>, attempt: Attempt) -> Verdict {
     let (status, retry_after, body) = match attempt {
         Attempt::Answered {
@@ -172,8 +172,9 @@ pub(super) fn classify(context: &CallContext<'_>, attempt: Attempt) -> Verdict {
         },
         // A 408 or a 5xx: the server may have acted before failing.
         408 | 500..=599 => match context.kind {
+            // A 503 may say when to come back; otherwise the backoff decides.
             CallKind::Idempotent => Verdict::Retry {
-                wait: None,
+                wait: retry_after,
                 exhausted: ApiError::Transient {
                     reason: format!("HTTP {status}: {}", message()),
                 },
