@@ -103,6 +103,25 @@ async fn a_create_whose_connection_drops_is_outcome_unknown_and_sent_once() {
 }
 
 #[tokio::test]
+async fn a_create_that_times_out_is_outcome_unknown_and_sent_once() {
+    let fake = Fake::start().await;
+    let mut slow = answer(200, BOOKING_JSON);
+    slow.delay = Duration::from_millis(1_500);
+    fake.script([slow, answer(200, BOOKING_JSON)]);
+    let mut config = FlexyKeyConfig::new(fake.base_url.clone(), USER, PASSWORD);
+    config.timeout_seconds = 1;
+    let client = Client::new(&config)
+        .unwrap()
+        .with_retry_policy(fake::fast_retries());
+    let error = client.create_booking(&new_booking()).await.unwrap_err();
+    assert!(
+        matches!(&error, ApiError::OutcomeUnknown { reason } if reason.contains("timed out")),
+        "{error:?}"
+    );
+    assert_eq!(fake.seen().len(), 1);
+}
+
+#[tokio::test]
 async fn a_create_that_cannot_connect_is_retried_then_transient() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -40,6 +40,8 @@ pub struct Scripted {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// How long the fake thinks before answering.
+    pub delay: std::time::Duration,
 }
 
 pub fn answer(status: u16, body: &str) -> Scripted {
@@ -47,6 +49,7 @@ pub fn answer(status: u16, body: &str) -> Scripted {
         status,
         headers: Vec::new(),
         body: body.to_owned(),
+        delay: std::time::Duration::ZERO,
     }
 }
 
@@ -152,7 +155,9 @@ async fn handle(
         let body = json!({"status": "ERROR", "message": "bad credentials"});
         return (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
     }
-    if let Some(scripted) = state.script.lock().unwrap().pop_front() {
+    let scripted = state.script.lock().unwrap().pop_front();
+    if let Some(scripted) = scripted {
+        tokio::time::sleep(scripted.delay).await;
         let mut response = (
             StatusCode::from_u16(scripted.status).unwrap(),
             scripted.body,
