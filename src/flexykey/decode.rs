@@ -47,8 +47,9 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// A list answer: a bare JSON array (ASSUMED, see `wire.rs`). Each entry is converted; the first bad one fails the whole list, naming its index,
-/// because silently skipping a booking could lead to creating it twice.
+/// A list answer: a bare JSON array (the assumption is stated in `wire.rs`). Each entry is
+/// converted; the first bad one fails the whole list, naming its index, because silently
+/// skipping a booking could lead to creating it twice.
 pub(super) fn decode_list<W, T>(
     body: &[u8],
     convert: impl Fn(W) -> Result<T, String>,
