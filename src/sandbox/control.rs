@@ -110,7 +110,10 @@ pub(crate) fn status(shared: &Shared, call: &Call) -> Answer {
     let (f_outputs, x_outputs): (Vec<OutputWire>, Vec<OutputWire>) =
         outputs.into_iter().partition(|o| o.output.starts_with('F'));
     let bits = |states: &[&'static str]| -> String {
-        states.iter().map(|s| if *s == "on" { '1' } else { '0' }).collect()
+        states
+            .iter()
+            .map(|s| if *s == "on" { '1' } else { '0' })
+            .collect()
     };
     let raw_status = format!(
         "ASTAT:IN={};F={};X={};T={}",

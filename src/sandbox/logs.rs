@@ -90,11 +90,7 @@ pub(crate) fn day_entries(seed: u64, unit: &UnitSpec, day: NaiveDate) -> Vec<San
     let Some(start) = day.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t)) else {
         return Vec::new();
     };
-    let mut rng = SplitMix::from_parts(&[
-        seed,
-        unit.unit_id as u64,
-        day.to_epoch_days() as u64,
-    ]);
+    let mut rng = SplitMix::from_parts(&[seed, unit.unit_id as u64, day.to_epoch_days() as u64]);
     let count = unit.logs_per_day as usize;
     let mut seconds: Vec<i64> = (0..count).map(|_| rng.below(86_400) as i64).collect();
     seconds.sort_unstable();
@@ -127,16 +123,15 @@ pub(crate) fn day_entries(seed: u64, unit: &UnitSpec, day: NaiveDate) -> Vec<San
 }
 
 fn entry(rng: &mut SplitMix, server_date: DateTime<Utc>, unit_date: String) -> SandboxLogEntry {
-    let make = |source_id: &str, label: Option<&str>, action: Option<&str>, msg: &str| {
-        SandboxLogEntry {
+    let make =
+        |source_id: &str, label: Option<&str>, action: Option<&str>, msg: &str| SandboxLogEntry {
             server_date,
             unit_date: unit_date.clone(),
             source_id: source_id.to_owned(),
             source_label: label.map(str::to_owned),
             action_label: action.map(str::to_owned),
             log_msg: msg.to_owned(),
-        }
-    };
+        };
     match rng.below(100) {
         0..=54 => {
             let (phone, label) = *rng.pick(PHONES);

@@ -147,8 +147,8 @@ impl Sandbox {
         let base_url = Url::parse(&format!("http://{local_addr}/v1/"))
             .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidInput, err))?;
         let cancel = CancellationToken::new();
-        let app = routes::router(shared.clone())
-            .into_make_service_with_connect_info::<faults::Kill>();
+        let app =
+            routes::router(shared.clone()).into_make_service_with_connect_info::<faults::Kill>();
         let stop = cancel.clone().cancelled_owned();
         let task = tokio::spawn(async move {
             let served = axum::serve(KillableListener(listener), app)

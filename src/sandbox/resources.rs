@@ -25,7 +25,11 @@ pub(crate) fn units(shared: &Shared, call: &Call) -> Answer {
 pub(crate) fn unit(shared: &Shared, call: &Call, id: &str) -> Answer {
     let unit_id = parse_id("unitId", id)?;
     let state = lock(&shared.state);
-    ok(UnitWire::from(own_unit(&state.world, call.company, unit_id)?))
+    ok(UnitWire::from(own_unit(
+        &state.world,
+        call.company,
+        unit_id,
+    )?))
 }
 
 pub(crate) fn booking_objects(shared: &Shared, call: &Call) -> Answer {
@@ -37,7 +41,10 @@ pub(crate) fn booking_objects(shared: &Shared, call: &Call) -> Answer {
         .filter(|o| o.company == call.company)
         .collect();
     objects.sort_by_key(|o| o.booking_object_id);
-    ok(objects.into_iter().map(ObjectWire::from).collect::<Vec<_>>())
+    ok(objects
+        .into_iter()
+        .map(ObjectWire::from)
+        .collect::<Vec<_>>())
 }
 
 /// `GET /unitlogs/{unitId}?dateFrom&dateTo`: both bounds required and inclusive. EVVA units
@@ -100,7 +107,11 @@ pub(crate) fn create_booking(shared: &Shared, call: &Call) -> Answer {
         return Err(Failure::bad_request("rfid: at most 64 characters"));
     }
     booking.name = optional_text(&body, "name")?;
-    if booking.name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+    if booking
+        .name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 100)
+    {
         return Err(Failure::bad_request("name: at most 100 characters"));
     }
     let stored = state.insert_booking(booking);
@@ -197,10 +208,16 @@ fn own_booking<'a>(
     company: CompanyId,
     booking_id: i64,
 ) -> Result<&'a SandboxBooking, Failure> {
-    let not_found =
-        || Failure::new(StatusCode::NOT_FOUND, format!("booking {booking_id} not found"));
+    let not_found = || {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            format!("booking {booking_id} not found"),
+        )
+    };
     let booking = bookings.get(&booking_id).ok_or_else(not_found)?;
-    let object = world.object(booking.booking_object_id).ok_or_else(not_found)?;
+    let object = world
+        .object(booking.booking_object_id)
+        .ok_or_else(not_found)?;
     if object.company != company {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,

@@ -84,7 +84,9 @@ impl Call<'_> {
     }
 
     /// The body as a JSON object (unknown fields are simply not looked at).
-    pub(crate) fn json_object(&self) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    pub(crate) fn json_object(
+        &self,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
         match serde_json::from_slice::<serde_json::Value>(self.body) {
             Ok(serde_json::Value::Object(map)) => Ok(map),
             Ok(_) => Err(Failure::bad_request("the body must be a JSON object")),
@@ -135,8 +137,11 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> 
             let response = match body {
                 Ok(body) => answer(&shared, &method, &path, &query, authorization, &body)
                     .unwrap_or_else(IntoResponse::into_response),
-                Err(_) => Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "body too large or unreadable")
-                    .into_response(),
+                Err(_) => Failure::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body too large or unreadable",
+                )
+                .into_response(),
             };
             let lose = lose_response && write && response.status().is_success();
             (response, lose)
