@@ -32,6 +32,9 @@ pub struct SandboxArgs {
     /// Requests per second above which the sandbox answers 429 with Retry-After
     #[arg(long, value_parser = positive)]
     pub rate_limit: Option<f64>,
+    /// Log entries each FlexyKey unit generates per UTC day [default: 150]
+    #[arg(long, value_name = "N")]
+    pub logs_per_day: Option<u32>,
     /// Keep bookings, outputs and injected logs in this JSON file across restarts
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
@@ -61,7 +64,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let options = SandboxOptions {
+    let mut options = SandboxOptions {
         seed: args.seed,
         fault_rate: args.fault_rate,
         lost_response_rate: args.lost_response_rate,
@@ -70,6 +73,11 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
         state_file: args.state_file,
         ..SandboxOptions::default()
     };
+    if let Some(logs_per_day) = args.logs_per_day {
+        for unit in options.world.units.iter_mut().filter(|u| u.is_flexykey()) {
+            unit.logs_per_day = logs_per_day;
+        }
+    }
     let sandbox = Sandbox::start(listener, options)
         .await
         .context("cannot start the sandbox")?;

@@ -137,6 +137,8 @@ impl Sandbox {
     ) -> Result<Sandbox, SandboxError> {
         let local_addr = listener.local_addr()?;
         let state = State::load(options.world.clone(), options.state_file.clone())?;
+        // Fails now rather than at the first write when the file cannot be written.
+        state.save()?;
         let shared = Arc::new(Shared {
             seed: options.seed,
             state: Mutex::new(state),
@@ -197,7 +199,7 @@ impl Sandbox {
         lock(&self.shared.faults).faults.clone()
     }
 
-    /// Every request so far, oldest first.
+    /// Every request so far, oldest first (the oldest half is dropped past a million).
     pub fn journal(&self) -> Vec<JournalEntry> {
         lock(&self.shared.journal).clone()
     }

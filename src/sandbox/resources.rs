@@ -19,6 +19,7 @@ pub(crate) fn units(shared: &Shared, call: &Call) -> Answer {
         .filter(|u| u.company == call.company)
         .collect();
     units.sort_by_key(|u| u.unit_id);
+    units.truncate(logs::MAX_LIST);
     ok(units.into_iter().map(UnitWire::from).collect::<Vec<_>>())
 }
 
@@ -41,6 +42,7 @@ pub(crate) fn booking_objects(shared: &Shared, call: &Call) -> Answer {
         .filter(|o| o.company == call.company)
         .collect();
     objects.sort_by_key(|o| o.booking_object_id);
+    objects.truncate(logs::MAX_LIST);
     ok(objects
         .into_iter()
         .map(ObjectWire::from)

@@ -17,6 +17,9 @@ use super::journal::{JournalEntry, is_write};
 use super::world::CompanyId;
 use super::{Shared, control, lock, resources};
 
+/// The journal keeps at most this many requests.
+const JOURNAL_CAP: usize = 1_000_000;
+
 /// Request bodies above this are refused (a booking is a few hundred bytes).
 const MAX_BODY: usize = 64 * 1024;
 
@@ -147,7 +150,12 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> 
             (response, lose)
         }
     };
-    lock(&shared.journal).push(JournalEntry {
+    let mut journal = lock(&shared.journal);
+    if journal.len() >= JOURNAL_CAP {
+        // A sandbox left running for days forgets its oldest half rather than grow forever.
+        journal.drain(..JOURNAL_CAP / 2);
+    }
+    journal.push(JournalEntry {
         at: shared.now(),
         method,
         path,
@@ -156,6 +164,7 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> 
         write,
         lost: lose,
     });
+    drop(journal);
     if lose {
         // The write is done; now the connection fails before a byte of the answer is sent.
         if let Some(kill) = kill {
