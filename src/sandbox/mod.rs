@@ -5,10 +5,15 @@
 //! It spells the contract's paths and JSON names itself (`wire.rs`, `routes.rs`) and never uses
 //! `crate::flexykey`, so that a misspelling on one side fails a test.
 //!
-//! Choices where the contract is silent: lists are bare JSON arrays; `/unitlogs` of an EVVA
-//! unit answers 400; `DELETE /bookings/{id}` answers `{"status":"OK","bookingId":…}`; empty
-//! strings in a booking body count as absent; lost responses apply to every write (bookings
-//! POST/DELETE and control POST) that succeeded.
+//! Choices where the contract is silent: lists are bare JSON arrays, every one cut silently at
+//! 500 (bookings by start time, logs in a deterministic shuffle of the window); `/unitlogs` of
+//! an EVVA unit answers 400 (and so do control and status); `DELETE /bookings/{id}` answers
+//! `{"status":"OK","bookingId":…}`; empty strings in a booking body count as absent; times in
+//! bodies and queries must be exactly `2025-11-21T10:21:11Z`; `created` of a unit uses that
+//! format too; inputs never change (on or off by the seed); lost responses apply to every
+//! write (bookings POST/DELETE and control POST) that succeeded, and are lost before a byte of
+//! the answer is sent. Faults are judged in this order: latency, rate limit (429), injected
+//! 5xx, then auth and the route.
 
 mod control;
 mod faults;
