@@ -1,1 +1,8 @@
-//! (being built)
+//! The daemon: scheduling, the HTTP listener (webhooks, health, metrics, status page),
+//! signals, systemd notify, and the demo. Business rules live elsewhere.
+
+pub mod logging;
+pub mod scheduler;
+pub mod status_page;
+pub mod metrics;
+pub mod lifecycle;

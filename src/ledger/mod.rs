@@ -7,6 +7,7 @@ mod lock;
 mod passes;
 mod records;
 mod sources;
+mod health;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
