@@ -70,9 +70,6 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
         .count();
     let mut parts = vec![];
     let failures = report.applied.failures.len() + report.errors.len();
-    if report.dry_run && !report.plan.is_empty() {
-        parts.push(format!("{} write(s) to do", report.plan.operations.len()));
-    }
     if failures > 0 {
         parts.push(format!("{failures} failed"));
     }

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use super::adopt::{self, Listing};
 use super::apply::{ApplyReport, Applier, matches_entry};
 use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
-use super::reads::{assess_shrink, merge_fresh, merge_unchanged, upcoming};
+use super::reads::{ShrinkInput, assess_shrink, merge_fresh, merge_unchanged, upcoming};
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::flexykey::Client;
 use crate::ledger::{
@@ -393,8 +393,8 @@ pub async fn run_pass<R: SourceReader>(
     });
     report.plan = planned;
     if dry {
-        report.converged = report.plan.is_empty()
-            && report.plan.held.is_empty()
+        // A dry run "converges" when applying its plan would: nothing held, nothing unknown.
+        report.converged = report.plan.held.is_empty()
             && report.errors.is_empty()
             && report.sources.iter().all(|s| s.read != ReadKind::Failed);
         return Ok(report);
@@ -506,12 +506,14 @@ fn absorb_read(
         now,
     );
     let verdict = assess_shrink(
-        name,
-        previous_hold,
-        before,
-        after,
-        &content,
-        confirmed,
+        ShrinkInput {
+            source: name,
+            previous: previous_hold,
+            before,
+            after,
+            content: &content,
+            confirmed,
+        },
         policy,
         now,
     );
