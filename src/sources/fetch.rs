@@ -120,6 +120,21 @@ pub async fn read_source(
     )
 }
 
+/// The raw bytes of a source (URL or file), checked to be a calendar: for previews that apply
+/// the rules themselves.
+pub async fn fetch_bytes(http: &reqwest::Client, source: &SourceConfig) -> Result<Vec<u8>, FetchError> {
+    let body = match (&source.url, &source.path) {
+        (Some(url), _) => fetch_url(http, &url.0, source.max_bytes, None).await?,
+        (None, Some(path)) => read_file(path, source.max_bytes).await?,
+        (None, None) => return Err(FetchError::NoLocation),
+    };
+    match body {
+        Body::Fresh { bytes, .. } if looks_like_calendar(&bytes) => Ok(bytes),
+        Body::Fresh { .. } => Err(FetchError::NotACalendar),
+        Body::NotModified => Err(FetchError::Status(304)),
+    }
+}
+
 async fn read_file(path: &std::path::Path, max_bytes: u64) -> Result<Body, FetchError> {
     let meta = tokio::fs::metadata(path)
         .await

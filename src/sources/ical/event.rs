@@ -229,8 +229,10 @@ fn from_component(
                 Ok(m) => {
                     out.this_and_future = entry.params.iter().any(|p| {
                         p.name == ICalendarParameterName::Range
+                            // calcard keeps RANGE=THISANDFUTURE as a boolean.
                             && p.value.as_text().is_none_or(|v| {
                                 v.eq_ignore_ascii_case("THISANDFUTURE")
+                                    || v.eq_ignore_ascii_case("TRUE")
                             })
                     });
                     out.recurrence_id = Some(m);
@@ -279,8 +281,15 @@ fn from_component(
         warnings.push(at("VEVENT has no readable DTSTART; skipped"));
         return None;
     };
+    let mut start = start;
     out.end = match (end_moment, duration) {
-        (Some(end), _) => fit_end(&start, end, &at, warnings).map(EndSpec::At),
+        (Some(end), _) => match fit_end(&start, end, &at, warnings) {
+            Some(end) if before(&end, &start) => {
+                let end = std::mem::replace(&mut start, end);
+                Some(EndSpec::At(end))
+            }
+            other => other.map(EndSpec::At),
+        },
         (None, Some(span)) => Some(EndSpec::For(span)),
         (None, None) => None,
     };
@@ -310,13 +319,20 @@ fn fit_end(
     let utc_zone = Zone::Utc;
     let ordered = match (start.to_utc(&utc_zone), end.to_utc(&utc_zone)) {
         (Some(s), Some(e)) => e >= s,
-        _ => false,
+        _ => true,
     };
     if !ordered {
-        warnings.push(at("DTEND is before DTSTART; treated as missing"));
-        return None;
+        warnings.push(at("DTEND is before DTSTART; the two were swapped"));
+        return Some(end);
     }
     Some(end)
+}
+
+fn before(a: &Moment, b: &Moment) -> bool {
+    match (a.to_utc(&Zone::Utc), b.to_utc(&Zone::Utc)) {
+        (Some(a), Some(b)) => a < b,
+        _ => false,
+    }
 }
 
 fn text(entry: &ICalendarEntry) -> Option<&str> {

@@ -127,7 +127,11 @@ fn length_of(component: &Component, floating: &Zone) -> Length {
 fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option<Zone>, Moment) {
     match &start.clock {
         Clock::Date => (None, start.clone()),
-        Clock::Floating => (Some(opts.floating.clone()), start.clone()),
+        // X-WR-TIMEZONE names the zone of the calendar's floating times (as Google writes them).
+        Clock::Floating => (
+            Some(opts.x_wr_timezone.clone().unwrap_or_else(|| opts.floating.clone())),
+            start.clone(),
+        ),
         Clock::Zoned(Zone::Utc) if recurring => match &opts.x_wr_timezone {
             Some(zone) => {
                 let local = zone.to_local(start.naive.and_utc()).unwrap_or(start.naive);
@@ -143,8 +147,10 @@ fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option
 fn normalize(m: &Moment, zone: Option<&Zone>, floating: &Zone) -> Option<NaiveDateTime> {
     match zone {
         None => {
+            // A zoned value on an all-day series names the day on its own wall clock; only a
+            // UTC one is moved into the calendar's zone first.
             let date = match &m.clock {
-                Clock::Zoned(z) => floating.to_local(z.to_utc(m.naive)?)?.date(),
+                Clock::Zoned(Zone::Utc) => floating.to_local(m.naive.and_utc())?.date(),
                 _ => m.naive.date(),
             };
             Some(date.and_time(NaiveTime::MIN))

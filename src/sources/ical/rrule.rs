@@ -109,7 +109,14 @@ fn until_local(until: &PartialDateTime, clock: &RuleClock<'_>) -> Option<NaiveDa
                 .date_time
                 .checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))?
                 .and_utc();
-            clock.zone.unwrap_or(clock.date_zone).to_local(utc)?
+            let local = clock.zone.unwrap_or(clock.date_zone).to_local(utc)?;
+            if clock.zone.is_none() && clock.date_zone.is_utc() {
+                // All-day series from Outlook give UNTIL as the last day's local midnight in
+                // UTC; with no zone to read it in, round to the nearest day.
+                local.checked_add_signed(Duration::hours(12))?
+            } else {
+                local
+            }
         }
         None => result.date_time,
     };
