@@ -76,6 +76,12 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
     if !report.plan.held.is_empty() {
         parts.push(format!("{} deletion(s) held", report.plan.held.len()));
     }
+    let held_sources = report.sources.iter().filter(|s| s.hold.is_some()).count();
+    if held_sources > 0 && report.plan.held.is_empty() {
+        parts.push(format!(
+            "{held_sources} source(s) shrank too much: their deletions are held"
+        ));
+    }
     if failed_reads > 0 {
         parts.push(format!("{failed_reads} source(s) could not be read"));
     }

@@ -12,3 +12,4 @@ pub mod adopt;
 pub mod apply;
 pub mod pass;
 pub mod status;
+pub mod feeds;

@@ -396,7 +396,7 @@ pub async fn run_pass<R: SourceReader>(
         // A dry run "converges" when applying its plan would: nothing held, nothing unknown.
         report.converged = report.plan.held.is_empty()
             && report.errors.is_empty()
-            && report.sources.iter().all(|s| s.read != ReadKind::Failed);
+            && sources_settled(&report.sources);
         return Ok(report);
     }
 
@@ -412,7 +412,7 @@ pub async fn run_pass<R: SourceReader>(
     report.converged = report.applied.failures.is_empty()
         && report.errors.is_empty()
         && report.plan.held.is_empty()
-        && report.sources.iter().all(|s| s.read != ReadKind::Failed);
+        && sources_settled(&report.sources);
     let mut errors = report.errors.clone();
     errors.extend(report.applied.failures.iter().cloned());
     if let Some(id) = pass_id {
@@ -421,6 +421,13 @@ pub async fn run_pass<R: SourceReader>(
             .await?;
     }
     Ok(report)
+}
+
+/// Every source was read, and none is held by the shrink guard.
+fn sources_settled(sources: &[SourceReport]) -> bool {
+    sources
+        .iter()
+        .all(|s| s.read != ReadKind::Failed && s.hold.is_none())
 }
 
 /// Folds one read into the source's stored reservations, its read record and its report.

@@ -83,7 +83,7 @@ async fn feed_outages_delete_nothing_until_confirmed() {
         world.feed.set_calendar(&stays[..kept]);
         for _ in 0..2 {
             let report = world.sync(PassFlags::default()).await;
-            assert!(!report.converged);
+            assert!(!report.converged, "{kept}: {report:#?}");
             assert!(report.sources[0].hold.is_some(), "{report:#?}");
         }
         let status = world.status().await;
@@ -214,28 +214,36 @@ async fn killed_at_random_moments_the_binary_still_converges_without_duplicates(
     world.feed.set_calendar(&stays);
     let hand_made = world.hand_made(3);
     let mut rng_state = 0x5eed_u64;
-    let mut kills = 0;
-    let mut rounds = 0;
-    while kills < 24 && rounds < 60 {
+    let (mut kills, mut kills_amid_writes, mut rounds) = (0, 0, 0);
+    while kills < 24 && rounds < 80 {
         rounds += 1;
-        // Changes between runs too, so that kills land in creates and deletes alike.
+        // Every round moves a third of the stays back or forth, so that each run has creates
+        // and deletes to do and the kills land amid them.
         let mut current = stays.clone();
-        if rounds % 3 == 0 {
-            for stay in current.iter_mut().step_by(7) {
+        if rounds % 2 == 0 {
+            for stay in current.iter_mut().step_by(3) {
                 stay.shift(1);
             }
         }
         world.feed.set_calendar(&current);
-        let wait = Duration::from_millis(30 + next(&mut rng_state) % 400);
-        if world.run_and_kill(wait).await {
-            kills += 1;
-        }
-        // Every few rounds, restart the sandbox from its state file, as after a crash there.
-        if rounds % 8 == 0 {
+        let before = world.sandbox.write_calls().len();
+        let dice = next(&mut rng_state);
+        let moment = if rounds % 2 == 0 {
+            KillMoment::After(Duration::from_millis(20 + dice % 250))
+        } else {
+            KillMoment::AfterWrites(1 + (dice % 12) as usize)
+        };
+        let killed = world.run_and_kill(moment).await;
+        let wrote = world.sandbox.write_calls().len() > before;
+        kills += usize::from(killed);
+        kills_amid_writes += usize::from(killed && wrote);
+        // Now and then the sandbox restarts from its state file, as after a crash there.
+        if rounds % 10 == 0 {
             world.restart_sandbox().await;
         }
     }
     assert!(kills >= 20, "only {kills} kills landed");
+    assert!(kills_amid_writes >= 10, "only {kills_amid_writes} kills landed amid writes");
     world.feed.set_calendar(&stays);
     world.sandbox.set_faults(Default::default());
     let mut converged = false;

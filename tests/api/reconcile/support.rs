@@ -171,6 +171,14 @@ pub struct SandboxFaults {
     pub state_file: bool,
 }
 
+/// When the crash test kills the binary.
+#[derive(Debug, Clone, Copy)]
+pub enum KillMoment {
+    After(Duration),
+    /// As soon as the sandbox has journaled this many more write calls.
+    AfterWrites(usize),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PassFlags {
     pub confirm: Vec<String>,
@@ -345,8 +353,8 @@ impl World {
             .unwrap()
     }
 
-    /// Starts `sync` and kills it with SIGKILL after `wait`; true when it was still running.
-    pub async fn run_and_kill(&self, wait: Duration) -> bool {
+    /// Starts `sync` and kills it with SIGKILL at `moment`; true when it was still running.
+    pub async fn run_and_kill(&self, moment: KillMoment) -> bool {
         let mut child = tokio::process::Command::new(crate::helpers::binary())
             .args(["sync", "--config"])
             .arg(&self.config_path)
@@ -356,14 +364,31 @@ impl World {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        match tokio::time::timeout(wait, child.wait()).await {
-            Ok(_) => false,
-            Err(_) => {
-                child.start_kill().unwrap();
-                child.wait().await.unwrap();
-                true
+        let running = match moment {
+            KillMoment::After(wait) => tokio::time::timeout(wait, child.wait()).await.is_err(),
+            KillMoment::AfterWrites(count) => {
+                // Right after the sandbox performed a write, while its answer is on the way:
+                // the narrowest window between a FlexyKey write and the ledger's record of it.
+                let target = self.sandbox.write_calls().len() + count;
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                loop {
+                    if child.try_wait().unwrap().is_some() {
+                        break false;
+                    }
+                    if self.sandbox.write_calls().len() >= target
+                        || std::time::Instant::now() > deadline
+                    {
+                        break true;
+                    }
+                    std::hint::spin_loop();
+                }
             }
+        };
+        if running {
+            child.start_kill().unwrap();
         }
+        child.wait().await.unwrap();
+        running
     }
 
     /// Stops the sandbox and starts it again on the same port from its state file.
