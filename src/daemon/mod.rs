@@ -6,3 +6,4 @@ pub mod logging;
 pub mod metrics;
 pub mod scheduler;
 pub mod status_page;
+pub mod demo_feeds;
