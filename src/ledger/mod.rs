@@ -2,6 +2,8 @@
 //! One writer; WAL so readers (status, the status page) never wait for it; write transactions
 //! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
 
+pub mod webhooks;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
