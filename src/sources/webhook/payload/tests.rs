@@ -64,7 +64,8 @@ fn a_full_event_is_normalized() {
 
 #[test]
 fn each_bad_field_is_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("id", Box::new(|v| v["id"] = json!(""))),
         ("type", Box::new(|v| v["type"] = json!("booking.moved"))),
         (
