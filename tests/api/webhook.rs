@@ -453,3 +453,42 @@ async fn a_config_reload_swaps_the_served_sources() {
     assert_eq!(hook.sources.names(), vec!["laundry"]);
     assert_eq!(hook.post(&e).await.0, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn reservations_follow_the_current_objects_map() {
+    let hook = Hook::start().await;
+    let mut moved = booking("b-2", "confirmed", "Moved");
+    moved["resource"] = json!("room-b");
+    for (id, b) in [
+        ("evt_1", booking("b-1", "confirmed", "A")),
+        ("evt_2", moved),
+    ] {
+        let e = event(id, "booking.upserted", "2026-11-27T10:00:00Z", b);
+        assert_eq!(hook.post(&e).await.0, StatusCode::ACCEPTED);
+    }
+    let objects: Vec<_> = hook
+        .reservations()
+        .await
+        .into_iter()
+        .map(|r| (r.key, r.booking_object_id))
+        .collect();
+    assert_eq!(
+        objects,
+        vec![("laundry/b-1".into(), 123), ("laundry/b-2".into(), 124)]
+    );
+    // A resource dropped from the config no longer yields reservations.
+    let mut source = hook.source();
+    source.objects.remove("room-b");
+    let kept = webhook_reservations(&hook.ledger, &source, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].key, "laundry/b-1");
+    // Asking for a source of another kind is an error, not an empty list.
+    let cabin = load_sources(&config_toml(None)).remove(1);
+    assert!(
+        webhook_reservations(&hook.ledger, &cabin, Utc::now())
+            .await
+            .is_err()
+    );
+}

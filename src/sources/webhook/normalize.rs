@@ -3,6 +3,17 @@
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// `text` quoted for an error message, cut short: payload values may be long.
+pub(super) fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 40;
+    if text.chars().count() <= SHOWN {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(SHOWN).collect();
+        format!("{head:?}…")
+    }
+}
+
 /// Reads an RFC 3339 time with an offset (`2026-12-01T08:00:00+01:00`, `...Z`), or a local
 /// date-time without one (`2026-12-01T08:00:00`, `2026-12-01 08:00`) in `zone`.
 ///
@@ -29,16 +40,18 @@ pub fn parse_time(text: &str, zone: Option<Tz>) -> Result<DateTime<Utc>, String>
     .ok_or_else(|| {
         format!(
             "expected an RFC 3339 time such as \"2026-12-01T08:00:00+01:00\" or a local time \
-             such as \"2026-12-01T08:00:00\", found {text:?}"
+             such as \"2026-12-01T08:00:00\", found {}",
+            excerpt(text)
         )
     })?;
     let zone = zone.ok_or_else(|| {
         format!(
-            "{text:?} has no UTC offset and this source has no `timezone` to read it in; \
-             add an offset or set `timezone` in the source's config"
+            "{} has no UTC offset and this source has no `timezone` to read it in; \
+             add an offset or set `timezone` in the source's config",
+            excerpt(text)
         )
     })?;
-    local_to_utc(local, zone).ok_or_else(|| format!("{text:?} is out of range"))
+    local_to_utc(local, zone).ok_or_else(|| format!("{} is out of range", excerpt(text)))
 }
 
 fn local_to_utc(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
@@ -131,6 +144,8 @@ mod tests {
         let err = parse_time("2026-12-01T08:00:00", None).unwrap_err();
         assert!(err.contains("timezone"), "{err}");
         assert!(parse_time("tomorrow", STOCKHOLM).is_err());
+        let long = "9".repeat(10_000);
+        assert!(parse_time(&long, STOCKHOLM).unwrap_err().len() < 200);
         assert!(parse_time("2026-02-30T08:00:00", STOCKHOLM).is_err());
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-use super::normalize::{normalize_phone, parse_time};
+use super::normalize::{excerpt, normalize_phone, parse_time};
 use crate::config::SourceConfig;
 use crate::ledger::webhooks::{BookingStatus, WebhookBooking};
 
@@ -96,7 +96,10 @@ pub fn parse_event(body: &[u8], source: &SourceConfig) -> Result<WebhookEvent, P
         other => {
             return Err(PayloadError::field(
                 "type",
-                format!("expected \"booking.upserted\" or \"booking.cancelled\", found {other:?}"),
+                format!(
+                    "expected \"booking.upserted\" or \"booking.cancelled\", found {}",
+                    excerpt(other)
+                ),
             ));
         }
     };
@@ -159,7 +162,10 @@ pub fn parse_booking(
         BookingStatus::parse(text).ok_or_else(|| {
             PayloadError::field(
                 name_of("status"),
-                format!("expected \"confirmed\", \"tentative\" or \"cancelled\", found {text:?}"),
+                format!(
+                    "expected \"confirmed\", \"tentative\" or \"cancelled\", found {}",
+                    excerpt(text)
+                ),
             )
         })?
     };
