@@ -3,6 +3,7 @@
 //! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
 
 mod health;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -3,3 +3,4 @@
 mod helpers;
 mod operator;
 mod sandbox;
+mod webhook;
