@@ -14,14 +14,16 @@ pub enum UnitCommand {
     Show { unit_id: i64 },
     /// Show a unit's inputs and outputs right now
     Status(UnitTarget),
-    /// Switch an output: ON, OFF, or a pulse length in seconds (1 to 99999)
+    /// Switch an output: `unit control ID OUTPUT ACTION` or `unit control --serial S OUTPUT
+    /// ACTION`; OUTPUT is F1, F2 or X1 to X64 (case-insensitive), ACTION is ON, OFF or a pulse
+    /// length in seconds (1 to 99999)
     Control {
-        #[command(flatten)]
-        target: UnitTarget,
-        /// F1, F2 or X1 to X64 (case-insensitive)
-        output: String,
-        /// ON, OFF or seconds
-        action: String,
+        /// The unit's serial number instead of its id
+        #[arg(long)]
+        serial: Option<String>,
+        /// [ID] OUTPUT ACTION
+        #[arg(num_args = 2..=3, required = true, value_name = "ID OUTPUT ACTION")]
+        args: Vec<String>,
     },
 }
 
@@ -208,12 +210,9 @@ pub async fn unit(cmd: UnitCommand, context: &Context) -> Result<(), CliError> {
             print_table(&["IO", "KIND", "STATE"], &rows);
             Ok(())
         }
-        UnitCommand::Control {
-            target,
-            output,
-            action,
-        } => {
+        UnitCommand::Control { serial, args } => {
             // Validated before any call: a refused value never reaches FlexyKey.
+            let (target, output, action) = control_args(serial, args)?;
             let unit_ref = target.to_ref()?;
             let output: OutputName = output.parse().map_err(CliError::Usage)?;
             let action: OutputAction = action.parse().map_err(CliError::Usage)?;
@@ -331,6 +330,30 @@ pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), Cli
             Ok(())
         }
     }
+}
+
+/// Splits `[ID] OUTPUT ACTION`: the id is there unless `--serial` names the unit.
+fn control_args(
+    serial: Option<String>,
+    mut args: Vec<String>,
+) -> Result<(UnitTarget, String, String), CliError> {
+    let expected = if serial.is_some() { 2 } else { 3 };
+    if args.len() != expected {
+        return Err(CliError::Usage(if serial.is_some() {
+            "with --serial, give OUTPUT and ACTION, e.g. `unit control --serial 040530585131396 F1 ON`".into()
+        } else {
+            "give ID OUTPUT ACTION, e.g. `unit control 3023 F1 ON`".into()
+        }));
+    }
+    let action = args.pop().unwrap_or_default();
+    let output = args.pop().unwrap_or_default();
+    let unit_id = match args.pop() {
+        Some(id) => Some(id.parse::<i64>().map_err(|_| {
+            CliError::Usage(format!("unit id {id:?}: expected a number such as 3023"))
+        })?),
+        None => None,
+    };
+    Ok((UnitTarget { unit_id, serial }, output, action))
 }
 
 fn window(

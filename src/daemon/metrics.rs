@@ -33,9 +33,18 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 fn describe() {
     use metrics::{describe_counter, describe_gauge};
     describe_counter!(PASSES, "Sync passes, by result");
-    describe_counter!(OPERATIONS, "FlexyKey writes planned and applied, by kind and result");
-    describe_counter!(FLEXYKEY_CALLS, "FlexyKey API calls, by endpoint and HTTP status");
-    describe_counter!(LIMITER_WAIT, "Seconds spent waiting for the client-side rate limiter");
+    describe_counter!(
+        OPERATIONS,
+        "FlexyKey writes planned and applied, by kind and result"
+    );
+    describe_counter!(
+        FLEXYKEY_CALLS,
+        "FlexyKey API calls, by endpoint and HTTP status"
+    );
+    describe_counter!(
+        LIMITER_WAIT,
+        "Seconds spent waiting for the client-side rate limiter"
+    );
     describe_gauge!(SOURCE_AGE, "Seconds since each source's last fresh read");
     describe_gauge!(IN_DOUBT, "Journal entries whose outcome is not yet known");
     describe_counter!(LOG_ENTRIES, "Unit log entries newly stored in the archive");

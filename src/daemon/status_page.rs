@@ -107,12 +107,19 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
 
     html.push_str("<h2>Sources</h2>\n<table><tr><th>Source</th><th>Last fresh read</th><th>Outcome</th><th>Note</th></tr>\n");
     for source in &view.sources {
-        let class = if source.outcome == "failed" { "bad" } else { "ok" };
+        let class = if source.outcome == "failed" {
+            "bad"
+        } else {
+            "ok"
+        };
         let _ = writeln!(
             html,
             "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td></tr>",
             escape(&source.name),
-            source.last_fresh.map(|t| ago(now, t)).unwrap_or_else(|| "never".into()),
+            source
+                .last_fresh
+                .map(|t| ago(now, t))
+                .unwrap_or_else(|| "never".into()),
             escape(&source.outcome),
             escape(&match (&source.reason, source.consecutive_failures) {
                 (Some(reason), n) if n > 0 => format!("{reason} ({n} failures in a row)"),
@@ -126,7 +133,11 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
     html.push_str("<h2>Upcoming arrivals</h2>\n<table><tr><th>Arrival</th><th>Departure</th><th>Object</th><th>Guest</th><th>Booking</th></tr>\n");
     for arrival in &view.arrivals {
         let soon = arrival.start - now <= chrono::Duration::hours(24);
-        let class = if !arrival.confirmed && soon { " class=\"bad\"" } else { "" };
+        let class = if !arrival.confirmed && soon {
+            " class=\"bad\""
+        } else {
+            ""
+        };
         let _ = writeln!(
             html,
             "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -175,11 +186,18 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
         html.push_str("</table>\n");
     }
 
-    html.push_str("<h2>Last passes</h2>\n<table><tr><th>Started</th><th>Took</th><th>Result</th></tr>\n");
+    html.push_str(
+        "<h2>Last passes</h2>\n<table><tr><th>Started</th><th>Took</th><th>Result</th></tr>\n",
+    );
     for pass in &view.passes {
         let took = pass
             .finished
-            .map(|f| format!("{:.1} s", (f - pass.started).num_milliseconds() as f64 / 1000.0))
+            .map(|f| {
+                format!(
+                    "{:.1} s",
+                    (f - pass.started).num_milliseconds() as f64 / 1000.0
+                )
+            })
             .unwrap_or_else(|| "running".into());
         let class = if pass.ok { "ok" } else { "bad" };
         let _ = writeln!(
@@ -208,7 +226,11 @@ mod tests {
             start: now + chrono::Duration::hours(hours),
             end: now + chrono::Duration::hours(hours + 48),
             confirmed,
-            state: if confirmed { "booked".into() } else { "not booked".into() },
+            state: if confirmed {
+                "booked".into()
+            } else {
+                "not booked".into()
+            },
         };
         let view = StatusView {
             arrivals: vec![
@@ -221,7 +243,10 @@ mod tests {
         let html = render(&view, now, chrono_tz::Europe::Stockholm);
         assert!(html.contains("&lt;script&gt;Soon"), "{html}");
         assert!(!html.contains("<script>"));
-        let red_rows: Vec<&str> = html.lines().filter(|l| l.starts_with("<tr class=\"bad\"")).collect();
+        let red_rows: Vec<&str> = html
+            .lines()
+            .filter(|l| l.starts_with("<tr class=\"bad\""))
+            .collect();
         assert_eq!(red_rows.len(), 1, "{red_rows:?}");
         assert!(red_rows[0].contains("Soon"));
     }

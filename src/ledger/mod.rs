@@ -8,6 +8,7 @@ mod passes;
 mod records;
 mod sources;
 mod health;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -6,6 +6,7 @@ pub mod ical;
 
 pub use fetch::{FetchMemo, ReadContext, read_source};
 pub use ical::{RuleContext, reservations_from_text};
+pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -2,4 +2,6 @@
 
 mod helpers;
 mod reconcile;
+mod operator;
 mod sandbox;
+mod webhook;
