@@ -13,7 +13,11 @@ use flexysync::sources::{Credentials, Reservation};
 
 const N: usize = 100_000;
 
-fn world() -> (Vec<StoredReservation>, Vec<OwnedBooking>, HashMap<String, SourceState>) {
+fn world() -> (
+    Vec<StoredReservation>,
+    Vec<OwnedBooking>,
+    HashMap<String, SourceState>,
+) {
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
     let mut reservations = Vec::with_capacity(N);
     let mut owned = Vec::with_capacity(N);

@@ -3,11 +3,11 @@
 //! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
 
 mod bookings;
+mod health;
 mod lock;
 mod passes;
 mod records;
 mod sources;
-mod health;
 pub mod webhooks;
 
 use std::path::{Path, PathBuf};

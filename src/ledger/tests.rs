@@ -57,7 +57,10 @@ async fn reads_and_reservations_are_stored_together_and_read_back_whole() {
         baseline: 30,
     };
     ledger
-        .store_read(&record("fresh", Some(hold.clone())), Some(&[a.clone(), b.clone()]))
+        .store_read(
+            &record("fresh", Some(hold.clone())),
+            Some(&[a.clone(), b.clone()]),
+        )
         .await
         .unwrap();
     assert_eq!(ledger.reservations().await.unwrap(), vec![a.clone(), b]);
@@ -68,10 +71,18 @@ async fn reads_and_reservations_are_stored_together_and_read_back_whole() {
         .store_read(&record("fresh", None), Some(std::slice::from_ref(&a)))
         .await
         .unwrap();
-    ledger.store_read(&record("failed", None), None).await.unwrap();
+    ledger
+        .store_read(&record("failed", None), None)
+        .await
+        .unwrap();
     assert_eq!(ledger.reservations().await.unwrap(), vec![a]);
     assert_eq!(
-        ledger.source_read("cabin").await.unwrap().unwrap().last_outcome,
+        ledger
+            .source_read("cabin")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_outcome,
         "failed"
     );
 }
@@ -127,13 +138,19 @@ async fn the_journal_keeps_intents_open_until_resolved_and_owns_what_was_created
         .journal_resolve(id, JournalState::InDoubt, Some("lost answer"), now())
         .await
         .unwrap();
-    assert_eq!(ledger.open_journal().await.unwrap()[0].state, JournalState::InDoubt);
+    assert_eq!(
+        ledger.open_journal().await.unwrap()[0].state,
+        JournalState::InDoubt
+    );
     ledger
         .journal_booking_created(id, JournalState::Adopted, &owned(&create, 77), now())
         .await
         .unwrap();
     assert!(ledger.open_journal().await.unwrap().is_empty());
-    assert_eq!(ledger.owned_bookings().await.unwrap(), vec![owned(&create, 77)]);
+    assert_eq!(
+        ledger.owned_bookings().await.unwrap(),
+        vec![owned(&create, 77)]
+    );
 
     let delete = entry(WriteKind::Delete, Some(77));
     let id = ledger.journal_intent(Some(pass), &delete).await.unwrap();
@@ -166,7 +183,10 @@ async fn the_journal_keeps_intents_open_until_resolved_and_owns_what_was_created
 async fn a_new_booking_retires_the_vanished_ones_of_its_reservation() {
     let (_dir, ledger) = ledger().await;
     let create = entry(WriteKind::Create, None);
-    ledger.adopt_booking(&owned(&create, 5), now()).await.unwrap();
+    ledger
+        .adopt_booking(&owned(&create, 5), now())
+        .await
+        .unwrap();
     ledger
         .set_booking_states(&[5], BookingState::Vanished, now())
         .await

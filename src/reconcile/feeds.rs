@@ -12,11 +12,13 @@ use super::pass::{PassError, PassOptions, PassReport, SourceReader, run_pass};
 use crate::config::{Config, SourceConfig};
 use crate::flexykey::Client;
 use crate::ledger::{Ledger, LedgerError};
+use crate::sources::webhook::sync_snapshot;
 use crate::sources::{FetchMemo, ReadContext, ReadOutcome, read_source};
 
 /// Reads iCal sources over HTTP or from files.
 pub struct FeedReader {
     http: reqwest::Client,
+    ledger: Ledger,
     now: DateTime<Utc>,
     horizon_days: u32,
     code_secret: Vec<u8>,
@@ -25,12 +27,14 @@ pub struct FeedReader {
 impl FeedReader {
     pub fn new(
         http: reqwest::Client,
+        ledger: Ledger,
         now: DateTime<Utc>,
         horizon_days: u32,
         code_secret: Vec<u8>,
     ) -> Self {
         FeedReader {
             http,
+            ledger,
             now,
             horizon_days,
             code_secret,
@@ -57,6 +61,18 @@ impl SourceReader for FeedReader {
             };
             let (outcome, memo) = read_source(source, &ctx, previous.as_ref()).await;
             (outcome, memo.and_then(|m| serde_json::to_string(&m).ok()))
+        }
+    }
+
+    fn refresh_pushed(
+        &self,
+        source: &SourceConfig,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        async move {
+            sync_snapshot(&self.http, &self.ledger, source, self.now)
+                .await
+                .map(drop)
+                .map_err(|err| err.to_string())
         }
     }
 }
@@ -92,6 +108,12 @@ pub async fn sync_once(
     options: &PassOptions,
 ) -> Result<PassReport, PassError> {
     let secret = code_secret(config, ledger).await?;
-    let reader = FeedReader::new(http.clone(), Utc::now(), config.sync.horizon_days, secret);
+    let reader = FeedReader::new(
+        http.clone(),
+        ledger.clone(),
+        Utc::now(),
+        config.sync.horizon_days,
+        secret,
+    );
     run_pass(config, ledger, client, &reader, options).await
 }

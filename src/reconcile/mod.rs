@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod marker;
 pub mod pass;
 pub mod plan;
+mod reading;
 pub mod reads;
 pub mod status;
 

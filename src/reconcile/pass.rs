@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::adopt::{self, Listing};
-use super::apply::{ApplyReport, Applier, matches_entry};
+use super::apply::{Applier, ApplyReport, matches_entry};
 use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
-use super::reads::{ShrinkInput, assess_shrink, merge_fresh, merge_unchanged, upcoming};
+use super::reading::{ReadInput, absorb_pushed, absorb_read, object_timezones};
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::flexykey::Client;
 use crate::ledger::{
@@ -18,6 +18,7 @@ use crate::ledger::{
     StoredReservation, WriteKind,
 };
 use crate::sources::ReadOutcome;
+use crate::sources::webhook::webhook_reservations;
 
 /// Reads one source. The memo is the reader's own (conditional-fetch state, as JSON).
 pub trait SourceReader: Sync {
@@ -27,6 +28,13 @@ pub trait SourceReader: Sync {
         default_timezone: Option<Tz>,
         memo: Option<&str>,
     ) -> impl Future<Output = (ReadOutcome, Option<String>)> + Send;
+
+    /// Refreshes a pushed source from its `snapshot_url` (the truth that corrects missed or
+    /// lost webhook events); the error says why it could not.
+    fn refresh_pushed(
+        &self,
+        source: &SourceConfig,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,41 +160,56 @@ pub async fn run_pass<R: SourceReader>(
             .only_source
             .as_ref()
             .is_none_or(|only| only == &source.name);
-        if !in_scope || source.kind == SourceKind::Webhook {
-            let read = if in_scope {
-                ReadKind::Pushed
-            } else {
-                ReadKind::NotRead
-            };
-            let hold = reads.get(&source.name).and_then(|r| r.hold.clone());
-            let mut state = SourceState::new(read);
-            state.hold = hold.map(|h| h.reason);
+        let previous = reads.get(&source.name);
+        if !in_scope {
+            let mut state = SourceState::new(ReadKind::NotRead);
+            state.hold = previous.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()));
             states.insert(source.name.clone(), state);
             reservations.extend(stored);
             continue;
         }
-        let timezone = source
-            .booking_object_id
-            .and_then(|id| timezones.get(&id).copied());
-        let previous = reads.get(&source.name);
-        let (outcome, memo) = reader
-            .read(
-                source,
-                timezone,
-                previous.and_then(|p| p.fetch_memo.as_deref()),
+        let (merged, record, source_report) = if source.kind == SourceKind::Webhook {
+            let refreshed = match (&source.snapshot_url, dry) {
+                (Some(_), false) => reader.refresh_pushed(source).await,
+                _ => Ok(()),
+            };
+            let listed = webhook_reservations(ledger, source, now)
+                .await
+                .map_err(|err| err.to_string());
+            absorb_pushed(
+                &source.name,
+                refreshed,
+                listed,
+                &stored,
+                previous,
+                &policy,
+                now,
             )
-            .await;
-        let confirmed = options.confirm.iter().any(|c| c == &source.name);
-        let (merged, record, source_report) = absorb_read(
-            &source.name,
-            outcome,
-            memo,
-            &stored,
-            previous,
-            confirmed,
-            &policy,
-            now,
-        );
+        } else {
+            let timezone = source
+                .booking_object_id
+                .and_then(|id| timezones.get(&id).copied());
+            let (outcome, memo) = reader
+                .read(
+                    source,
+                    timezone,
+                    previous.and_then(|p| p.fetch_memo.as_deref()),
+                )
+                .await;
+            let confirmed = options.confirm.iter().any(|c| c == &source.name);
+            absorb_read(
+                ReadInput {
+                    name: &source.name,
+                    outcome,
+                    memo,
+                    stored: &stored,
+                    previous,
+                    confirmed,
+                },
+                &policy,
+                now,
+            )
+        };
         if !dry {
             let rows = (source_report.read != ReadKind::Failed).then_some(merged.as_slice());
             ledger.store_read(&record, rows).await?;
@@ -344,7 +367,9 @@ pub async fn run_pass<R: SourceReader>(
                         )
                         .await?;
                 } else {
-                    ledger.journal_booking_deleted(entry.id, booking_id, now).await?;
+                    ledger
+                        .journal_booking_deleted(entry.id, booking_id, now)
+                        .await?;
                     owned.retain(|b| b.booking_id != booking_id);
                 }
             }
@@ -404,10 +429,15 @@ pub async fn run_pass<R: SourceReader>(
     let mut applier = Applier::new(client, ledger, pass_id);
     applier.hold_objects(unlisted.iter().copied());
     report.applied = applier.apply(&report.plan).await?;
-    verify(client, &report.applied, now, horizon_end, &mut report.errors).await;
-    ledger
-        .prune_reservations(now - Duration::days(30))
-        .await?;
+    verify(
+        client,
+        &report.applied,
+        now,
+        horizon_end,
+        &mut report.errors,
+    )
+    .await;
+    ledger.prune_reservations(now - Duration::days(30)).await?;
 
     report.converged = report.applied.failures.is_empty()
         && report.errors.is_empty()
@@ -428,168 +458,6 @@ fn sources_settled(sources: &[SourceReport]) -> bool {
     sources
         .iter()
         .all(|s| s.read != ReadKind::Failed && s.hold.is_none())
-}
-
-/// Folds one read into the source's stored reservations, its read record and its report.
-#[allow(clippy::too_many_arguments)]
-fn absorb_read(
-    name: &str,
-    outcome: ReadOutcome,
-    memo: Option<String>,
-    stored: &[StoredReservation],
-    previous: Option<&SourceReadRecord>,
-    confirmed: bool,
-    policy: &Policy,
-    now: DateTime<Utc>,
-) -> (Vec<StoredReservation>, SourceReadRecord, SourceReport) {
-    let before = upcoming(
-        stored
-            .iter()
-            .filter(|s| s.misses == 0)
-            .map(|s| &s.reservation),
-        policy,
-        now,
-    );
-    let previous_hold = previous.and_then(|p| p.hold.as_ref());
-    let mut record = SourceReadRecord {
-        source: name.to_owned(),
-        last_attempt_at: now,
-        last_outcome: String::new(),
-        last_reason: None,
-        last_success_at: previous.and_then(|p| p.last_success_at),
-        last_fresh_at: previous.and_then(|p| p.last_fresh_at),
-        content_fingerprint: previous.and_then(|p| p.content_fingerprint.clone()),
-        consecutive_failures: 0,
-        fetch_memo: memo.or_else(|| previous.and_then(|p| p.fetch_memo.clone())),
-        hold: previous_hold.cloned(),
-    };
-    let mut report = SourceReport {
-        name: name.to_owned(),
-        read: ReadKind::Failed,
-        failure: None,
-        upcoming: before,
-        warnings: vec![],
-        hold: None,
-        released: None,
-    };
-    let (merged, content) = match outcome {
-        ReadOutcome::Failed { reason } => {
-            record.last_outcome = "failed".into();
-            record.last_reason = Some(reason.clone());
-            record.consecutive_failures = previous
-                .map_or(0, |p| p.consecutive_failures)
-                .saturating_add(1);
-            report.failure = Some(reason);
-            report.hold = previous_hold.map(|h| h.reason.clone());
-            return (stored.to_vec(), record, report);
-        }
-        ReadOutcome::Fresh {
-            reservations,
-            content_fingerprint,
-            warnings,
-        } => {
-            record.last_outcome = "fresh".into();
-            record.last_fresh_at = Some(now);
-            report.read = ReadKind::Fresh;
-            report.warnings = warnings;
-            let merged = merge_fresh(stored, &reservations, now);
-            (merged, content_fingerprint)
-        }
-        ReadOutcome::Unchanged => {
-            record.last_outcome = "unchanged".into();
-            report.read = ReadKind::Unchanged;
-            let content = record.content_fingerprint.clone().unwrap_or_default();
-            (merge_unchanged(stored, now), content)
-        }
-    };
-    record.last_success_at = Some(now);
-    record.content_fingerprint = Some(content.clone());
-    let after = upcoming(
-        merged
-            .iter()
-            .filter(|s| s.misses == 0)
-            .map(|s| &s.reservation),
-        policy,
-        now,
-    );
-    let verdict = assess_shrink(
-        ShrinkInput {
-            source: name,
-            previous: previous_hold,
-            before,
-            after,
-            content: &content,
-            confirmed,
-        },
-        policy,
-        now,
-    );
-    record.hold = verdict.hold.clone();
-    report.upcoming = after;
-    report.hold = verdict.hold.map(|h| h.reason);
-    report.released = verdict.released;
-    (merged, record, report)
-}
-
-/// The zone of each source's booking object (its first unit's), for sources without one.
-async fn object_timezones(
-    client: &Client,
-    config: &Config,
-    options: &PassOptions,
-    warnings: &mut Vec<String>,
-) -> HashMap<i64, Tz> {
-    let wanted: Vec<&SourceConfig> = config
-        .sources
-        .iter()
-        .filter(|s| s.kind == SourceKind::Ical && s.timezone.is_none())
-        .filter(|s| {
-            options
-                .only_source
-                .as_ref()
-                .is_none_or(|only| only == &s.name)
-        })
-        .collect();
-    let mut zones = HashMap::new();
-    if wanted.is_empty() {
-        return zones;
-    }
-    let objects = match client.booking_objects().await {
-        Ok(objects) => objects,
-        Err(err) => {
-            warnings.push(format!(
-                "cannot list the booking objects to find their time zones ({err}); sources \
-                 without `timezone` are read in UTC"
-            ));
-            return zones;
-        }
-    };
-    for source in wanted {
-        let Some(object_id) = source.booking_object_id else {
-            continue;
-        };
-        if zones.contains_key(&object_id) {
-            continue;
-        }
-        let unit = objects
-            .iter()
-            .find(|o| o.booking_object_id == object_id)
-            .and_then(|o| o.unit_ids.first().copied());
-        let zone = match unit {
-            Some(unit_id) => client.unit(unit_id).await.ok().and_then(|u| u.timezone()),
-            None => None,
-        };
-        match zone {
-            Some(zone) => {
-                zones.insert(object_id, zone);
-            }
-            None => warnings.push(format!(
-                "source {}: the time zone of booking object {object_id} is unknown; its \
-                 calendar is read in UTC (set `timezone` on the source)",
-                source.name
-            )),
-        }
-    }
-    zones
 }
 
 /// Re-reads the objects written to and checks that what was created is there and what was

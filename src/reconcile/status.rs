@@ -218,7 +218,8 @@ pub async fn status_report(
         }
     }
     for o in objects.values_mut() {
-        o.arrivals.sort_by(|a, b| (a.start, &a.reservation_key).cmp(&(b.start, &b.reservation_key)));
+        o.arrivals
+            .sort_by(|a, b| (a.start, &a.reservation_key).cmp(&(b.start, &b.reservation_key)));
     }
     let open_journal = ledger
         .open_journal()

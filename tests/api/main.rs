@@ -1,7 +1,7 @@
 //! One integration-test binary (one link step), a module per area.
 
 mod helpers;
-mod reconcile;
 mod operator;
+mod reconcile;
 mod sandbox;
 mod webhook;

@@ -34,10 +34,17 @@ async fn three_hundred_stays_then_sixty_changes_cost_exactly_their_writes() {
     let writes = world.sandbox.write_calls();
     let posts = writes.iter().filter(|w| w.method == "POST").count();
     let deletes = writes.iter().filter(|w| w.method == "DELETE").count();
-    assert_eq!((posts, deletes), (40, 40), "20 new + 20 changed, 20 changed + 20 cancelled");
+    assert_eq!(
+        (posts, deletes),
+        (40, 40),
+        "20 new + 20 changed, 20 changed + 20 cancelled"
+    );
     assert_eq!(writes.len(), 20 + 2 * 20 + 20);
     // Revocations went first.
-    assert!(writes[..20].iter().all(|w| w.method == "DELETE"), "{writes:#?}");
+    assert!(
+        writes[..20].iter().all(|w| w.method == "DELETE"),
+        "{writes:#?}"
+    );
 
     world.sandbox.clear_journal();
     let third = world.sync(PassFlags::default()).await;
@@ -88,7 +95,13 @@ async fn feed_outages_delete_nothing_until_confirmed() {
         }
         let status = world.status().await;
         let source = &status.sources[0];
-        assert!(source.shrink_hold.as_deref().unwrap_or("").contains("shrank"));
+        assert!(
+            source
+                .shrink_hold
+                .as_deref()
+                .unwrap_or("")
+                .contains("shrank")
+        );
         assert_eq!(source.held_deletions.len(), 30 - kept);
         assert!(source.held_deletions[0].reason.contains("--confirm cabin"));
         assert_eq!(world.fs_bookings().len(), 30);
@@ -139,7 +152,12 @@ async fn drift_is_repaired_and_a_changed_stay_in_progress_is_made_before_broken(
     let owned = world.fs_bookings();
     let victim = owned
         .iter()
-        .find(|b| b.name.as_deref().unwrap_or("").contains(&marker(&stays[1].key())))
+        .find(|b| {
+            b.name
+                .as_deref()
+                .unwrap_or("")
+                .contains(&marker(&stays[1].key()))
+        })
         .unwrap()
         .booking_id;
     assert!(world.sandbox.delete_booking_by_hand(victim).unwrap());
@@ -168,7 +186,12 @@ async fn the_binary_dry_runs_without_writes_and_refuses_a_second_instance() {
         .collect();
     world.feed.set_calendar(&stays);
     let dry = world.binary(&["sync", "--dry-run"]).await;
-    assert_eq!(dry.status.code(), Some(0), "{}", String::from_utf8_lossy(&dry.stderr));
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
     let text = String::from_utf8_lossy(&dry.stdout);
     assert!(text.contains("Would do 3 operation(s)"), "{text}");
     assert!(text.contains("why: new reservation"), "{text}");
@@ -188,11 +211,19 @@ async fn the_binary_dry_runs_without_writes_and_refuses_a_second_instance() {
     drop(holder);
 
     let done = world.binary(&["sync", "--json"]).await;
-    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
     assert_eq!(json["counts"]["created"], 3);
     let shown = String::from_utf8_lossy(&done.stdout);
-    assert!(!shown.contains(&stays[0].code_hint()), "no codes in the output");
+    assert!(
+        !shown.contains(&stays[0].code_hint()),
+        "no codes in the output"
+    );
     let status = world.binary(&["status"]).await;
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("object 123: 3 owned booking(s)"), "{text}");
@@ -243,7 +274,10 @@ async fn killed_at_random_moments_the_binary_still_converges_without_duplicates(
         }
     }
     assert!(kills >= 20, "only {kills} kills landed");
-    assert!(kills_amid_writes >= 10, "only {kills_amid_writes} kills landed amid writes");
+    assert!(
+        kills_amid_writes >= 10,
+        "only {kills_amid_writes} kills landed amid writes"
+    );
     world.feed.set_calendar(&stays);
     world.sandbox.set_faults(Default::default());
     let mut converged = false;
@@ -266,4 +300,67 @@ fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 7;
     *state ^= *state << 17;
     *state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_bookings_are_created_and_a_cancellation_deletes_at_once() {
+    use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking, WebhookDelivery};
+    let mut world = World::start(Default::default(), "").await;
+    world.add_sources(
+        "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret\"\n\
+         objects = { \"room-a\" = 124 }\n",
+    );
+    let start = first_arrival() + Span::hours(8);
+    let mut booking = WebhookBooking {
+        booking_id: "b-42".into(),
+        status: BookingStatus::Confirmed,
+        resource: Some("room-a".into()),
+        start: Some(start),
+        end: Some(start + Span::hours(3)),
+        name: Some("Flat 12".into()),
+        phones: vec!["+46701112233".into()],
+        code: Some("4821".into()),
+        rfid: None,
+    };
+    let deliver = |event: &'static str, booking: WebhookBooking, minutes: i64| {
+        let path = world.ledger_path.clone();
+        async move {
+            let ledger = flexysync::ledger::Ledger::open(&path).await.unwrap();
+            let at = chrono::Utc::now() + Span::minutes(minutes);
+            ledger
+                .record_webhook_delivery(&WebhookDelivery {
+                    source: "laundry",
+                    event_id: event,
+                    event_type: "booking.upserted",
+                    occurred_at: at,
+                    received_at: at,
+                    raw_json: "{}",
+                    booking: &booking,
+                })
+                .await
+                .unwrap();
+            ledger.close().await;
+        }
+    };
+    deliver("evt-1", booking.clone(), 0).await;
+    let created = world.sync(PassFlags::default()).await;
+    assert!(created.converged, "{created:#?}");
+    let listed = world.sandbox.bookings_of(124);
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0].code.as_deref(), Some("4821"));
+    assert!(
+        listed[0]
+            .name
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Flat 12 · fs-")
+    );
+
+    booking.status = BookingStatus::Cancelled;
+    deliver("evt-2", booking, 1).await;
+    world.sandbox.clear_journal();
+    let cancelled = world.sync(PassFlags::default()).await;
+    assert!(cancelled.converged, "{cancelled:#?}");
+    assert_eq!(world.sandbox.write_calls().len(), 1);
+    assert!(world.sandbox.bookings_of(124).is_empty());
 }

@@ -134,8 +134,9 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
         let state = match (&source.failure, &source.hold) {
             (Some(why), _) => format!("COULD NOT BE READ: {why}; nothing of it is deleted"),
             (None, Some(hold)) => format!("DELETIONS HELD: {hold}"),
-            (None, None) => format!("{:?} read, {} upcoming", source.read, source.upcoming)
-                .to_lowercase(),
+            (None, None) => {
+                format!("{:?} read, {} upcoming", source.read, source.upcoming).to_lowercase()
+            }
         };
         let _ = writeln!(out, "  {:<20} {state}", source.name);
         if let Some(released) = &source.released {

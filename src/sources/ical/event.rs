@@ -100,7 +100,10 @@ pub fn parse_block(
     let calendar = match parser.entry() {
         calcard::Entry::ICalendar(calendar) => calendar,
         _ => {
-            warnings.push(format!("line {}: VEVENT could not be read; skipped", block.line));
+            warnings.push(format!(
+                "line {}: VEVENT could not be read; skipped",
+                block.line
+            ));
             return None;
         }
     };
@@ -195,7 +198,10 @@ fn from_component(
                     match value {
                         ICalendarValue::PartialDateTime(dt) => {
                             match to_moment(dt, tzid, is_date, zones) {
-                                Ok(m) => out.rdates.push(RDate { start: m, end: None }),
+                                Ok(m) => out.rdates.push(RDate {
+                                    start: m,
+                                    end: None,
+                                }),
                                 Err(why) => warnings.push(at(&format!("RDATE {why}; ignored"))),
                             }
                         }
@@ -311,9 +317,15 @@ fn fit_end(
             if end.naive.time() != NaiveTime::MIN {
                 date = date.succ_opt()?;
             }
-            Moment { naive: date.and_time(NaiveTime::MIN), clock: Clock::Date }
+            Moment {
+                naive: date.and_time(NaiveTime::MIN),
+                clock: Clock::Date,
+            }
         }
-        (false, true) => Moment { naive: end.naive, clock: start.clock.clone() },
+        (false, true) => Moment {
+            naive: end.naive,
+            clock: start.clock.clone(),
+        },
         _ => end,
     };
     let utc_zone = Zone::Utc;
@@ -350,7 +362,9 @@ fn value_text(value: &ICalendarValue) -> Option<&str> {
 fn value_is_date(entry: &ICalendarEntry) -> bool {
     entry.params.iter().any(|p| {
         p.name == ICalendarParameterName::Value
-            && p.value.as_text().is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+            && p.value
+                .as_text()
+                .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
     })
 }
 
@@ -377,7 +391,10 @@ fn to_moment(
     .ok_or("is not a valid date")?;
     if value_date || !dt.has_time() {
         // VALUE=DATE with a time part is read as the date alone.
-        return Ok(Moment { naive: date.and_time(NaiveTime::MIN), clock: Clock::Date });
+        return Ok(Moment {
+            naive: date.and_time(NaiveTime::MIN),
+            clock: Clock::Date,
+        });
     }
     let result = dt.to_date_time().ok_or("is not a valid date-time")?;
     if let Some(offset) = result.offset {
@@ -385,7 +402,10 @@ fn to_moment(
             .date_time
             .checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))
             .ok_or("is out of range")?;
-        return Ok(Moment { naive: utc, clock: Clock::Zoned(Zone::Utc) });
+        return Ok(Moment {
+            naive: utc,
+            clock: Clock::Zoned(Zone::Utc),
+        });
     }
     let clock = match tzid {
         Some(tzid) => match zones.resolve(tzid) {
@@ -395,7 +415,10 @@ fn to_moment(
         },
         None => Clock::Floating,
     };
-    Ok(Moment { naive: result.date_time, clock })
+    Ok(Moment {
+        naive: result.date_time,
+        clock,
+    })
 }
 
 fn period_rdate(period: &ICalendarPeriod, tzid: Option<&str>, zones: &ZoneTable) -> Option<RDate> {
@@ -416,7 +439,9 @@ fn span(d: &ICalendarDuration) -> Option<Span> {
     if d.neg {
         return None;
     }
-    let days = i64::from(d.weeks).checked_mul(7)?.checked_add(i64::from(d.days))?;
+    let days = i64::from(d.weeks)
+        .checked_mul(7)?
+        .checked_add(i64::from(d.days))?;
     let seconds = i64::from(d.hours)
         .checked_mul(3600)?
         .checked_add(i64::from(d.minutes).checked_mul(60)?)?

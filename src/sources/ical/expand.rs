@@ -117,7 +117,10 @@ fn length_of(component: &Component, floating: &Zone) -> Length {
             let extra = i64::from(span.seconds > 0);
             Length::Days((span.days + extra).max(1))
         }
-        (Some(EndSpec::For(span)), false) => Length::Nominal { days: span.days, seconds: span.seconds },
+        (Some(EndSpec::For(span)), false) => Length::Nominal {
+            days: span.days,
+            seconds: span.seconds,
+        },
         (None, true) => Length::Days(1),
         (None, false) => Length::Exact(Duration::zero()),
     }
@@ -129,13 +132,23 @@ fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option
         Clock::Date => (None, start.clone()),
         // X-WR-TIMEZONE names the zone of the calendar's floating times (as Google writes them).
         Clock::Floating => (
-            Some(opts.x_wr_timezone.clone().unwrap_or_else(|| opts.floating.clone())),
+            Some(
+                opts.x_wr_timezone
+                    .clone()
+                    .unwrap_or_else(|| opts.floating.clone()),
+            ),
             start.clone(),
         ),
         Clock::Zoned(Zone::Utc) if recurring => match &opts.x_wr_timezone {
             Some(zone) => {
                 let local = zone.to_local(start.naive.and_utc()).unwrap_or(start.naive);
-                (Some(zone.clone()), Moment { naive: local, clock: Clock::Zoned(zone.clone()) })
+                (
+                    Some(zone.clone()),
+                    Moment {
+                        naive: local,
+                        clock: Clock::Zoned(zone.clone()),
+                    },
+                )
             }
             None => (Some(Zone::Utc), start.clone()),
         },
@@ -170,7 +183,9 @@ fn bounds(
 ) -> Option<(When, When, DateTime<Utc>, DateTime<Utc>)> {
     match zone {
         None => {
-            let Length::Days(days) = length else { return None };
+            let Length::Days(days) = length else {
+                return None;
+            };
             let start = local.date();
             let end = start.checked_add_signed(Duration::days(days))?;
             let s = floating.to_utc(start.and_time(NaiveTime::MIN))?;
@@ -181,7 +196,9 @@ fn bounds(
             let s = zone.to_utc(local)?;
             let e = match length {
                 Length::Exact(d) => s.checked_add_signed(d)?,
-                Length::Days(days) => zone.to_utc(local.checked_add_signed(Duration::days(days))?)?,
+                Length::Days(days) => {
+                    zone.to_utc(local.checked_add_signed(Duration::days(days))?)?
+                }
                 Length::Nominal { days, seconds } => zone
                     .to_utc(local.checked_add_signed(Duration::days(days))?)?
                     .checked_add_signed(Duration::seconds(seconds))?,
@@ -254,12 +271,18 @@ fn expand_group(
     let (overrides, masters): (Vec<Component>, Vec<Component>) =
         group.into_iter().partition(|c| c.recurrence_id.is_some());
     // Duplicate UIDs: the highest SEQUENCE wins, the later one on a tie.
-    let master = masters.into_iter().reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
+    let master = masters
+        .into_iter()
+        .reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
     let Some(master) = master else {
         // Overrides without their series stand alone.
         let mut seen: BTreeMap<String, Component> = BTreeMap::new();
         for c in overrides {
-            let key = c.recurrence_id.as_ref().map(|m| format!("{m:?}")).unwrap_or_default();
+            let key = c
+                .recurrence_id
+                .as_ref()
+                .map(|m| format!("{m:?}"))
+                .unwrap_or_default();
             match seen.get(&key) {
                 Some(kept) if kept.sequence > c.sequence => {}
                 _ => {
@@ -287,10 +310,18 @@ fn expand_group(
     let mut exact: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
     let mut future: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
     for c in overrides {
-        let Some(key) = c.recurrence_id.as_ref().and_then(|m| normalize(m, zone, floating)) else {
+        let Some(key) = c
+            .recurrence_id
+            .as_ref()
+            .and_then(|m| normalize(m, zone, floating))
+        else {
             continue;
         };
-        let map = if c.this_and_future { &mut future } else { &mut exact };
+        let map = if c.this_and_future {
+            &mut future
+        } else {
+            &mut exact
+        };
         match map.get(&key) {
             Some(kept) if kept.sequence > c.sequence => {}
             _ => {
@@ -312,10 +343,20 @@ fn expand_group(
     let mut starts: BTreeSet<NaiveDateTime> = BTreeSet::new();
     starts.insert(start.naive);
     let mut rdate_lengths: HashMap<NaiveDateTime, Length> = HashMap::new();
-    let clock = RuleClock { zone, date_zone: floating };
+    let clock = RuleClock {
+        zone,
+        date_zone: floating,
+    };
     let mut first_generated = start.naive;
     for rule in &master.rrules {
-        match expand_rule(rule, start.naive, &clock, keep_from, cutoff, opts.max_iterations) {
+        match expand_rule(
+            rule,
+            start.naive,
+            &clock,
+            keep_from,
+            cutoff,
+            opts.max_iterations,
+        ) {
             Ok(expansion) => {
                 if let Some(first) = expansion.starts.first() {
                     // Instances before this were skipped as out of the window.
@@ -336,7 +377,11 @@ fn expand_group(
         if let Some(local) = normalize(&rdate.start, zone, floating) {
             starts.insert(local);
             if let Some(end) = &rdate.end {
-                let probe = Component { start: rdate.start.clone(), end: Some(end.clone()), ..master.clone() };
+                let probe = Component {
+                    start: rdate.start.clone(),
+                    end: Some(end.clone()),
+                    ..master.clone()
+                };
                 rdate_lengths.insert(local, length_of(&probe, floating));
             }
         }
@@ -354,7 +399,11 @@ fn expand_group(
 
     let mut kept = 0usize;
     for local in starts.range(..=cutoff) {
-        let rid = if recurring { rid_when(*local, zone) } else { None };
+        let rid = if recurring {
+            rid_when(*local, zone)
+        } else {
+            None
+        };
         if let Some(over) = exact.remove(local) {
             let rid = rid.or_else(|| rid_when(*local, zone));
             let before = out.len();

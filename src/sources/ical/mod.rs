@@ -58,7 +58,9 @@ pub fn parse(bytes: &[u8], warnings: &mut Vec<String>) -> Parsed {
         }
         calendar.push_str("END:VCALENDAR\r\n");
         match calcard::Parser::new(&calendar).entry() {
-            calcard::Entry::ICalendar(parsed) => zone::ZoneTable::from_components(&parsed.components),
+            calcard::Entry::ICalendar(parsed) => {
+                zone::ZoneTable::from_components(&parsed.components)
+            }
             _ => {
                 warnings.push("the feed's VTIMEZONE blocks could not be read".to_owned());
                 zone::ZoneTable::default()
@@ -68,7 +70,9 @@ pub fn parse(bytes: &[u8], warnings: &mut Vec<String>) -> Parsed {
     let x_wr_timezone = blocks.x_wr_timezone.as_deref().and_then(|name| {
         let zone = zones.resolve(name);
         if zone.is_none() {
-            warnings.push(format!("X-WR-TIMEZONE {name:?} is not a known zone; ignored"));
+            warnings.push(format!(
+                "X-WR-TIMEZONE {name:?} is not a known zone; ignored"
+            ));
         }
         zone
     });
@@ -77,7 +81,10 @@ pub fn parse(bytes: &[u8], warnings: &mut Vec<String>) -> Parsed {
         .iter()
         .filter_map(|block| event::parse_block(block, &zones, warnings))
         .collect();
-    Parsed { components, x_wr_timezone }
+    Parsed {
+        components,
+        x_wr_timezone,
+    }
 }
 
 impl Parsed {
@@ -91,7 +98,11 @@ impl Parsed {
     }
 
     /// Every occurrence overlapping the window, sorted by (start, uid, recurrence_id).
-    pub fn occurrences(self, query: &OccurrenceQuery, warnings: &mut Vec<String>) -> Vec<Occurrence> {
+    pub fn occurrences(
+        self,
+        query: &OccurrenceQuery,
+        warnings: &mut Vec<String>,
+    ) -> Vec<Occurrence> {
         let opts = ExpandOptions {
             floating: query.floating.clone(),
             x_wr_timezone: self.x_wr_timezone,
@@ -162,7 +173,11 @@ pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext
     let parsed = parse(bytes, &mut warnings);
     let zone = source_zone(source, &parsed, ctx);
     let (window_start, window_end) = ctx.window();
-    let query = OccurrenceQuery { floating: zone.clone(), window_start, window_end };
+    let query = OccurrenceQuery {
+        floating: zone.clone(),
+        window_start,
+        window_end,
+    };
     let occurrences = parsed.occurrences(&query, &mut warnings);
     let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);

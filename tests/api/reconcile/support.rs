@@ -91,7 +91,8 @@ impl Stay {
 }
 
 pub fn calendar(stays: &[Stay]) -> String {
-    let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//flexysync tests//EN\r\n");
+    let mut text =
+        String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//flexysync tests//EN\r\n");
     for stay in stays {
         text.push_str(&stay.vevent());
     }
@@ -193,6 +194,7 @@ pub struct World {
     faults: SandboxFaults,
     state_file: Option<PathBuf>,
     extra_sync: String,
+    extra_sources: String,
     file_feed: bool,
     _dir: tempfile::TempDir,
 }
@@ -216,6 +218,7 @@ impl World {
             faults,
             state_file,
             extra_sync: extra_sync.to_owned(),
+            extra_sources: String::new(),
             file_feed: false,
             _dir: dir,
         };
@@ -226,6 +229,12 @@ impl World {
     /// The feed is read from its file (the crash test runs the binary many times).
     pub fn use_file_feed(&mut self) {
         self.file_feed = true;
+        self.write_config();
+    }
+
+    /// Appends `[[sources]]` tables to the config.
+    pub fn add_sources(&mut self, toml: &str) {
+        self.extra_sources.push_str(toml);
         self.write_config();
     }
 
@@ -240,10 +249,11 @@ impl World {
              requests_per_second = 400.0\nburst = 100\ntimeout_seconds = 5\n\n\
              [ledger]\npath = {:?}\n\n[sync]\n{}\n\
              [[sources]]\nname = \"cabin\"\nkind = \"ical\"\n{location}\nbooking_object_id = {OBJECT}\n\
-             timezone = \"Europe/Stockholm\"\ncode = \"phone-last4\"\n",
+             timezone = \"Europe/Stockholm\"\ncode = \"phone-last4\"\n\n{}",
             self.sandbox.base_url(),
             self.ledger_path.display().to_string(),
             self.extra_sync,
+            self.extra_sources,
         );
         std::fs::write(&self.config_path, text).unwrap();
     }
