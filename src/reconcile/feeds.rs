@@ -64,16 +64,11 @@ impl SourceReader for FeedReader {
         }
     }
 
-    fn refresh_pushed(
-        &self,
-        source: &SourceConfig,
-    ) -> impl Future<Output = Result<(), String>> + Send {
-        async move {
-            sync_snapshot(&self.http, &self.ledger, source, self.now)
-                .await
-                .map(drop)
-                .map_err(|err| err.to_string())
-        }
+    async fn refresh_pushed(&self, source: &SourceConfig) -> Result<(), String> {
+        sync_snapshot(&self.http, &self.ledger, source, self.now)
+            .await
+            .map(drop)
+            .map_err(|err| err.to_string())
     }
 }
 

@@ -69,28 +69,30 @@ fn run(
     })
 }
 
+/// The booking an operation creates (reservation, fingerprint, start), if any.
+type Created<'a> = Option<(&'a Reservation, &'a String, DateTime<Utc>)>;
+
 /// What FlexyKey and the ledger look like after every operation succeeded.
 fn apply_in_memory(owned: &[OwnedBooking], plan: &Plan, next_id: &mut i64) -> Vec<OwnedBooking> {
     let mut after: Vec<OwnedBooking> = owned.to_vec();
     for op in &plan.operations {
-        let (created, removed): (Option<(&Reservation, &String, DateTime<Utc>)>, Vec<i64>) =
-            match &op.action {
-                Action::Create {
-                    reservation,
-                    fingerprint,
-                    start,
-                } => (Some((reservation, fingerprint, *start)), vec![]),
-                Action::Replace {
-                    reservation,
-                    fingerprint,
-                    start,
-                    old,
-                } => (
-                    Some((reservation, fingerprint, *start)),
-                    old.iter().map(|b| b.booking_id).collect(),
-                ),
-                Action::Delete { booking } => (None, vec![booking.booking_id]),
-            };
+        let (created, removed): (Created<'_>, Vec<i64>) = match &op.action {
+            Action::Create {
+                reservation,
+                fingerprint,
+                start,
+            } => (Some((reservation, fingerprint, *start)), vec![]),
+            Action::Replace {
+                reservation,
+                fingerprint,
+                start,
+                old,
+            } => (
+                Some((reservation, fingerprint, *start)),
+                old.iter().map(|b| b.booking_id).collect(),
+            ),
+            Action::Delete { booking } => (None, vec![booking.booking_id]),
+        };
         after.retain(|b| !removed.contains(&b.booking_id));
         if let Some((r, fingerprint, start)) = created {
             for b in after.iter_mut() {

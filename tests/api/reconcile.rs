@@ -112,7 +112,6 @@ async fn feed_outages_delete_nothing_until_confirmed() {
     let confirmed = world
         .sync(PassFlags {
             confirm: vec!["cabin".into()],
-            ..PassFlags::default()
         })
         .await;
     assert!(confirmed.converged, "{confirmed:#?}");

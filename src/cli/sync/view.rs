@@ -240,9 +240,7 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
     let t = |time: DateTime<Utc>| context.show_time(time);
     let _ = writeln!(out, "Sources:");
     for s in &report.sources {
-        let fresh = s
-            .last_fresh_at
-            .map_or_else(|| "never".to_owned(), |time| t(time));
+        let fresh = s.last_fresh_at.map_or_else(|| "never".to_owned(), t);
         let last = match (&s.last_outcome, s.last_attempt_at) {
             (Some(outcome), Some(at)) => format!("last read {} ({outcome})", t(at)),
             _ => "never read".to_owned(),
