@@ -67,6 +67,17 @@ impl Ledger {
         Ok(())
     }
 
+    /// Forgets owned bookings that ended before `before` (the journal keeps their history).
+    pub async fn prune_bookings(&self, before: DateTime<Utc>) -> Result<u64, LedgerError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = sqlx::query("DELETE FROM owned_bookings WHERE end_at < ?")
+            .bind(ts(before))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// Records a booking found in FlexyKey by its marker (a lost ledger, a lost answer) as owned.
     pub async fn adopt_booking(
         &self,

@@ -437,7 +437,9 @@ pub async fn run_pass<R: SourceReader>(
         &mut report.errors,
     )
     .await;
+    // What ended a month ago is never acted on again.
     ledger.prune_reservations(now - Duration::days(30)).await?;
+    ledger.prune_bookings(now - Duration::days(30)).await?;
 
     report.converged = report.applied.failures.is_empty()
         && report.errors.is_empty()

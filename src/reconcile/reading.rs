@@ -55,7 +55,8 @@ pub(super) fn absorb_read(input: ReadInput<'_>, policy: &Policy, now: DateTime<U
         last_fresh_at: previous.and_then(|p| p.last_fresh_at),
         content_fingerprint: previous.and_then(|p| p.content_fingerprint.clone()),
         consecutive_failures: 0,
-        fetch_memo: memo.or_else(|| previous.and_then(|p| p.fetch_memo.clone())),
+        // As the reader returned it: none after a failure, so the next fetch is unconditional.
+        fetch_memo: memo,
         hold: previous_hold.cloned(),
     };
     let mut report = SourceReport {

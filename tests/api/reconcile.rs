@@ -363,3 +363,51 @@ async fn webhook_bookings_are_created_and_a_cancellation_deletes_at_once() {
     assert_eq!(world.sandbox.write_calls().len(), 1);
     assert!(world.sandbox.bookings_of(124).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_without_a_zone_reads_all_day_stays_in_its_units_zone_and_source_filters() {
+    use chrono::{NaiveTime, TimeZone};
+    let mut world = World::start(Default::default(), "").await;
+    let day = (chrono::Utc::now() + Span::days(20)).date_naive();
+    let calendar = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:sauna-1\r\n\
+         DTSTAMP:20261101T000000Z\r\nDTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\n\
+         SUMMARY:Family\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        day.format("%Y%m%d"),
+        (day + Span::days(2)).format("%Y%m%d")
+    );
+    let path = world.write_file("sauna.ics", &calendar);
+    world.add_sources(&format!(
+        "[[sources]]\nname = \"sauna\"\nkind = \"ical\"\npath = {:?}\nbooking_object_id = 125\n",
+        path.display().to_string()
+    ));
+    world
+        .feed
+        .set_calendar(&[Stay::new(0, first_arrival(), 24, 20)]);
+
+    // --source: only the sauna is read and written.
+    let only = world.binary(&["sync", "--source", "sauna"]).await;
+    assert_eq!(
+        only.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&only.stderr)
+    );
+    assert!(world.sandbox.bookings_of(OBJECT).is_empty());
+    let unknown = world.binary(&["sync", "--source", "nosuch"]).await;
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nosuch"));
+
+    // The unit's zone is W. Europe Standard Time: check-in 15:00 and check-out 11:00 there.
+    let zone: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let local = |date: chrono::NaiveDate, hour: u32| {
+        zone.from_local_datetime(&date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).unwrap()))
+            .single()
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let booked = world.sandbox.bookings_of(125);
+    assert_eq!(booked.len(), 1, "{booked:#?}");
+    assert_eq!(booked[0].start_date, local(day, 15));
+    assert_eq!(booked[0].end_date, local(day + Span::days(2), 11));
+}

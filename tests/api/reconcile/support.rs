@@ -232,6 +232,13 @@ impl World {
         self.write_config();
     }
 
+    /// Writes a file beside the config; returns its path.
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self._dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     /// Appends `[[sources]]` tables to the config.
     pub fn add_sources(&mut self, toml: &str) {
         self.extra_sources.push_str(toml);
