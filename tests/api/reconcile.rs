@@ -196,6 +196,20 @@ async fn the_binary_dry_runs_without_writes_and_refuses_a_second_instance() {
     assert!(text.contains("why: new reservation"), "{text}");
     assert_eq!(world.sandbox.write_calls().len(), 0);
 
+    // FlexyKey failing: the stays are known but unbooked; status flags tomorrow's arrival.
+    world.sandbox.set_faults(flexysync::sandbox::Faults {
+        fault_rate: 1.0,
+        ..Default::default()
+    });
+    let failing = world.binary(&["sync"]).await;
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failing.stderr).contains("not converged"));
+    world.sandbox.set_faults(Default::default());
+    let status = world.binary(&["status"]).await;
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("NO CONFIRMED BOOKING"), "{text}");
+    assert!(text.contains("ATTENTION: 1 arrival(s)"), "{text}");
+
     let holder = flexysync::ledger::Ledger::open_exclusive(&world.ledger_path)
         .await
         .unwrap();
