@@ -77,7 +77,8 @@ impl<'a> Applier<'a> {
         let object = op.action.booking_object_id();
         if self.doubtful.contains(&object) {
             report.failures.push(format!(
-                "skipped on booking object {object}: a write there is still in doubt ({})",
+                "not done on booking object {object} (its bookings could not be read, or a \
+                 write there is in doubt): {}",
                 op.reason
             ));
             return Ok(());

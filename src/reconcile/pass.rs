@@ -397,24 +397,12 @@ pub async fn run_pass<R: SourceReader>(
     report.vanished = comparison.vanished;
 
     // 5. Plan.
-    let mut planned = plan::plan(PlanInput {
+    let planned = plan::plan(PlanInput {
         reservations: &reservations,
         owned: &owned,
         sources: &states,
         policy: &policy,
         now,
-    });
-    // Objects whose list could not be read may hide a doubt: nothing is written there.
-    planned.operations.retain(|op| {
-        let object = op.action.booking_object_id();
-        let keep = !unlisted.contains(&object);
-        if !keep {
-            report.errors.push(format!(
-                "not done on booking object {object} (its bookings could not be read): {}",
-                op.reason
-            ));
-        }
-        keep
     });
     report.plan = planned;
     if dry {
@@ -426,6 +414,7 @@ pub async fn run_pass<R: SourceReader>(
     }
 
     // 6. Apply, then re-read what was written.
+    // Objects whose list could not be read may hide a doubt: nothing is written there.
     let mut applier = Applier::new(client, ledger, pass_id);
     applier.hold_objects(unlisted.iter().copied());
     report.applied = applier.apply(&report.plan).await?;

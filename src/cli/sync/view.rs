@@ -149,9 +149,16 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
-    let verb = if report.dry_run { "Would do" } else { "Did" };
+    let verb = if report.dry_run {
+        "Would do"
+    } else {
+        "Planned"
+    };
     if report.plan.operations.is_empty() {
-        let _ = writeln!(out, "Nothing to write: FlexyKey is in step.");
+        let _ = writeln!(
+            out,
+            "Nothing to write: FlexyKey is in step with what is known."
+        );
     } else {
         let _ = writeln!(
             out,
