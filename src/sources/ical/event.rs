@@ -163,6 +163,13 @@ fn from_component(
     for entry in &component.entries {
         match entry.name {
             ICalendarProperty::Dtstart => match moment(entry, zones) {
+                Ok(m) if matches!(m.clock, Clock::Floating) && entry.tz_id().is_some() => {
+                    warnings.push(at(&format!(
+                        "TZID {:?} is not a known zone; its times are read as floating",
+                        entry.tz_id().unwrap_or_default()
+                    )));
+                    start = start.or(Some(m));
+                }
                 Ok(m) if start.is_none() => start = Some(m),
                 Ok(_) => warnings.push(at("a second DTSTART was ignored")),
                 Err(why) => warnings.push(at(&format!("DTSTART {why}"))),
