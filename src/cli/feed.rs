@@ -13,13 +13,13 @@ use crate::config::{
     parse_duration,
 };
 use crate::sources::ical::{
-    self, OccurrenceQuery, Occurrence, Preview, RuleContext, Zone, looks_like_calendar,
+    self, Occurrence, OccurrenceQuery, Preview, RuleContext, Zone, looks_like_calendar,
 };
 
 #[derive(Debug, Subcommand)]
 pub enum FeedCommand {
     /// Print the reservations a source would produce, and why each skipped event was skipped
-    Preview(PreviewArgs),
+    Preview(Box<PreviewArgs>),
     /// Print every VEVENT occurrence in a window as one JSON array (before any booking rule)
     Occurrences(OccurrencesArgs),
 }
@@ -27,7 +27,12 @@ pub enum FeedCommand {
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
     /// A source from the config
-    #[arg(long, value_name = "NAME", conflicts_with = "file", required_unless_present = "file")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "file",
+        required_unless_present = "file"
+    )]
     pub source: Option<String>,
     /// A local .ics file, read with the rule flags below
     #[arg(long, value_name = "PATH", requires = "object")]
@@ -92,7 +97,7 @@ pub struct OccurrencesArgs {
 
 pub async fn run(cmd: FeedCommand, context: &Context) -> Result<(), CliError> {
     match cmd {
-        FeedCommand::Preview(args) => preview(args, context).await,
+        FeedCommand::Preview(args) => preview(*args, context).await,
         FeedCommand::Occurrences(args) => occurrences(args, context),
     }
 }
@@ -129,7 +134,10 @@ fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
         .to_ascii_uppercase()
         .starts_with("BEGIN:VEVENT");
     if bare_event {
-        eprintln!("warning: {}: no BEGIN:VCALENDAR; read as bare VEVENTs", path.display());
+        eprintln!(
+            "warning: {}: no BEGIN:VCALENDAR; read as bare VEVENTs",
+            path.display()
+        );
     } else if !looks_like_calendar(&bytes) {
         return Err(usage(format!(
             "{}: not a calendar (expected BEGIN:VCALENDAR at the start)",
@@ -143,15 +151,29 @@ fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError>
     let zone = context.tz.map(Zone::Iana).unwrap_or(Zone::Utc);
     let (window_start, window_end) = window(&args.from, &args.to, &zone)?;
     let bytes = read_calendar_file(&args.file)?;
-    let query = OccurrenceQuery { floating: zone, window_start, window_end };
+    let query = OccurrenceQuery {
+        floating: zone,
+        window_start,
+        window_end,
+    };
     let (found, warnings) = ical::occurrences_from_text(&bytes, &query);
     for warning in &warnings {
         eprintln!("warning: {}: {warning}", args.file.display());
     }
-    let list: Vec<serde_json::Value> = found.iter().map(occurrence_json).collect();
-    let text = serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?;
-    println!("{text}");
-    Ok(())
+    // Streamed one object at a time: a big feed never exists twice in memory.
+    use std::io::Write as _;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| -> std::io::Result<()> {
+        out.write_all(b"[")?;
+        for (i, occ) in found.iter().enumerate() {
+            out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
+            serde_json::to_writer(&mut *out, &occurrence_json(occ))?;
+        }
+        out.write_all(if found.is_empty() { b"]\n" } else { b"\n]\n" })?;
+        out.flush()
+    };
+    write(&mut out).map_err(|err| CliError::Other(err.into()))
 }
 
 /// The exact shape other calendar libraries are checked against.
@@ -178,11 +200,18 @@ where
         .map(|(_, value)| *value)
         .ok_or_else(|| {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            usage(format!("{flag} {text:?}: expected one of {}", names.join(", ")))
+            usage(format!(
+                "{flag} {text:?}: expected one of {}",
+                names.join(", ")
+            ))
         })
 }
 
-fn source_from_flags(path: PathBuf, object: i64, flags: &RuleFlags) -> Result<SourceConfig, CliError> {
+fn source_from_flags(
+    path: PathBuf,
+    object: i64,
+    flags: &RuleFlags,
+) -> Result<SourceConfig, CliError> {
     let time = |flag: &str, text: &str| {
         NaiveTime::parse_from_str(text.trim(), "%H:%M")
             .map(LocalTime)
@@ -194,20 +223,29 @@ fn source_from_flags(path: PathBuf, object: i64, flags: &RuleFlags) -> Result<So
             .map_err(|reason| usage(format!("{flag} {text:?}: {reason}")))
     };
     let timezone = match &flags.timezone {
-        Some(name) => Some(Timezone(crate::config::resolve_timezone(name).ok_or_else(|| {
-            usage(format!("--timezone {name:?}: unknown time zone"))
-        })?)),
+        Some(name) => Some(Timezone(
+            crate::config::resolve_timezone(name)
+                .ok_or_else(|| usage(format!("--timezone {name:?}: unknown time zone")))?,
+        )),
         None => None,
     };
-    for (flag, pattern) in [("--include-summary", &flags.include_summary), ("--exclude-summary", &flags.exclude_summary)] {
+    for (flag, pattern) in [
+        ("--include-summary", &flags.include_summary),
+        ("--exclude-summary", &flags.exclude_summary),
+    ] {
         if let Some(pattern) = pattern
             && let Err(err) = regex::Regex::new(pattern)
         {
-            return Err(usage(format!("{flag}: not a valid regular expression: {err}")));
+            return Err(usage(format!(
+                "{flag}: not a valid regular expression: {err}"
+            )));
         }
     }
     if !(4..=8).contains(&flags.code_length) {
-        return Err(usage(format!("--code-length {}: expected 4 to 8", flags.code_length)));
+        return Err(usage(format!(
+            "--code-length {}: expected 4 to 8",
+            flags.code_length
+        )));
     }
     Ok(SourceConfig {
         name: "file".to_owned(),
@@ -268,14 +306,22 @@ async fn preview(args: PreviewArgs, context: &Context) -> Result<(), CliError> {
         let rules = rule_context(&args, now, config.sync.horizon_days, &show_zone, &secret)?;
         (read_config_source(&source, &rules).await?, name.clone())
     } else {
-        let path = args.file.clone().ok_or_else(|| usage("give --source NAME or --file PATH".into()))?;
-        let object = args.object.ok_or_else(|| usage("--file needs --object ID".into()))?;
+        let path = args
+            .file
+            .clone()
+            .ok_or_else(|| usage("give --source NAME or --file PATH".into()))?;
+        let object = args
+            .object
+            .ok_or_else(|| usage("--file needs --object ID".into()))?;
         let source = source_from_flags(path.clone(), object, &args.rules)?;
         let bytes = read_calendar_file(&path)?;
         // Not the installation's secret: derived codes shown for a file are examples only.
         let secret = b"flexysync-preview".to_vec();
         let rules = rule_context(&args, now, 180, &show_zone, &secret)?;
-        (ical::preview_from_bytes(&bytes, &source, &rules), path.display().to_string())
+        (
+            ical::preview_from_bytes(&bytes, &source, &rules),
+            path.display().to_string(),
+        )
     };
     print_preview(&preview, &name, args.show_secrets, context);
     Ok(())
@@ -293,7 +339,13 @@ fn rule_context<'a>(
         (None, None) => None,
         _ => return Err(usage("give both --from and --to, or neither".into())),
     };
-    Ok(RuleContext { now, horizon_days, default_timezone: None, code_secret: secret, window })
+    Ok(RuleContext {
+        now,
+        horizon_days,
+        default_timezone: None,
+        code_secret: secret,
+        window,
+    })
 }
 
 async fn code_secret(config: &crate::config::Config) -> Vec<u8> {
@@ -309,11 +361,16 @@ async fn code_secret(config: &crate::config::Config) -> Vec<u8> {
             return stored.into_bytes();
         }
     }
-    eprintln!("note: no code secret yet (none in the config or the ledger): derived codes are examples");
+    eprintln!(
+        "note: no code secret yet (none in the config or the ledger): derived codes are examples"
+    );
     b"flexysync-preview".to_vec()
 }
 
-async fn read_config_source(source: &SourceConfig, rules: &RuleContext<'_>) -> Result<Preview, CliError> {
+async fn read_config_source(
+    source: &SourceConfig,
+    rules: &RuleContext<'_>,
+) -> Result<Preview, CliError> {
     let bytes = match (&source.url, &source.path) {
         (None, Some(path)) => read_calendar_file(path)?,
         _ => fetch_bytes(source).await?,
@@ -385,7 +442,11 @@ fn print_preview(preview: &Preview, name: &str, show: bool, context: &Context) {
             context.show_time(r.end),
             r.booking_object_id,
             r.label,
-            r.credentials.code.as_deref().map(|c| mask(c, show)).unwrap_or_else(|| "-".into()),
+            r.credentials
+                .code
+                .as_deref()
+                .map(|c| mask(c, show))
+                .unwrap_or_else(|| "-".into()),
             phones.join(", "),
         );
     }

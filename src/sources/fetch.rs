@@ -58,7 +58,11 @@ pub enum FetchError {
 }
 
 enum Body {
-    Fresh { bytes: Vec<u8>, etag: Option<String>, last_modified: Option<String> },
+    Fresh {
+        bytes: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
     NotModified,
 }
 
@@ -76,10 +80,19 @@ pub async fn read_source(
     };
     let (bytes, etag, last_modified) = match body {
         Ok(Body::NotModified) => return (ReadOutcome::Unchanged, previous.cloned()),
-        Ok(Body::Fresh { bytes, etag, last_modified }) => (bytes, etag, last_modified),
+        Ok(Body::Fresh {
+            bytes,
+            etag,
+            last_modified,
+        }) => (bytes, etag, last_modified),
         Err(err) => {
             tracing::warn!(source = %source.name, reason = %err, "feed read failed");
-            return (ReadOutcome::Failed { reason: err.to_string() }, None);
+            return (
+                ReadOutcome::Failed {
+                    reason: err.to_string(),
+                },
+                None,
+            );
         }
     };
     if !looks_like_calendar(&bytes) {
@@ -98,7 +111,10 @@ pub async fn read_source(
     let source_owned = source.clone();
     let secret = ctx.code_secret.to_vec();
     let parsed = tokio::task::spawn_blocking(move || {
-        let rules = RuleContext { code_secret: &secret, ..rules };
+        let rules = RuleContext {
+            code_secret: &secret,
+            ..rules
+        };
         preview_from_bytes(&bytes, &source_owned, &rules)
     })
     .await;
@@ -109,7 +125,11 @@ pub async fn read_source(
             return (ReadOutcome::Failed { reason }, None);
         }
     };
-    let memo = FetchMemo { etag, last_modified, content_fingerprint: Some(content_fingerprint.clone()) };
+    let memo = FetchMemo {
+        etag,
+        last_modified,
+        content_fingerprint: Some(content_fingerprint.clone()),
+    };
     (
         ReadOutcome::Fresh {
             reservations: preview.reservations,
@@ -122,7 +142,10 @@ pub async fn read_source(
 
 /// The raw bytes of a source (URL or file), checked to be a calendar: for previews that apply
 /// the rules themselves.
-pub async fn fetch_bytes(http: &reqwest::Client, source: &SourceConfig) -> Result<Vec<u8>, FetchError> {
+pub async fn fetch_bytes(
+    http: &reqwest::Client,
+    source: &SourceConfig,
+) -> Result<Vec<u8>, FetchError> {
     let body = match (&source.url, &source.path) {
         (Some(url), _) => fetch_url(http, &url.0, source.max_bytes, None).await?,
         (None, Some(path)) => read_file(path, source.max_bytes).await?,
@@ -145,7 +168,11 @@ async fn read_file(path: &std::path::Path, max_bytes: u64) -> Result<Body, Fetch
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| FetchError::Read(format!("{}: {e}", path.display())))?;
-    Ok(Body::Fresh { bytes, etag: None, last_modified: None })
+    Ok(Body::Fresh {
+        bytes,
+        etag: None,
+        last_modified: None,
+    })
 }
 
 async fn fetch_url(
@@ -210,5 +237,9 @@ async fn fetch_url(
     tokio::time::timeout(FETCH_TIMEOUT, download)
         .await
         .map_err(|_| FetchError::Timeout)??;
-    Ok(Body::Fresh { bytes, etag, last_modified })
+    Ok(Body::Fresh {
+        bytes,
+        etag,
+        last_modified,
+    })
 }

@@ -1,4 +1,4 @@
 //! One integration-test binary (one link step), a module per area.
 
-mod helpers;
 mod feed;
+mod helpers;

@@ -32,7 +32,10 @@ pub fn derive_code(secret: &[u8], key: &str, length: u8, attempt: u32) -> String
 /// Codes a guesser tries first: one digit repeated, runs up or down (1234, 9876), a short
 /// pattern repeated (1212, 123123), or three equal digits in a row.
 pub fn is_trivial_code(code: &str) -> bool {
-    let digits: Vec<i16> = code.bytes().map(|b| i16::from(b) - i16::from(b'0')).collect();
+    let digits: Vec<i16> = code
+        .bytes()
+        .map(|b| i16::from(b) - i16::from(b'0'))
+        .collect();
     if digits.len() < 2 {
         return true;
     }
@@ -41,7 +44,12 @@ pub fn is_trivial_code(code: &str) -> bool {
         return true;
     }
     for period in 1..digits.len() {
-        if digits.len() % period == 0 && digits.iter().enumerate().all(|(i, d)| *d == digits[i % period]) {
+        if digits.len().is_multiple_of(period)
+            && digits
+                .iter()
+                .enumerate()
+                .all(|(i, d)| *d == digits[i % period])
+        {
             return true;
         }
     }
@@ -54,7 +62,9 @@ mod tests {
 
     #[test]
     fn trivial_codes_are_recognised() {
-        for code in ["1234", "0000", "1212", "9876", "123123", "4321", "5550", "123456"] {
+        for code in [
+            "1234", "0000", "1212", "9876", "123123", "4321", "5550", "123456",
+        ] {
             assert!(is_trivial_code(code), "{code}");
         }
         for code in ["4821", "905713", "1379", "2468"] {

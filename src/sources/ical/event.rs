@@ -1,6 +1,8 @@
 //! One VEVENT block, parsed with calcard and boiled down to the few properties flexysync uses.
 //! Broken values are repaired or dropped here, each with a warning naming the UID and line.
 
+use std::sync::Arc;
+
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarDuration, ICalendarEntry,
@@ -73,7 +75,7 @@ pub struct RDate {
 /// The properties of one VEVENT that flexysync uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
-    pub uid: String,
+    pub uid: Arc<str>,
     pub line: usize,
     pub sequence: i64,
     pub start: Moment,
@@ -83,11 +85,11 @@ pub struct Component {
     pub exdates: Vec<Moment>,
     pub recurrence_id: Option<Moment>,
     pub this_and_future: bool,
-    pub summary: Option<String>,
-    pub description: Option<String>,
+    pub summary: Option<Arc<str>>,
+    pub description: Option<Arc<str>>,
     pub status: Option<Status>,
     /// ATTENDEE values (mailto:, tel:) and their CN parameters.
-    pub attendees: Vec<String>,
+    pub attendees: Arc<[String]>,
 }
 
 /// Parses one VEVENT block. `None` (with a warning) when it cannot be read at all.
@@ -100,7 +102,10 @@ pub fn parse_block(
     let calendar = match parser.entry() {
         calcard::Entry::ICalendar(calendar) => calendar,
         _ => {
-            warnings.push(format!("line {}: VEVENT could not be read; skipped", block.line));
+            warnings.push(format!(
+                "line {}: VEVENT could not be read; skipped",
+                block.line
+            ));
             return None;
         }
     };
@@ -141,8 +146,9 @@ fn from_component(
     let mut start: Option<Moment> = None;
     let mut end_moment = None;
     let mut duration = None;
+    let mut attendees: Vec<String> = Vec::new();
     let mut out = Component {
-        uid: uid.clone(),
+        uid: Arc::from(uid.as_str()),
         line: block.line,
         sequence: 0,
         start: Moment {
@@ -158,7 +164,7 @@ fn from_component(
         summary: None,
         description: None,
         status: None,
-        attendees: vec![],
+        attendees: Arc::from(Vec::new()),
     };
     for entry in &component.entries {
         match entry.name {
@@ -202,7 +208,10 @@ fn from_component(
                     match value {
                         ICalendarValue::PartialDateTime(dt) => {
                             match to_moment(dt, tzid, is_date, zones) {
-                                Ok(m) => out.rdates.push(RDate { start: m, end: None }),
+                                Ok(m) => out.rdates.push(RDate {
+                                    start: m,
+                                    end: None,
+                                }),
                                 Err(why) => warnings.push(at(&format!("RDATE {why}; ignored"))),
                             }
                         }
@@ -251,8 +260,8 @@ fn from_component(
                     out.sequence = *n;
                 }
             }
-            ICalendarProperty::Summary => out.summary = text(entry).map(str::to_owned),
-            ICalendarProperty::Description => out.description = text(entry).map(str::to_owned),
+            ICalendarProperty::Summary => out.summary = text(entry).map(Arc::from),
+            ICalendarProperty::Description => out.description = text(entry).map(Arc::from),
             ICalendarProperty::Status => {
                 out.status = match entry.values.first() {
                     Some(ICalendarValue::Status(ICalendarStatus::Cancelled)) => {
@@ -270,14 +279,14 @@ fn from_component(
             ICalendarProperty::Attendee => {
                 for value in &entry.values {
                     if let Some(v) = value_text(value) {
-                        out.attendees.push(v.to_owned());
+                        attendees.push(v.to_owned());
                     }
                 }
                 for param in &entry.params {
                     if param.name == ICalendarParameterName::Cn
                         && let Some(v) = param.value.as_text()
                     {
-                        out.attendees.push(v.to_owned());
+                        attendees.push(v.to_owned());
                     }
                 }
             }
@@ -301,6 +310,7 @@ fn from_component(
         (None, None) => None,
     };
     out.start = start;
+    out.attendees = Arc::from(attendees);
     Some(out)
 }
 
@@ -318,9 +328,15 @@ fn fit_end(
             if end.naive.time() != NaiveTime::MIN {
                 date = date.succ_opt()?;
             }
-            Moment { naive: date.and_time(NaiveTime::MIN), clock: Clock::Date }
+            Moment {
+                naive: date.and_time(NaiveTime::MIN),
+                clock: Clock::Date,
+            }
         }
-        (false, true) => Moment { naive: end.naive, clock: start.clock.clone() },
+        (false, true) => Moment {
+            naive: end.naive,
+            clock: start.clock.clone(),
+        },
         _ => end,
     };
     let utc_zone = Zone::Utc;
@@ -357,7 +373,9 @@ fn value_text(value: &ICalendarValue) -> Option<&str> {
 fn value_is_date(entry: &ICalendarEntry) -> bool {
     entry.params.iter().any(|p| {
         p.name == ICalendarParameterName::Value
-            && p.value.as_text().is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+            && p.value
+                .as_text()
+                .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
     })
 }
 
@@ -384,7 +402,10 @@ fn to_moment(
     .ok_or("is not a valid date")?;
     if value_date || !dt.has_time() {
         // VALUE=DATE with a time part is read as the date alone.
-        return Ok(Moment { naive: date.and_time(NaiveTime::MIN), clock: Clock::Date });
+        return Ok(Moment {
+            naive: date.and_time(NaiveTime::MIN),
+            clock: Clock::Date,
+        });
     }
     let result = dt.to_date_time().ok_or("is not a valid date-time")?;
     if let Some(offset) = result.offset {
@@ -392,7 +413,10 @@ fn to_moment(
             .date_time
             .checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))
             .ok_or("is out of range")?;
-        return Ok(Moment { naive: utc, clock: Clock::Zoned(Zone::Utc) });
+        return Ok(Moment {
+            naive: utc,
+            clock: Clock::Zoned(Zone::Utc),
+        });
     }
     let clock = match tzid {
         Some(tzid) => match zones.resolve(tzid) {
@@ -402,7 +426,10 @@ fn to_moment(
         },
         None => Clock::Floating,
     };
-    Ok(Moment { naive: result.date_time, clock })
+    Ok(Moment {
+        naive: result.date_time,
+        clock,
+    })
 }
 
 fn period_rdate(period: &ICalendarPeriod, tzid: Option<&str>, zones: &ZoneTable) -> Option<RDate> {
@@ -423,7 +450,9 @@ fn span(d: &ICalendarDuration) -> Option<Span> {
     if d.neg {
         return None;
     }
-    let days = i64::from(d.weeks).checked_mul(7)?.checked_add(i64::from(d.days))?;
+    let days = i64::from(d.weeks)
+        .checked_mul(7)?
+        .checked_add(i64::from(d.days))?;
     let seconds = i64::from(d.hours)
         .checked_mul(3600)?
         .checked_add(i64::from(d.minutes).checked_mul(60)?)?

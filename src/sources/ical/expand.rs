@@ -3,6 +3,7 @@
 //! the master's value type and zone), THISANDFUTURE, RDATE and EXDATE, and caps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
@@ -29,17 +30,17 @@ impl std::fmt::Display for When {
 /// One occurrence of a VEVENT, before any booking rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Occurrence {
-    pub uid: String,
+    pub uid: Arc<str>,
     pub recurrence_id: Option<When>,
     pub start: When,
     /// Exclusive.
     pub end: When,
     pub all_day: bool,
     pub floating: bool,
-    pub summary: Option<String>,
-    pub description: Option<String>,
+    pub summary: Option<Arc<str>>,
+    pub description: Option<Arc<str>>,
     pub status: Option<Status>,
-    pub attendees: Vec<String>,
+    pub attendees: Arc<[String]>,
     /// UTC bounds (dates read in the floating zone), for sorting and windows.
     pub start_utc: DateTime<Utc>,
     pub end_utc: DateTime<Utc>,
@@ -60,39 +61,17 @@ pub struct ExpandOptions {
     pub max_total: usize,
 }
 
-/// Expands every UID group; the result is sorted by (start, uid, recurrence_id).
-pub fn expand_all(
-    components: Vec<Component>,
-    opts: &ExpandOptions,
-    warnings: &mut Vec<String>,
-) -> Vec<Occurrence> {
-    let mut groups: HashMap<String, Vec<Component>> = HashMap::new();
-    let mut order = Vec::new();
-    for component in components {
-        let group = groups.entry(component.uid.clone()).or_default();
-        if group.is_empty() {
-            order.push(component.uid.clone());
-        }
-        group.push(component);
-    }
-    let mut out = Vec::new();
-    for uid in order {
-        if let Some(group) = groups.remove(&uid) {
-            expand_group(group, opts, warnings, &mut out);
-        }
-        if out.len() > opts.max_total {
-            out.truncate(opts.max_total);
-            warnings.push(format!(
-                "more than {} occurrences in the window: the rest of the calendar was cut",
-                opts.max_total
-            ));
-            break;
-        }
-    }
-    out.sort_by(|a, b| {
-        (a.start_utc, &a.uid, a.recurrence_id).cmp(&(b.start_utc, &b.uid, b.recurrence_id))
+/// Sorts by (start, uid, recurrence_id), the order `feed occurrences` prints.
+pub fn sort_occurrences(list: &mut [Occurrence]) {
+    // Unstable: no scratch buffer as large as half the list; the key is total anyway.
+    list.sort_unstable_by(|a, b| {
+        (a.start_utc, &a.uid, a.recurrence_id, a.end_utc).cmp(&(
+            b.start_utc,
+            &b.uid,
+            b.recurrence_id,
+            b.end_utc,
+        ))
     });
-    out
 }
 
 /// How long each instance of a series lasts.
@@ -117,7 +96,10 @@ fn length_of(component: &Component, floating: &Zone) -> Length {
             let extra = i64::from(span.seconds > 0);
             Length::Days((span.days + extra).max(1))
         }
-        (Some(EndSpec::For(span)), false) => Length::Nominal { days: span.days, seconds: span.seconds },
+        (Some(EndSpec::For(span)), false) => Length::Nominal {
+            days: span.days,
+            seconds: span.seconds,
+        },
         (None, true) => Length::Days(1),
         (None, false) => Length::Exact(Duration::zero()),
     }
@@ -129,13 +111,23 @@ fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option
         Clock::Date => (None, start.clone()),
         // X-WR-TIMEZONE names the zone of the calendar's floating times (as Google writes them).
         Clock::Floating => (
-            Some(opts.x_wr_timezone.clone().unwrap_or_else(|| opts.floating.clone())),
+            Some(
+                opts.x_wr_timezone
+                    .clone()
+                    .unwrap_or_else(|| opts.floating.clone()),
+            ),
             start.clone(),
         ),
         Clock::Zoned(Zone::Utc) if recurring => match &opts.x_wr_timezone {
             Some(zone) => {
                 let local = zone.to_local(start.naive.and_utc()).unwrap_or(start.naive);
-                (Some(zone.clone()), Moment { naive: local, clock: Clock::Zoned(zone.clone()) })
+                (
+                    Some(zone.clone()),
+                    Moment {
+                        naive: local,
+                        clock: Clock::Zoned(zone.clone()),
+                    },
+                )
             }
             None => (Some(Zone::Utc), start.clone()),
         },
@@ -170,7 +162,9 @@ fn bounds(
 ) -> Option<(When, When, DateTime<Utc>, DateTime<Utc>)> {
     match zone {
         None => {
-            let Length::Days(days) = length else { return None };
+            let Length::Days(days) = length else {
+                return None;
+            };
             let start = local.date();
             let end = start.checked_add_signed(Duration::days(days))?;
             let s = floating.to_utc(start.and_time(NaiveTime::MIN))?;
@@ -181,7 +175,9 @@ fn bounds(
             let s = zone.to_utc(local)?;
             let e = match length {
                 Length::Exact(d) => s.checked_add_signed(d)?,
-                Length::Days(days) => zone.to_utc(local.checked_add_signed(Duration::days(days))?)?,
+                Length::Days(days) => {
+                    zone.to_utc(local.checked_add_signed(Duration::days(days))?)?
+                }
                 Length::Nominal { days, seconds } => zone
                     .to_utc(local.checked_add_signed(Duration::days(days))?)?
                     .checked_add_signed(Duration::seconds(seconds))?,
@@ -245,7 +241,7 @@ fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
     }
 }
 
-fn expand_group(
+pub fn expand_group(
     group: Vec<Component>,
     opts: &ExpandOptions,
     warnings: &mut Vec<String>,
@@ -254,12 +250,18 @@ fn expand_group(
     let (overrides, masters): (Vec<Component>, Vec<Component>) =
         group.into_iter().partition(|c| c.recurrence_id.is_some());
     // Duplicate UIDs: the highest SEQUENCE wins, the later one on a tie.
-    let master = masters.into_iter().reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
+    let master = masters
+        .into_iter()
+        .reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
     let Some(master) = master else {
         // Overrides without their series stand alone.
         let mut seen: BTreeMap<String, Component> = BTreeMap::new();
         for c in overrides {
-            let key = c.recurrence_id.as_ref().map(|m| format!("{m:?}")).unwrap_or_default();
+            let key = c
+                .recurrence_id
+                .as_ref()
+                .map(|m| format!("{m:?}"))
+                .unwrap_or_default();
             match seen.get(&key) {
                 Some(kept) if kept.sequence > c.sequence => {}
                 _ => {
@@ -287,10 +289,18 @@ fn expand_group(
     let mut exact: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
     let mut future: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
     for c in overrides {
-        let Some(key) = c.recurrence_id.as_ref().and_then(|m| normalize(m, zone, floating)) else {
+        let Some(key) = c
+            .recurrence_id
+            .as_ref()
+            .and_then(|m| normalize(m, zone, floating))
+        else {
             continue;
         };
-        let map = if c.this_and_future { &mut future } else { &mut exact };
+        let map = if c.this_and_future {
+            &mut future
+        } else {
+            &mut exact
+        };
         match map.get(&key) {
             Some(kept) if kept.sequence > c.sequence => {}
             _ => {
@@ -312,10 +322,20 @@ fn expand_group(
     let mut starts: BTreeSet<NaiveDateTime> = BTreeSet::new();
     starts.insert(start.naive);
     let mut rdate_lengths: HashMap<NaiveDateTime, Length> = HashMap::new();
-    let clock = RuleClock { zone, date_zone: floating };
+    let clock = RuleClock {
+        zone,
+        date_zone: floating,
+    };
     let mut first_generated = start.naive;
     for rule in &master.rrules {
-        match expand_rule(rule, start.naive, &clock, keep_from, cutoff, opts.max_iterations) {
+        match expand_rule(
+            rule,
+            start.naive,
+            &clock,
+            keep_from,
+            cutoff,
+            opts.max_iterations,
+        ) {
             Ok(expansion) => {
                 if let Some(first) = expansion.starts.first() {
                     // Instances before this were skipped as out of the window.
@@ -336,7 +356,11 @@ fn expand_group(
         if let Some(local) = normalize(&rdate.start, zone, floating) {
             starts.insert(local);
             if let Some(end) = &rdate.end {
-                let probe = Component { start: rdate.start.clone(), end: Some(end.clone()), ..master.clone() };
+                let probe = Component {
+                    start: rdate.start.clone(),
+                    end: Some(end.clone()),
+                    ..master.clone()
+                };
                 rdate_lengths.insert(local, length_of(&probe, floating));
             }
         }
@@ -354,7 +378,11 @@ fn expand_group(
 
     let mut kept = 0usize;
     for local in starts.range(..=cutoff) {
-        let rid = if recurring { rid_when(*local, zone) } else { None };
+        let rid = if recurring {
+            rid_when(*local, zone)
+        } else {
+            None
+        };
         if let Some(over) = exact.remove(local) {
             let rid = rid.or_else(|| rid_when(*local, zone));
             let before = out.len();

@@ -42,7 +42,10 @@ pub fn expand_rule(
         until = until.min(local);
     }
     if until < start {
-        return Ok(Expansion { starts: vec![], truncated: false });
+        return Ok(Expansion {
+            starts: vec![],
+            truncated: false,
+        });
     }
     rule.until = Some(partial(until));
     let mut first = start;
@@ -65,7 +68,9 @@ pub fn expand_rule(
         ],
         component_ids: vec![],
     };
-    let calendar = ICalendar { components: vec![component] };
+    let calendar = ICalendar {
+        components: vec![component],
+    };
     let expanded = calendar.expand_dates(calcard::common::timezone::Tz::Floating, max_iterations);
     if let Some(error) = expanded.errors.first() {
         return Err(format!("RRULE cannot be expanded ({:?})", error.error));
@@ -153,8 +158,8 @@ fn skip_periods(
         if !day_free {
             return None;
         }
-        let diff = i64::from(keep_from.year() - start.year()) * 12
-            + i64::from(keep_from.month()) - i64::from(start.month())
+        let diff = i64::from(keep_from.year() - start.year()) * 12 + i64::from(keep_from.month())
+            - i64::from(start.month())
             - 1;
         let k = diff.max(0) / per;
         let add = u32::try_from(k.checked_mul(per)?).ok()?;

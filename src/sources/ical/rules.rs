@@ -76,8 +76,10 @@ fn phones_of(occ: &Occurrence, country: &str) -> Vec<String> {
             }
         }
     }
-    for attendee in &occ.attendees {
-        if let Some(tel) = attendee.strip_prefix("tel:").or_else(|| attendee.strip_prefix("TEL:"))
+    for attendee in occ.attendees.iter() {
+        if let Some(tel) = attendee
+            .strip_prefix("tel:")
+            .or_else(|| attendee.strip_prefix("TEL:"))
             && let Some(phone) = normalize_phone(tel, country)
         {
             found.push(phone);
@@ -125,7 +127,11 @@ fn classify(occ: &Occurrence, preset: Preset) -> Verdict {
                 .and_then(|d| AIRBNB_CODE.captures(d))
                 .and_then(|c| c.get(1))
                 .map(|m| m.as_str().to_owned());
-            let head = if summary.is_empty() { "Reserved".to_owned() } else { clean_label(summary) };
+            let head = if summary.is_empty() {
+                "Reserved".to_owned()
+            } else {
+                clean_label(summary)
+            };
             Verdict::Keep {
                 label: match code {
                     Some(code) => format!("{head} · {code}"),
@@ -145,16 +151,30 @@ fn classify(occ: &Occurrence, preset: Preset) -> Verdict {
             }
         }
         Preset::Vrbo => {
-            if lower == "blocked" || lower.starts_with("blocked ") || lower.starts_with("blocked -") {
+            if lower == "blocked" || lower.starts_with("blocked ") || lower.starts_with("blocked -")
+            {
                 return Verdict::Skip("blocked by the owner (VRBO \"Blocked\")".into());
             }
-            if occ.status == Some(Status::Tentative) || lower.contains("tentative") || lower.contains("hold") {
+            if occ.status == Some(Status::Tentative)
+                || lower.contains("tentative")
+                || lower.contains("hold")
+            {
                 return Verdict::Skip("tentative hold (VRBO)".into());
             }
-            Verdict::Keep { label: if summary.is_empty() { "Reserved".into() } else { clean_label(summary) } }
+            Verdict::Keep {
+                label: if summary.is_empty() {
+                    "Reserved".into()
+                } else {
+                    clean_label(summary)
+                },
+            }
         }
         Preset::Google | Preset::Generic => Verdict::Keep {
-            label: if summary.is_empty() { "Reservation".into() } else { clean_label(summary) },
+            label: if summary.is_empty() {
+                "Reservation".into()
+            } else {
+                clean_label(summary)
+            },
         },
     }
 }
@@ -164,19 +184,30 @@ fn at_local(date: NaiveDate, time: chrono::NaiveTime, zone: &Zone) -> Option<Dat
 }
 
 /// Applies the source's rules to occurrences (already inside the window).
-pub fn apply(occurrences: Vec<Occurrence>, source: &SourceConfig, zone: &Zone, secret: &[u8]) -> Preview {
-    let include = source.include_summary.as_deref().and_then(|p| Regex::new(p).ok());
-    let exclude = source.exclude_summary.as_deref().and_then(|p| Regex::new(p).ok());
+pub fn apply(
+    occurrences: Vec<Occurrence>,
+    source: &SourceConfig,
+    zone: &Zone,
+    secret: &[u8],
+) -> Preview {
+    let include = source
+        .include_summary
+        .as_deref()
+        .and_then(|p| Regex::new(p).ok());
+    let exclude = source
+        .exclude_summary
+        .as_deref()
+        .and_then(|p| Regex::new(p).ok());
     let object = source.booking_object_id.unwrap_or_default();
     let mut preview = Preview::default();
     let mut derived: Vec<usize> = Vec::new();
     for occ in occurrences {
         let skip = |reason: &str, preview: &mut Preview| {
             preview.skipped.push(Skipped {
-                uid: occ.uid.clone(),
+                uid: occ.uid.to_string(),
                 recurrence_id: occ.recurrence_id.map(|r| r.to_string()),
                 start: occ.start.to_string(),
-                summary: occ.summary.clone(),
+                summary: occ.summary.as_deref().map(str::to_owned),
                 reason: reason.to_owned(),
             });
         };
@@ -201,7 +232,9 @@ pub fn apply(occurrences: Vec<Occurrence>, source: &SourceConfig, zone: &Zone, s
             continue;
         }
         let bounds = match (occ.start, occ.end) {
-            (When::Date(s), When::Date(e)) => at_local(s, source.check_in.0, zone).zip(at_local(e, source.check_out.0, zone)),
+            (When::Date(s), When::Date(e)) => {
+                at_local(s, source.check_in.0, zone).zip(at_local(e, source.check_out.0, zone))
+            }
             _ => Some((occ.start_utc, occ.end_utc)),
         };
         let widened = bounds.and_then(|(s, e)| {
@@ -215,7 +248,10 @@ pub fn apply(occurrences: Vec<Occurrence>, source: &SourceConfig, zone: &Zone, s
             continue;
         };
         if end <= start {
-            skip("it ends before it starts (or has no length) after the check-in/out rules", &mut preview);
+            skip(
+                "it ends before it starts (or has no length) after the check-in/out rules",
+                &mut preview,
+            );
             continue;
         }
         let phones = phones_of(&occ, &source.default_country);
@@ -225,7 +261,11 @@ pub fn apply(occurrences: Vec<Occurrence>, source: &SourceConfig, zone: &Zone, s
             .and_then(|d| LAST4.captures(d))
             .and_then(|c| c.get(1))
             .map(|m| m.as_str().to_owned())
-            .or_else(|| phones.first().map(|p| p[p.len().saturating_sub(4)..].to_owned()));
+            .or_else(|| {
+                phones
+                    .first()
+                    .map(|p| p[p.len().saturating_sub(4)..].to_owned())
+            });
         let key = format!(
             "{}/{}/{}",
             source.name,
@@ -246,17 +286,31 @@ pub fn apply(occurrences: Vec<Occurrence>, source: &SourceConfig, zone: &Zone, s
             booking_object_id: object,
             start,
             end,
-            credentials: Credentials { phones, code, rfid: None },
+            credentials: Credentials {
+                phones,
+                code,
+                rfid: None,
+            },
             label,
         });
     }
-    make_unique(&mut preview.reservations, &derived, secret, source.code_length);
+    make_unique(
+        &mut preview.reservations,
+        &derived,
+        secret,
+        source.code_length,
+    );
     preview
 }
 
 /// Derived codes differ among the object's overlapping reservations: on a clash the later key
 /// (in key order, so the result does not depend on feed order) takes its next candidate.
-pub(super) fn make_unique(reservations: &mut [Reservation], derived: &[usize], secret: &[u8], length: u8) {
+pub(super) fn make_unique(
+    reservations: &mut [Reservation],
+    derived: &[usize],
+    secret: &[u8],
+    length: u8,
+) {
     let mut settled: Vec<bool> = vec![true; reservations.len()];
     for &index in derived {
         settled[index] = false;
@@ -282,7 +336,12 @@ pub(super) fn make_unique(reservations: &mut [Reservation], derived: &[usize], s
                 .any(|i| reservations[*i].credentials.code == reservations[index].credentials.code)
         {
             attempt += 1;
-            reservations[index].credentials.code = Some(derive_code(secret, &reservations[index].key, length, attempt));
+            reservations[index].credentials.code = Some(derive_code(
+                secret,
+                &reservations[index].key,
+                length,
+                attempt,
+            ));
         }
         settled[index] = true;
     }

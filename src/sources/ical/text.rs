@@ -39,7 +39,10 @@ pub fn looks_like_calendar(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         let mut warnings = Vec::new();
         let text = decode(bytes, &mut warnings);
-        return text.trim_start().get(..15).is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR"));
+        return text
+            .trim_start()
+            .get(..15)
+            .is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR"));
     }
     let start = bytes
         .iter()
@@ -98,7 +101,13 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
             }
             State::Timezone { start, line: first } => {
                 if line.eq_ignore_ascii_case("END:VTIMEZONE") {
-                    push(&mut blocks.timezones, text, start, offset + raw.len(), first);
+                    push(
+                        &mut blocks.timezones,
+                        text,
+                        start,
+                        offset + raw.len(),
+                        first,
+                    );
                     state = State::Outside;
                 } else if begins_event || begins_tz || ends_calendar {
                     warnings.push(format!(
@@ -112,9 +121,15 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
         }
         if matches!(state, State::Outside) {
             if begins_event {
-                state = State::Event { start: offset, line: line_no };
+                state = State::Event {
+                    start: offset,
+                    line: line_no,
+                };
             } else if begins_tz {
-                state = State::Timezone { start: offset, line: line_no };
+                state = State::Timezone {
+                    start: offset,
+                    line: line_no,
+                };
             } else if let Some(value) = header_value(line, "X-WR-TIMEZONE") {
                 blocks.x_wr_timezone = Some(value.trim().to_owned());
             }
@@ -123,11 +138,15 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
     }
     match state {
         State::Event { start, line } => {
-            warnings.push(format!("line {line}: VEVENT has no END:VEVENT before the end of the feed"));
+            warnings.push(format!(
+                "line {line}: VEVENT has no END:VEVENT before the end of the feed"
+            ));
             push(&mut blocks.events, text, start, text.len(), line);
         }
         State::Timezone { start, line } => {
-            warnings.push(format!("line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed"));
+            warnings.push(format!(
+                "line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed"
+            ));
             push(&mut blocks.timezones, text, start, text.len(), line);
         }
         State::Outside => {}
@@ -139,6 +158,26 @@ fn push<'a>(list: &mut Vec<Block<'a>>, text: &'a str, start: usize, end: usize, 
     if let Some(slice) = text.get(start..end) {
         list.push(Block { text: slice, line });
     }
+}
+
+/// The raw (unfolded) UID of a VEVENT block, found without parsing it: used only to group
+/// blocks so that each UID group is parsed and expanded on its own.
+pub fn quick_uid(block: &str) -> Option<String> {
+    let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
+    while let Some(line) = lines.next() {
+        let Some(value) = header_value(line, "UID") else {
+            continue;
+        };
+        let mut uid = value.to_owned();
+        for more in lines.by_ref() {
+            match more.strip_prefix(' ').or_else(|| more.strip_prefix('\t')) {
+                Some(rest) => uid.push_str(rest),
+                None => break,
+            }
+        }
+        return Some(uid.trim().to_owned()).filter(|u| !u.is_empty());
+    }
+    None
 }
 
 /// `NAME:value` or `NAME;params:value` at the calendar level.

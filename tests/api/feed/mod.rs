@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use flexysync::config::SourceConfig;
-use flexysync::sources::ical::{OccurrenceQuery, Occurrence, RuleContext, resolve_zone};
+use flexysync::sources::ical::{Occurrence, OccurrenceQuery, RuleContext, resolve_zone};
 
 /// The shared corpus, or `FLEXYSYNC_CORPUS` when set (a worktree outside the usual layout).
 pub fn corpus() -> Option<PathBuf> {
@@ -21,7 +21,9 @@ pub fn corpus() -> Option<PathBuf> {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ical").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ical")
+        .join(name)
 }
 
 pub fn day(text: &str) -> DateTime<Utc> {
@@ -33,12 +35,21 @@ pub fn day(text: &str) -> DateTime<Utc> {
 }
 
 /// Occurrences of a file in [from, to) with floating times read in `zone`.
-pub fn occurrences(path: &Path, from: &str, to: &str, zone: &str) -> (Vec<Occurrence>, Vec<String>) {
+pub fn occurrences(
+    path: &Path,
+    from: &str,
+    to: &str,
+    zone: &str,
+) -> (Vec<Occurrence>, Vec<String>) {
     let bytes = std::fs::read(path).expect("readable test file");
     let zone = resolve_zone(zone).expect("known zone");
     let start = zone.to_utc(day(from).naive_utc()).expect("window start");
     let end = zone.to_utc(day(to).naive_utc()).expect("window end");
-    let query = OccurrenceQuery { floating: zone, window_start: start, window_end: end };
+    let query = OccurrenceQuery {
+        floating: zone,
+        window_start: start,
+        window_end: end,
+    };
     flexysync::sources::ical::occurrences_from_text(&bytes, &query)
 }
 

@@ -9,12 +9,20 @@ use flexysync::sources::ical::{derive_code, is_trivial_code, preview_from_bytes}
 fn feed(events: &[(u32, u32, u32, bool, u32)]) -> String {
     let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//prop//EN\r\n");
     for (i, (start_day, len_days, hour, all_day, stamp)) in events.iter().enumerate() {
-        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date") + chrono::Duration::days(i64::from(*start_day));
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
+            + chrono::Duration::days(i64::from(*start_day));
         let end = start + chrono::Duration::days(i64::from(*len_days));
         text.push_str("BEGIN:VEVENT\r\n");
-        text.push_str(&format!("UID:ev-{i}\r\nDTSTAMP:2025{:02}01T000000Z\r\nSEQUENCE:{stamp}\r\n", stamp % 12 + 1));
+        text.push_str(&format!(
+            "UID:ev-{i}\r\nDTSTAMP:2025{:02}01T000000Z\r\nSEQUENCE:{stamp}\r\n",
+            stamp % 12 + 1
+        ));
         if *all_day {
-            text.push_str(&format!("DTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\n", start.format("%Y%m%d"), end.format("%Y%m%d")));
+            text.push_str(&format!(
+                "DTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\n",
+                start.format("%Y%m%d"),
+                end.format("%Y%m%d")
+            ));
         } else {
             text.push_str(&format!(
                 "DTSTART;TZID=Europe/Stockholm:{}T{hour:02}3000\r\nDTEND;TZID=Europe/Stockholm:{}T{hour:02}0000\r\n",
@@ -29,7 +37,10 @@ fn feed(events: &[(u32, u32, u32, bool, u32)]) -> String {
 }
 
 fn events() -> impl Strategy<Value = Vec<(u32, u32, u32, bool, u32)>> {
-    prop::collection::vec((0u32..300, 0u32..10, 0u32..24, any::<bool>(), 0u32..50), 1..25)
+    prop::collection::vec(
+        (0u32..300, 0u32..10, 0u32..24, any::<bool>(), 0u32..50),
+        1..25,
+    )
 }
 
 proptest! {
