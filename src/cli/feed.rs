@@ -19,7 +19,7 @@ use crate::sources::ical::{
 #[derive(Debug, Subcommand)]
 pub enum FeedCommand {
     /// Print the reservations a source would produce, and why each skipped event was skipped
-    Preview(PreviewArgs),
+    Preview(Box<PreviewArgs>),
     /// Print every VEVENT occurrence in a window as one JSON array (before any booking rule)
     Occurrences(OccurrencesArgs),
 }
@@ -97,7 +97,7 @@ pub struct OccurrencesArgs {
 
 pub async fn run(cmd: FeedCommand, context: &Context) -> Result<(), CliError> {
     match cmd {
-        FeedCommand::Preview(args) => preview(args, context).await,
+        FeedCommand::Preview(args) => preview(*args, context).await,
         FeedCommand::Occurrences(args) => occurrences(args, context),
     }
 }
@@ -160,10 +160,20 @@ fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError>
     for warning in &warnings {
         eprintln!("warning: {}: {warning}", args.file.display());
     }
-    let list: Vec<serde_json::Value> = found.iter().map(occurrence_json).collect();
-    let text = serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?;
-    println!("{text}");
-    Ok(())
+    // Streamed one object at a time: a big feed never exists twice in memory.
+    use std::io::Write as _;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| -> std::io::Result<()> {
+        out.write_all(b"[")?;
+        for (i, occ) in found.iter().enumerate() {
+            out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
+            serde_json::to_writer(&mut *out, &occurrence_json(occ))?;
+        }
+        out.write_all(if found.is_empty() { b"]\n" } else { b"\n]\n" })?;
+        out.flush()
+    };
+    write(&mut out).map_err(|err| CliError::Other(err.into()))
 }
 
 /// The exact shape other calendar libraries are checked against.

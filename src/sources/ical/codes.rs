@@ -44,7 +44,7 @@ pub fn is_trivial_code(code: &str) -> bool {
         return true;
     }
     for period in 1..digits.len() {
-        if digits.len() % period == 0
+        if digits.len().is_multiple_of(period)
             && digits
                 .iter()
                 .enumerate()

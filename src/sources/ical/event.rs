@@ -1,6 +1,8 @@
 //! One VEVENT block, parsed with calcard and boiled down to the few properties flexysync uses.
 //! Broken values are repaired or dropped here, each with a warning naming the UID and line.
 
+use std::sync::Arc;
+
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarDuration, ICalendarEntry,
@@ -73,7 +75,7 @@ pub struct RDate {
 /// The properties of one VEVENT that flexysync uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
-    pub uid: String,
+    pub uid: Arc<str>,
     pub line: usize,
     pub sequence: i64,
     pub start: Moment,
@@ -83,11 +85,11 @@ pub struct Component {
     pub exdates: Vec<Moment>,
     pub recurrence_id: Option<Moment>,
     pub this_and_future: bool,
-    pub summary: Option<String>,
-    pub description: Option<String>,
+    pub summary: Option<Arc<str>>,
+    pub description: Option<Arc<str>>,
     pub status: Option<Status>,
     /// ATTENDEE values (mailto:, tel:) and their CN parameters.
-    pub attendees: Vec<String>,
+    pub attendees: Arc<[String]>,
 }
 
 /// Parses one VEVENT block. `None` (with a warning) when it cannot be read at all.
@@ -144,8 +146,9 @@ fn from_component(
     let mut start: Option<Moment> = None;
     let mut end_moment = None;
     let mut duration = None;
+    let mut attendees: Vec<String> = Vec::new();
     let mut out = Component {
-        uid: uid.clone(),
+        uid: Arc::from(uid.as_str()),
         line: block.line,
         sequence: 0,
         start: Moment {
@@ -161,11 +164,18 @@ fn from_component(
         summary: None,
         description: None,
         status: None,
-        attendees: vec![],
+        attendees: Arc::from(Vec::new()),
     };
     for entry in &component.entries {
         match entry.name {
             ICalendarProperty::Dtstart => match moment(entry, zones) {
+                Ok(m) if matches!(m.clock, Clock::Floating) && entry.tz_id().is_some() => {
+                    warnings.push(at(&format!(
+                        "TZID {:?} is not a known zone; its times are read as floating",
+                        entry.tz_id().unwrap_or_default()
+                    )));
+                    start = start.or(Some(m));
+                }
                 Ok(m) if start.is_none() => start = Some(m),
                 Ok(_) => warnings.push(at("a second DTSTART was ignored")),
                 Err(why) => warnings.push(at(&format!("DTSTART {why}"))),
@@ -250,8 +260,8 @@ fn from_component(
                     out.sequence = *n;
                 }
             }
-            ICalendarProperty::Summary => out.summary = text(entry).map(str::to_owned),
-            ICalendarProperty::Description => out.description = text(entry).map(str::to_owned),
+            ICalendarProperty::Summary => out.summary = text(entry).map(Arc::from),
+            ICalendarProperty::Description => out.description = text(entry).map(Arc::from),
             ICalendarProperty::Status => {
                 out.status = match entry.values.first() {
                     Some(ICalendarValue::Status(ICalendarStatus::Cancelled)) => {
@@ -269,14 +279,14 @@ fn from_component(
             ICalendarProperty::Attendee => {
                 for value in &entry.values {
                     if let Some(v) = value_text(value) {
-                        out.attendees.push(v.to_owned());
+                        attendees.push(v.to_owned());
                     }
                 }
                 for param in &entry.params {
                     if param.name == ICalendarParameterName::Cn
                         && let Some(v) = param.value.as_text()
                     {
-                        out.attendees.push(v.to_owned());
+                        attendees.push(v.to_owned());
                     }
                 }
             }
@@ -300,6 +310,7 @@ fn from_component(
         (None, None) => None,
     };
     out.start = start;
+    out.attendees = Arc::from(attendees);
     Some(out)
 }
 

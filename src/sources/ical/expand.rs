@@ -3,6 +3,7 @@
 //! the master's value type and zone), THISANDFUTURE, RDATE and EXDATE, and caps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
@@ -29,17 +30,17 @@ impl std::fmt::Display for When {
 /// One occurrence of a VEVENT, before any booking rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Occurrence {
-    pub uid: String,
+    pub uid: Arc<str>,
     pub recurrence_id: Option<When>,
     pub start: When,
     /// Exclusive.
     pub end: When,
     pub all_day: bool,
     pub floating: bool,
-    pub summary: Option<String>,
-    pub description: Option<String>,
+    pub summary: Option<Arc<str>>,
+    pub description: Option<Arc<str>>,
     pub status: Option<Status>,
-    pub attendees: Vec<String>,
+    pub attendees: Arc<[String]>,
     /// UTC bounds (dates read in the floating zone), for sorting and windows.
     pub start_utc: DateTime<Utc>,
     pub end_utc: DateTime<Utc>,
@@ -60,39 +61,17 @@ pub struct ExpandOptions {
     pub max_total: usize,
 }
 
-/// Expands every UID group; the result is sorted by (start, uid, recurrence_id).
-pub fn expand_all(
-    components: Vec<Component>,
-    opts: &ExpandOptions,
-    warnings: &mut Vec<String>,
-) -> Vec<Occurrence> {
-    let mut groups: HashMap<String, Vec<Component>> = HashMap::new();
-    let mut order = Vec::new();
-    for component in components {
-        let group = groups.entry(component.uid.clone()).or_default();
-        if group.is_empty() {
-            order.push(component.uid.clone());
-        }
-        group.push(component);
-    }
-    let mut out = Vec::new();
-    for uid in order {
-        if let Some(group) = groups.remove(&uid) {
-            expand_group(group, opts, warnings, &mut out);
-        }
-        if out.len() > opts.max_total {
-            out.truncate(opts.max_total);
-            warnings.push(format!(
-                "more than {} occurrences in the window: the rest of the calendar was cut",
-                opts.max_total
-            ));
-            break;
-        }
-    }
-    out.sort_by(|a, b| {
-        (a.start_utc, &a.uid, a.recurrence_id).cmp(&(b.start_utc, &b.uid, b.recurrence_id))
+/// Sorts by (start, uid, recurrence_id), the order `feed occurrences` prints.
+pub fn sort_occurrences(list: &mut [Occurrence]) {
+    // Unstable: no scratch buffer as large as half the list; the key is total anyway.
+    list.sort_unstable_by(|a, b| {
+        (a.start_utc, &a.uid, a.recurrence_id, a.end_utc).cmp(&(
+            b.start_utc,
+            &b.uid,
+            b.recurrence_id,
+            b.end_utc,
+        ))
     });
-    out
 }
 
 /// How long each instance of a series lasts.
@@ -262,7 +241,7 @@ fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
     }
 }
 
-fn expand_group(
+pub fn expand_group(
     group: Vec<Component>,
     opts: &ExpandOptions,
     warnings: &mut Vec<String>,

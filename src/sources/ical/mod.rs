@@ -16,11 +16,13 @@ pub use rules::{Preview, Skipped, normalize_phone};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::SourceConfig;
 use event::Component;
-use expand::{ExpandOptions, expand_all};
+use expand::ExpandOptions;
 
 /// RRULE iterations per series, occurrences per series in the window, and in all.
 pub const MAX_ITERATIONS: usize = 50_000;
@@ -36,37 +38,20 @@ pub struct OccurrenceQuery {
     pub window_end: DateTime<Utc>,
 }
 
-/// A parsed calendar: components and the calendar-level zone.
-pub struct Parsed {
-    components: Vec<Component>,
-    x_wr_timezone: Option<Zone>,
-}
-
-/// Parses a whole feed. Never fails: what cannot be read is skipped with a warning.
-pub fn parse(bytes: &[u8], warnings: &mut Vec<String>) -> Parsed {
+/// Parses and expands a whole feed, one UID group at a time (peak memory stays near the size
+/// of the text plus the occurrences). `floating` chooses the zone of floating times and dates
+/// from the calendar's X-WR-TIMEZONE. Never fails: what cannot be read is skipped with a
+/// warning.
+pub fn expand_feed(
+    bytes: &[u8],
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> (Vec<Occurrence>, Zone) {
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
-    let zones = if blocks.timezones.is_empty() {
-        zone::ZoneTable::default()
-    } else {
-        let mut calendar = String::from("BEGIN:VCALENDAR\r\n");
-        for block in &blocks.timezones {
-            calendar.push_str(block.text);
-            if !block.text.ends_with('\n') {
-                calendar.push_str("\r\n");
-            }
-        }
-        calendar.push_str("END:VCALENDAR\r\n");
-        match calcard::Parser::new(&calendar).entry() {
-            calcard::Entry::ICalendar(parsed) => {
-                zone::ZoneTable::from_components(&parsed.components)
-            }
-            _ => {
-                warnings.push("the feed's VTIMEZONE blocks could not be read".to_owned());
-                zone::ZoneTable::default()
-            }
-        }
-    };
+    let zones = zone_table(&blocks, warnings);
     let x_wr_timezone = blocks.x_wr_timezone.as_deref().and_then(|name| {
         let zone = zones.resolve(name);
         if zone.is_none() {
@@ -76,54 +61,94 @@ pub fn parse(bytes: &[u8], warnings: &mut Vec<String>) -> Parsed {
         }
         zone
     });
-    let components = blocks
-        .events
-        .iter()
-        .filter_map(|block| event::parse_block(block, &zones, warnings))
-        .collect();
-    Parsed {
-        components,
+    let floating = floating(x_wr_timezone.as_ref());
+    // Block indices by UID, in the order each UID first appears.
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (index, block) in blocks.events.iter().enumerate() {
+        let key = text::quick_uid(block.text).unwrap_or_else(|| format!("\u{0}block-{index}"));
+        let slot = *groups.entry(key).or_insert_with(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[slot].push(index);
+    }
+    drop(groups);
+    let opts = ExpandOptions {
+        floating: floating.clone(),
         x_wr_timezone,
+        window_start,
+        window_end,
+        max_per_series: MAX_PER_SERIES,
+        max_iterations: MAX_ITERATIONS,
+        max_total: MAX_OCCURRENCES,
+    };
+    let mut out = Vec::new();
+    for group in members {
+        let components: Vec<Component> = group
+            .iter()
+            .filter_map(|i| blocks.events.get(*i))
+            .filter_map(|block| event::parse_block(block, &zones, warnings))
+            .collect();
+        // A block whose UID the quick scan misread still groups by its parsed UID.
+        let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
+        for component in components {
+            match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
+                Some((_, list)) => list.push(component),
+                None => by_uid.push((component.uid.clone(), vec![component])),
+            }
+        }
+        for (_, list) in by_uid {
+            expand::expand_group(list, &opts, warnings, &mut out);
+        }
+        if out.len() > opts.max_total {
+            out.truncate(opts.max_total);
+            warnings.push(format!(
+                "more than {} occurrences in the window: the rest of the calendar was cut",
+                opts.max_total
+            ));
+            break;
+        }
+    }
+    expand::sort_occurrences(&mut out);
+    (out, floating)
+}
+
+fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
+    if blocks.timezones.is_empty() {
+        return zone::ZoneTable::default();
+    }
+    let mut calendar = String::from("BEGIN:VCALENDAR\r\n");
+    for block in &blocks.timezones {
+        calendar.push_str(block.text);
+        if !block.text.ends_with('\n') {
+            calendar.push_str("\r\n");
+        }
+    }
+    calendar.push_str("END:VCALENDAR\r\n");
+    match calcard::Parser::new(&calendar).entry() {
+        calcard::Entry::ICalendar(parsed) => zone::ZoneTable::from_components(&parsed.components),
+        _ => {
+            warnings.push("the feed's VTIMEZONE blocks could not be read".to_owned());
+            zone::ZoneTable::default()
+        }
     }
 }
 
-impl Parsed {
-    /// The calendar's `X-WR-TIMEZONE`, when it names a known zone.
-    pub fn x_wr_timezone(&self) -> Option<&Zone> {
-        self.x_wr_timezone.as_ref()
-    }
-
-    pub fn component_count(&self) -> usize {
-        self.components.len()
-    }
-
-    /// Every occurrence overlapping the window, sorted by (start, uid, recurrence_id).
-    pub fn occurrences(
-        self,
-        query: &OccurrenceQuery,
-        warnings: &mut Vec<String>,
-    ) -> Vec<Occurrence> {
-        let opts = ExpandOptions {
-            floating: query.floating.clone(),
-            x_wr_timezone: self.x_wr_timezone,
-            window_start: query.window_start,
-            window_end: query.window_end,
-            max_per_series: MAX_PER_SERIES,
-            max_iterations: MAX_ITERATIONS,
-            max_total: MAX_OCCURRENCES,
-        };
-        expand_all(self.components, &opts, warnings)
-    }
-}
-
-/// Occurrences of a feed's text in a window (the `feed occurrences` command).
+/// Occurrences of a feed's text in a window (the `feed occurrences` command). Floating times
+/// are read in the calendar's X-WR-TIMEZONE when it has one, else in `query.floating`.
 pub fn occurrences_from_text(
     bytes: &[u8],
     query: &OccurrenceQuery,
 ) -> (Vec<Occurrence>, Vec<String>) {
     let mut warnings = Vec::new();
-    let parsed = parse(bytes, &mut warnings);
-    let occurrences = parsed.occurrences(query, &mut warnings);
+    let (occurrences, _) = expand_feed(
+        bytes,
+        |_| query.floating.clone(),
+        query.window_start,
+        query.window_end,
+        &mut warnings,
+    );
     (occurrences, warnings)
 }
 
@@ -154,11 +179,15 @@ impl RuleContext<'_> {
 
 /// The zone a source's floating times, dates and check-in times are read in: the source's own,
 /// else the calendar's X-WR-TIMEZONE, else the unit's, else UTC.
-pub fn source_zone(source: &SourceConfig, parsed: &Parsed, ctx: &RuleContext<'_>) -> Zone {
+pub fn source_zone(
+    source: &SourceConfig,
+    x_wr_timezone: Option<&Zone>,
+    ctx: &RuleContext<'_>,
+) -> Zone {
     if let Some(tz) = &source.timezone {
         return Zone::Iana(tz.0);
     }
-    if let Some(zone) = parsed.x_wr_timezone() {
+    if let Some(zone) = x_wr_timezone {
         return zone.clone();
     }
     match ctx.default_timezone {
@@ -170,15 +199,14 @@ pub fn source_zone(source: &SourceConfig, parsed: &Parsed, ctx: &RuleContext<'_>
 /// Every reservation the feed yields for this source, with what was skipped and why.
 pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext<'_>) -> Preview {
     let mut warnings = Vec::new();
-    let parsed = parse(bytes, &mut warnings);
-    let zone = source_zone(source, &parsed, ctx);
     let (window_start, window_end) = ctx.window();
-    let query = OccurrenceQuery {
-        floating: zone.clone(),
+    let (occurrences, zone) = expand_feed(
+        bytes,
+        |x_wr| source_zone(source, x_wr, ctx),
         window_start,
         window_end,
-    };
-    let occurrences = parsed.occurrences(&query, &mut warnings);
+        &mut warnings,
+    );
     let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);
     preview.warnings = warnings;

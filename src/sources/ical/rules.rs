@@ -76,7 +76,7 @@ fn phones_of(occ: &Occurrence, country: &str) -> Vec<String> {
             }
         }
     }
-    for attendee in &occ.attendees {
+    for attendee in occ.attendees.iter() {
         if let Some(tel) = attendee
             .strip_prefix("tel:")
             .or_else(|| attendee.strip_prefix("TEL:"))
@@ -204,10 +204,10 @@ pub fn apply(
     for occ in occurrences {
         let skip = |reason: &str, preview: &mut Preview| {
             preview.skipped.push(Skipped {
-                uid: occ.uid.clone(),
+                uid: occ.uid.to_string(),
                 recurrence_id: occ.recurrence_id.map(|r| r.to_string()),
                 start: occ.start.to_string(),
-                summary: occ.summary.clone(),
+                summary: occ.summary.as_deref().map(str::to_owned),
                 reason: reason.to_owned(),
             });
         };
@@ -311,26 +311,38 @@ pub(super) fn make_unique(
     secret: &[u8],
     length: u8,
 ) {
+    let mut settled: Vec<bool> = vec![true; reservations.len()];
+    for &index in derived {
+        settled[index] = false;
+    }
     let mut order: Vec<usize> = derived.to_vec();
     order.sort_by(|a, b| reservations[*a].key.cmp(&reservations[*b].key));
-    for (position, &index) in order.iter().enumerate() {
+    // Reservations by start, so that only the overlapping neighbours are compared.
+    let mut by_start: Vec<usize> = (0..reservations.len()).collect();
+    by_start.sort_by_key(|i| reservations[*i].start);
+    for &index in &order {
+        let (start, end) = (reservations[index].start, reservations[index].end);
+        let neighbours: Vec<usize> = by_start
+            .iter()
+            .copied()
+            .take_while(|i| reservations[*i].start < end)
+            .filter(|i| *i != index && settled[*i] && reservations[*i].end > start)
+            .filter(|i| reservations[*i].booking_object_id == reservations[index].booking_object_id)
+            .collect();
         let mut attempt = 0u32;
-        loop {
-            let current = &reservations[index];
-            let clash = reservations.iter().enumerate().any(|(other, r)| {
-                other != index
-                    && (!derived.contains(&other) || order[..position].contains(&other))
-                    && r.booking_object_id == current.booking_object_id
-                    && r.start < current.end
-                    && current.start < r.end
-                    && r.credentials.code == current.credentials.code
-            });
-            if !clash || attempt > 1000 {
-                break;
-            }
+        while attempt <= 1000
+            && neighbours
+                .iter()
+                .any(|i| reservations[*i].credentials.code == reservations[index].credentials.code)
+        {
             attempt += 1;
-            let code = derive_code(secret, &current.key, length, attempt);
-            reservations[index].credentials.code = Some(code);
+            reservations[index].credentials.code = Some(derive_code(
+                secret,
+                &reservations[index].key,
+                length,
+                attempt,
+            ));
         }
+        settled[index] = true;
     }
 }

@@ -160,6 +160,26 @@ fn push<'a>(list: &mut Vec<Block<'a>>, text: &'a str, start: usize, end: usize, 
     }
 }
 
+/// The raw (unfolded) UID of a VEVENT block, found without parsing it: used only to group
+/// blocks so that each UID group is parsed and expanded on its own.
+pub fn quick_uid(block: &str) -> Option<String> {
+    let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
+    while let Some(line) = lines.next() {
+        let Some(value) = header_value(line, "UID") else {
+            continue;
+        };
+        let mut uid = value.to_owned();
+        for more in lines.by_ref() {
+            match more.strip_prefix(' ').or_else(|| more.strip_prefix('\t')) {
+                Some(rest) => uid.push_str(rest),
+                None => break,
+            }
+        }
+        return Some(uid.trim().to_owned()).filter(|u| !u.is_empty());
+    }
+    None
+}
+
 /// `NAME:value` or `NAME;params:value` at the calendar level.
 fn header_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let head = line.get(..name.len())?;
