@@ -45,6 +45,10 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
                 "--source {name:?}: no source of that name in {}",
                 context.config_path().display()
             )),
+            PassError::UnknownConfirm(name) => CliError::Usage(format!(
+                "--confirm {name:?}: no source of that name in {} or in the ledger",
+                context.config_path().display()
+            )),
             other => CliError::Other(other.into()),
         })?;
     ledger.close().await;

@@ -78,6 +78,18 @@ impl Ledger {
         Ok(())
     }
 
+    /// True when the ledger remembers anything of `source` (a read, a reservation, a booking).
+    pub async fn knows_source(&self, source: &str) -> Result<bool, LedgerError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM source_reads WHERE source = ?1) \
+             OR EXISTS (SELECT 1 FROM reservations WHERE source = ?1) \
+             OR EXISTS (SELECT 1 FROM owned_bookings WHERE source = ?1 AND state = 'active')",
+        )
+        .bind(source)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Every stored reservation of every source.
     pub async fn reservations(&self) -> Result<Vec<StoredReservation>, LedgerError> {
         let rows = sqlx::query(

@@ -98,6 +98,8 @@ pub enum PassError {
     Ledger(#[from] LedgerError),
     #[error("source {0:?} is not in the config")]
     UnknownSource(String),
+    #[error("--confirm {0:?}: no source of that name in the config or the ledger")]
+    UnknownConfirm(String),
 }
 
 /// Runs one pass. The ledger should be opened exclusively by the caller.
@@ -112,6 +114,11 @@ pub async fn run_pass<R: SourceReader>(
         && !config.sources.iter().any(|s| &s.name == name)
     {
         return Err(PassError::UnknownSource(name.clone()));
+    }
+    for name in &options.confirm {
+        if !config.sources.iter().any(|s| &s.name == name) && !ledger.knows_source(name).await? {
+            return Err(PassError::UnknownConfirm(name.clone()));
+        }
     }
     let now = Utc::now().with_nanosecond_zero();
     let policy = Policy::from_config(&config.sync);

@@ -409,9 +409,11 @@ async fn a_source_without_a_zone_reads_all_day_stays_in_its_units_zone_and_sourc
         String::from_utf8_lossy(&only.stderr)
     );
     assert!(world.sandbox.bookings_of(OBJECT).is_empty());
-    let unknown = world.binary(&["sync", "--source", "nosuch"]).await;
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nosuch"));
+    for flag in ["--source", "--confirm"] {
+        let unknown = world.binary(&["sync", flag, "nosuch"]).await;
+        assert_eq!(unknown.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("nosuch"));
+    }
 
     // The unit's zone is W. Europe Standard Time: check-in 15:00 and check-out 11:00 there.
     let zone: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();

@@ -206,8 +206,16 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
             );
         }
     }
-    for note in &report.plan.notes {
+    const SHOWN_NOTES: usize = 10;
+    for note in report.plan.notes.iter().take(SHOWN_NOTES) {
         let _ = writeln!(out, "note: {note}");
+    }
+    if report.plan.notes.len() > SHOWN_NOTES {
+        let _ = writeln!(
+            out,
+            "note: ... and {} more (--json lists them all)",
+            report.plan.notes.len() - SHOWN_NOTES
+        );
     }
     if !report.dry_run {
         let c = report.counts();
