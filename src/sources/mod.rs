@@ -1,7 +1,12 @@
 //! Sources turn outside data (iCal feeds, webhooks) into reservations: one normalized, desired
 //! FlexyKey booking each. Calendar rules live here; FlexyKey HTTP and SQL do not.
 
+pub mod fetch;
+pub mod ical;
 pub mod webhook;
+
+pub use fetch::{FetchMemo, ReadContext, read_source};
+pub use ical::{RuleContext, reservations_from_text};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,423 @@
+//! Components grouped by UID and expanded into occurrences inside a window: the master with
+//! the highest SEQUENCE, overrides matched by UID + RECURRENCE-ID (highest SEQUENCE each, in
+//! the master's value type and zone), THISANDFUTURE, RDATE and EXDATE, and caps.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+
+use super::event::{Clock, Component, EndSpec, Moment, Status};
+use super::rrule::{RuleClock, expand_rule};
+use super::zone::Zone;
+
+/// A start or end as the feed gave it: a date (all day) or an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum When {
+    Date(NaiveDate),
+    Instant(DateTime<Utc>),
+}
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            When::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
+            When::Instant(at) => write!(f, "{}", at.format("%Y-%m-%dT%H:%M:%SZ")),
+        }
+    }
+}
+
+/// One occurrence of a VEVENT, before any booking rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Occurrence {
+    pub uid: Arc<str>,
+    pub recurrence_id: Option<When>,
+    pub start: When,
+    /// Exclusive.
+    pub end: When,
+    pub all_day: bool,
+    pub floating: bool,
+    pub summary: Option<Arc<str>>,
+    pub description: Option<Arc<str>>,
+    pub status: Option<Status>,
+    pub attendees: Arc<[String]>,
+    /// UTC bounds (dates read in the floating zone), for sorting and windows.
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+}
+
+pub struct ExpandOptions {
+    /// Floating times and DATE values are read in this zone.
+    pub floating: Zone,
+    /// The calendar's `X-WR-TIMEZONE`: a UTC DTSTART with an RRULE repeats in it.
+    pub x_wr_timezone: Option<Zone>,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    /// Occurrences kept per series inside the window.
+    pub max_per_series: usize,
+    /// RRULE iterations per series.
+    pub max_iterations: usize,
+    /// Occurrences kept in all.
+    pub max_total: usize,
+}
+
+/// Sorts by (start, uid, recurrence_id), the order `feed occurrences` prints.
+pub fn sort_occurrences(list: &mut [Occurrence]) {
+    // Unstable: no scratch buffer as large as half the list; the key is total anyway.
+    list.sort_unstable_by(|a, b| {
+        (a.start_utc, &a.uid, a.recurrence_id, a.end_utc).cmp(&(
+            b.start_utc,
+            &b.uid,
+            b.recurrence_id,
+            b.end_utc,
+        ))
+    });
+}
+
+/// How long each instance of a series lasts.
+#[derive(Debug, Clone, Copy)]
+enum Length {
+    Days(i64),
+    Exact(Duration),
+    Nominal { days: i64, seconds: i64 },
+}
+
+fn length_of(component: &Component, floating: &Zone) -> Length {
+    let start = &component.start;
+    match (&component.end, start.is_date()) {
+        (Some(EndSpec::At(end)), true) => {
+            Length::Days((end.naive.date() - start.naive.date()).num_days().max(1))
+        }
+        (Some(EndSpec::At(end)), false) => match (start.to_utc(floating), end.to_utc(floating)) {
+            (Some(s), Some(e)) if e >= s => Length::Exact(e - s),
+            _ => Length::Exact(Duration::zero()),
+        },
+        (Some(EndSpec::For(span)), true) => {
+            let extra = i64::from(span.seconds > 0);
+            Length::Days((span.days + extra).max(1))
+        }
+        (Some(EndSpec::For(span)), false) => Length::Nominal {
+            days: span.days,
+            seconds: span.seconds,
+        },
+        (None, true) => Length::Days(1),
+        (None, false) => Length::Exact(Duration::zero()),
+    }
+}
+
+/// The series' own clock: `None` for dates, else the zone its local times are read in.
+fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option<Zone>, Moment) {
+    match &start.clock {
+        Clock::Date => (None, start.clone()),
+        // X-WR-TIMEZONE names the zone of the calendar's floating times (as Google writes them).
+        Clock::Floating => (
+            Some(
+                opts.x_wr_timezone
+                    .clone()
+                    .unwrap_or_else(|| opts.floating.clone()),
+            ),
+            start.clone(),
+        ),
+        Clock::Zoned(Zone::Utc) if recurring => match &opts.x_wr_timezone {
+            Some(zone) => {
+                let local = zone.to_local(start.naive.and_utc()).unwrap_or(start.naive);
+                (
+                    Some(zone.clone()),
+                    Moment {
+                        naive: local,
+                        clock: Clock::Zoned(zone.clone()),
+                    },
+                )
+            }
+            None => (Some(Zone::Utc), start.clone()),
+        },
+        Clock::Zoned(zone) => (Some(zone.clone()), start.clone()),
+    }
+}
+
+/// A moment in the series' clock (value type and zone of the master).
+fn normalize(m: &Moment, zone: Option<&Zone>, floating: &Zone) -> Option<NaiveDateTime> {
+    match zone {
+        None => {
+            // A zoned value on an all-day series names the day on its own wall clock; only a
+            // UTC one is moved into the calendar's zone first.
+            let date = match &m.clock {
+                Clock::Zoned(Zone::Utc) => floating.to_local(m.naive.and_utc())?.date(),
+                _ => m.naive.date(),
+            };
+            Some(date.and_time(NaiveTime::MIN))
+        }
+        Some(series) => match &m.clock {
+            Clock::Date | Clock::Floating => Some(m.naive),
+            Clock::Zoned(z) => series.to_local(z.to_utc(m.naive)?),
+        },
+    }
+}
+
+fn bounds(
+    local: NaiveDateTime,
+    zone: Option<&Zone>,
+    length: Length,
+    floating: &Zone,
+) -> Option<(When, When, DateTime<Utc>, DateTime<Utc>)> {
+    match zone {
+        None => {
+            let Length::Days(days) = length else {
+                return None;
+            };
+            let start = local.date();
+            let end = start.checked_add_signed(Duration::days(days))?;
+            let s = floating.to_utc(start.and_time(NaiveTime::MIN))?;
+            let e = floating.to_utc(end.and_time(NaiveTime::MIN))?;
+            Some((When::Date(start), When::Date(end), s, e))
+        }
+        Some(zone) => {
+            let s = zone.to_utc(local)?;
+            let e = match length {
+                Length::Exact(d) => s.checked_add_signed(d)?,
+                Length::Days(days) => {
+                    zone.to_utc(local.checked_add_signed(Duration::days(days))?)?
+                }
+                Length::Nominal { days, seconds } => zone
+                    .to_utc(local.checked_add_signed(Duration::days(days))?)?
+                    .checked_add_signed(Duration::seconds(seconds))?,
+            };
+            Some((When::Instant(s), When::Instant(e), s, e))
+        }
+    }
+}
+
+fn overlaps(s: DateTime<Utc>, e: DateTime<Utc>, opts: &ExpandOptions) -> bool {
+    if e > s {
+        s < opts.window_end && e > opts.window_start
+    } else {
+        s >= opts.window_start && s < opts.window_end
+    }
+}
+
+fn emit(
+    source: &Component,
+    local: NaiveDateTime,
+    zone: Option<&Zone>,
+    length: Length,
+    rid: Option<When>,
+    opts: &ExpandOptions,
+    out: &mut Vec<Occurrence>,
+) -> bool {
+    let Some((start, end, s, e)) = bounds(local, zone, length, &opts.floating) else {
+        return false;
+    };
+    if !overlaps(s, e, opts) {
+        return false;
+    }
+    out.push(Occurrence {
+        uid: source.uid.clone(),
+        recurrence_id: rid,
+        start,
+        end,
+        all_day: zone.is_none(),
+        floating: matches!(source.start.clock, Clock::Floating),
+        summary: source.summary.clone(),
+        description: source.description.clone(),
+        status: source.status,
+        attendees: source.attendees.clone(),
+        start_utc: s,
+        end_utc: e,
+    });
+    true
+}
+
+/// An override emitted with its own times.
+fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut Vec<Occurrence>) {
+    let (zone, start) = series_zone(&c.start, opts, false);
+    let length = length_of(c, &opts.floating);
+    emit(c, start.naive, zone.as_ref(), length, rid, opts, out);
+}
+
+fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
+    match zone {
+        None => Some(When::Date(local.date())),
+        Some(z) => z.to_utc(local).map(When::Instant),
+    }
+}
+
+pub fn expand_group(
+    group: Vec<Component>,
+    opts: &ExpandOptions,
+    warnings: &mut Vec<String>,
+    out: &mut Vec<Occurrence>,
+) {
+    let (overrides, masters): (Vec<Component>, Vec<Component>) =
+        group.into_iter().partition(|c| c.recurrence_id.is_some());
+    // Duplicate UIDs: the highest SEQUENCE wins, the later one on a tie.
+    let master = masters
+        .into_iter()
+        .reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
+    let Some(master) = master else {
+        // Overrides without their series stand alone.
+        let mut seen: BTreeMap<String, Component> = BTreeMap::new();
+        for c in overrides {
+            let key = c
+                .recurrence_id
+                .as_ref()
+                .map(|m| format!("{m:?}"))
+                .unwrap_or_default();
+            match seen.get(&key) {
+                Some(kept) if kept.sequence > c.sequence => {}
+                _ => {
+                    seen.insert(key, c);
+                }
+            }
+        }
+        for c in seen.into_values() {
+            let rid = c.recurrence_id.as_ref().and_then(|m| {
+                let (zone, _) = series_zone(m, opts, false);
+                rid_when(m.naive, zone.as_ref())
+            });
+            emit_own(&c, rid, opts, out);
+        }
+        return;
+    };
+    let recurring = !master.rrules.is_empty() || !master.rdates.is_empty();
+    let (zone, start) = series_zone(&master.start, opts, recurring);
+    let zone = zone.as_ref();
+    let floating = &opts.floating;
+    let length = length_of(&master, floating);
+    let tag = |what: &str| format!("UID {} (line {}): {what}", master.uid, master.line);
+
+    // Overrides keyed by RECURRENCE-ID in the master's clock, highest SEQUENCE each.
+    let mut exact: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
+    let mut future: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
+    for c in overrides {
+        let Some(key) = c
+            .recurrence_id
+            .as_ref()
+            .and_then(|m| normalize(m, zone, floating))
+        else {
+            continue;
+        };
+        let map = if c.this_and_future {
+            &mut future
+        } else {
+            &mut exact
+        };
+        match map.get(&key) {
+            Some(kept) if kept.sequence > c.sequence => {}
+            _ => {
+                map.insert(key, c);
+            }
+        }
+    }
+
+    // The window in the series' local clock, with a margin for zone offsets and long events.
+    let margin = Duration::days(2);
+    let span = match length {
+        Length::Days(d) => Duration::days(d),
+        Length::Exact(d) => d,
+        Length::Nominal { days, seconds } => Duration::days(days) + Duration::seconds(seconds),
+    };
+    let cutoff = opts.window_end.naive_utc() + margin;
+    let keep_from = opts.window_start.naive_utc() - margin - span;
+
+    let mut starts: BTreeSet<NaiveDateTime> = BTreeSet::new();
+    starts.insert(start.naive);
+    let mut rdate_lengths: HashMap<NaiveDateTime, Length> = HashMap::new();
+    let clock = RuleClock {
+        zone,
+        date_zone: floating,
+    };
+    let mut first_generated = start.naive;
+    for rule in &master.rrules {
+        match expand_rule(
+            rule,
+            start.naive,
+            &clock,
+            keep_from,
+            cutoff,
+            opts.max_iterations,
+        ) {
+            Ok(expansion) => {
+                if let Some(first) = expansion.starts.first() {
+                    // Instances before this were skipped as out of the window.
+                    first_generated = first_generated.max(*first);
+                }
+                if expansion.truncated {
+                    warnings.push(tag(&format!(
+                        "series truncated after {} iterations",
+                        opts.max_iterations
+                    )));
+                }
+                starts.extend(expansion.starts);
+            }
+            Err(why) => warnings.push(tag(&format!("{why}; only DTSTART and RDATE count"))),
+        }
+    }
+    for rdate in &master.rdates {
+        if let Some(local) = normalize(&rdate.start, zone, floating) {
+            starts.insert(local);
+            if let Some(end) = &rdate.end {
+                let probe = Component {
+                    start: rdate.start.clone(),
+                    end: Some(end.clone()),
+                    ..master.clone()
+                };
+                rdate_lengths.insert(local, length_of(&probe, floating));
+            }
+        }
+    }
+    // EXDATE removes from RRULE and RDATE alike; a DATE EXDATE on a timed series removes the day.
+    let mut excluded_days: BTreeSet<NaiveDate> = BTreeSet::new();
+    for ex in &master.exdates {
+        if ex.is_date() && zone.is_some() {
+            excluded_days.insert(ex.naive.date());
+        } else if let Some(local) = normalize(ex, zone, floating) {
+            starts.remove(&local);
+        }
+    }
+    starts.retain(|s| !excluded_days.contains(&s.date()));
+
+    let mut kept = 0usize;
+    for local in starts.range(..=cutoff) {
+        let rid = if recurring {
+            rid_when(*local, zone)
+        } else {
+            None
+        };
+        if let Some(over) = exact.remove(local) {
+            let rid = rid.or_else(|| rid_when(*local, zone));
+            let before = out.len();
+            emit_own(&over, rid, opts, out);
+            kept += out.len() - before;
+        } else {
+            let taf = future.range(..=*local).next_back();
+            let emitted = match taf {
+                Some((taf_rid, taf)) => {
+                    let shift = normalize(&taf.start, zone, floating)
+                        .map(|s| s - *taf_rid)
+                        .unwrap_or_else(Duration::zero);
+                    let moved = local.checked_add_signed(shift).unwrap_or(*local);
+                    emit(taf, moved, zone, length_of(taf, floating), rid, opts, out)
+                }
+                None => {
+                    let len = rdate_lengths.get(local).copied().unwrap_or(length);
+                    emit(&master, *local, zone, len, rid, opts, out)
+                }
+            };
+            kept += usize::from(emitted);
+        }
+        if kept >= opts.max_per_series {
+            warnings.push(tag(&format!(
+                "series truncated at {} occurrences in the window",
+                opts.max_per_series
+            )));
+            break;
+        }
+    }
+    for rid in exact.keys() {
+        if *rid >= first_generated && *rid <= cutoff {
+            warnings.push(tag(&format!(
+                "RECURRENCE-ID {rid} matches no occurrence of the series; ignored"
+            )));
+        }
+    }
+}

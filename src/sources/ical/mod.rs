@@ -1,0 +1,232 @@
+//! iCalendar feeds: bytes → components (calcard, one block at a time) → occurrences in a
+//! window → reservations (the source's rules).
+
+mod codes;
+mod event;
+mod expand;
+mod rrule;
+mod rules;
+mod text;
+mod zone;
+
+pub use codes::{derive_code, is_trivial_code};
+pub use event::Status;
+pub use expand::{Occurrence, When};
+pub use rules::{Preview, Skipped, normalize_phone};
+pub use text::looks_like_calendar;
+pub use zone::{Zone, resolve_name as resolve_zone};
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::SourceConfig;
+use event::Component;
+use expand::ExpandOptions;
+
+/// RRULE iterations per series, occurrences per series in the window, and in all.
+pub const MAX_ITERATIONS: usize = 50_000;
+pub const MAX_PER_SERIES: usize = 5_000;
+pub const MAX_OCCURRENCES: usize = 200_000;
+
+/// What expansion needs to know besides the text.
+#[derive(Debug, Clone)]
+pub struct OccurrenceQuery {
+    /// Floating times and DATE values are read in this zone.
+    pub floating: Zone,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+}
+
+/// Parses and expands a whole feed, one UID group at a time (peak memory stays near the size
+/// of the text plus the occurrences). `floating` chooses the zone of floating times and dates
+/// from the calendar's X-WR-TIMEZONE. Never fails: what cannot be read is skipped with a
+/// warning.
+pub fn expand_feed(
+    bytes: &[u8],
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> (Vec<Occurrence>, Zone) {
+    let text = text::decode(bytes, warnings);
+    let blocks = text::split(&text, warnings);
+    let zones = zone_table(&blocks, warnings);
+    let x_wr_timezone = blocks.x_wr_timezone.as_deref().and_then(|name| {
+        let zone = zones.resolve(name);
+        if zone.is_none() {
+            warnings.push(format!(
+                "X-WR-TIMEZONE {name:?} is not a known zone; ignored"
+            ));
+        }
+        zone
+    });
+    let floating = floating(x_wr_timezone.as_ref());
+    // Block indices by UID, in the order each UID first appears.
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (index, block) in blocks.events.iter().enumerate() {
+        let key = text::quick_uid(block.text).unwrap_or_else(|| format!("\u{0}block-{index}"));
+        let slot = *groups.entry(key).or_insert_with(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[slot].push(index);
+    }
+    drop(groups);
+    let opts = ExpandOptions {
+        floating: floating.clone(),
+        x_wr_timezone,
+        window_start,
+        window_end,
+        max_per_series: MAX_PER_SERIES,
+        max_iterations: MAX_ITERATIONS,
+        max_total: MAX_OCCURRENCES,
+    };
+    let mut out = Vec::new();
+    for group in members {
+        let components: Vec<Component> = group
+            .iter()
+            .filter_map(|i| blocks.events.get(*i))
+            .filter_map(|block| event::parse_block(block, &zones, warnings))
+            .collect();
+        // A block whose UID the quick scan misread still groups by its parsed UID.
+        let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
+        for component in components {
+            match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
+                Some((_, list)) => list.push(component),
+                None => by_uid.push((component.uid.clone(), vec![component])),
+            }
+        }
+        for (_, list) in by_uid {
+            expand::expand_group(list, &opts, warnings, &mut out);
+        }
+        if out.len() > opts.max_total {
+            out.truncate(opts.max_total);
+            warnings.push(format!(
+                "more than {} occurrences in the window: the rest of the calendar was cut",
+                opts.max_total
+            ));
+            break;
+        }
+    }
+    expand::sort_occurrences(&mut out);
+    (out, floating)
+}
+
+fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
+    if blocks.timezones.is_empty() {
+        return zone::ZoneTable::default();
+    }
+    let mut calendar = String::from("BEGIN:VCALENDAR\r\n");
+    for block in &blocks.timezones {
+        calendar.push_str(block.text);
+        if !block.text.ends_with('\n') {
+            calendar.push_str("\r\n");
+        }
+    }
+    calendar.push_str("END:VCALENDAR\r\n");
+    match calcard::Parser::new(&calendar).entry() {
+        calcard::Entry::ICalendar(parsed) => zone::ZoneTable::from_components(&parsed.components),
+        _ => {
+            warnings.push("the feed's VTIMEZONE blocks could not be read".to_owned());
+            zone::ZoneTable::default()
+        }
+    }
+}
+
+/// Occurrences of a feed's text in a window (the `feed occurrences` command). Floating times
+/// are read in the calendar's X-WR-TIMEZONE when it has one, else in `query.floating`.
+pub fn occurrences_from_text(
+    bytes: &[u8],
+    query: &OccurrenceQuery,
+) -> (Vec<Occurrence>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let (occurrences, _) = expand_feed(
+        bytes,
+        |_| query.floating.clone(),
+        query.window_start,
+        query.window_end,
+        &mut warnings,
+    );
+    (occurrences, warnings)
+}
+
+/// What turning a feed into reservations needs besides the source's own config.
+#[derive(Debug, Clone)]
+pub struct RuleContext<'a> {
+    pub now: DateTime<Utc>,
+    pub horizon_days: u32,
+    /// The zone of the object's unit, used when the source names none.
+    pub default_timezone: Option<chrono_tz::Tz>,
+    pub code_secret: &'a [u8],
+    /// Overrides the default window [now − 1 day, now + horizon_days].
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl RuleContext<'_> {
+    pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        self.window.unwrap_or_else(|| {
+            let start = self.now - Duration::days(1);
+            let end = self
+                .now
+                .checked_add_signed(Duration::days(i64::from(self.horizon_days)))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            (start, end)
+        })
+    }
+}
+
+/// The zone a source's floating times, dates and check-in times are read in: the source's own,
+/// else the calendar's X-WR-TIMEZONE, else the unit's, else UTC.
+pub fn source_zone(
+    source: &SourceConfig,
+    x_wr_timezone: Option<&Zone>,
+    ctx: &RuleContext<'_>,
+) -> Zone {
+    if let Some(tz) = &source.timezone {
+        return Zone::Iana(tz.0);
+    }
+    if let Some(zone) = x_wr_timezone {
+        return zone.clone();
+    }
+    match ctx.default_timezone {
+        Some(tz) => Zone::Iana(tz),
+        None => Zone::Utc,
+    }
+}
+
+/// Every reservation the feed yields for this source, with what was skipped and why.
+pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext<'_>) -> Preview {
+    let mut warnings = Vec::new();
+    let (window_start, window_end) = ctx.window();
+    let (occurrences, zone) = expand_feed(
+        bytes,
+        |x_wr| source_zone(source, x_wr, ctx),
+        window_start,
+        window_end,
+        &mut warnings,
+    );
+    let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
+    warnings.append(&mut preview.warnings);
+    preview.warnings = warnings;
+    preview
+}
+
+/// The reservations a feed's text yields (pure: no I/O), with warnings for what was skipped
+/// as unreadable. Fails only when the text is not a calendar at all.
+pub fn reservations_from_text(
+    text: &str,
+    source: &SourceConfig,
+    ctx: &RuleContext<'_>,
+) -> Result<(Vec<crate::sources::Reservation>, Vec<String>), NotACalendar> {
+    if !looks_like_calendar(text.as_bytes()) {
+        return Err(NotACalendar);
+    }
+    let preview = preview_from_bytes(text.as_bytes(), source, ctx);
+    Ok((preview.reservations, preview.warnings))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a calendar: the content does not begin with BEGIN:VCALENDAR")]
+pub struct NotACalendar;

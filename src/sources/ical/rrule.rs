@@ -1,0 +1,178 @@
+//! One RRULE expanded with calcard's engine, inside a window: UNTIL is converted into the
+//! series' own clock and clamped to the window's end, and a series that began long before the
+//! window starts again at a whole number of periods before it, so that the iteration cap is
+//! spent where it matters.
+
+use calcard::common::PartialDateTime;
+use calcard::icalendar::{
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarFrequency,
+    ICalendarProperty, ICalendarRecurrenceRule, ICalendarValue,
+};
+use chrono::{Datelike, Duration, Months, NaiveDateTime, Timelike};
+
+use super::zone::Zone;
+
+/// Where the series' local times end up being read.
+pub struct RuleClock<'a> {
+    /// `None` for an all-day series.
+    pub zone: Option<&'a Zone>,
+    /// The zone dates are read in (for UNTIL given in UTC on an all-day series).
+    pub date_zone: &'a Zone,
+}
+
+pub struct Expansion {
+    pub starts: Vec<NaiveDateTime>,
+    pub truncated: bool,
+}
+
+/// Local start times produced by `rule` from `start`, none after `cutoff`, with a first
+/// start not earlier than `keep_from` when the rule allows skipping whole periods.
+pub fn expand_rule(
+    rule: &ICalendarRecurrenceRule,
+    start: NaiveDateTime,
+    clock: &RuleClock<'_>,
+    keep_from: NaiveDateTime,
+    cutoff: NaiveDateTime,
+    max_iterations: usize,
+) -> Result<Expansion, String> {
+    let mut rule = rule.clone();
+    let mut until = cutoff;
+    if let Some(given) = &rule.until {
+        let local = until_local(given, clock).ok_or("UNTIL is not a valid date")?;
+        until = until.min(local);
+    }
+    if until < start {
+        return Ok(Expansion {
+            starts: vec![],
+            truncated: false,
+        });
+    }
+    rule.until = Some(partial(until));
+    let mut first = start;
+    if rule.count.is_none() && keep_from > start {
+        first = skip_periods(&rule, start, keep_from).unwrap_or(start);
+    }
+    let component = ICalendarComponent {
+        component_type: ICalendarComponentType::VEvent,
+        entries: vec![
+            ICalendarEntry {
+                name: ICalendarProperty::Dtstart,
+                params: vec![],
+                values: vec![ICalendarValue::PartialDateTime(Box::new(partial(first)))],
+            },
+            ICalendarEntry {
+                name: ICalendarProperty::Rrule,
+                params: vec![],
+                values: vec![ICalendarValue::RecurrenceRule(Box::new(rule))],
+            },
+        ],
+        component_ids: vec![],
+    };
+    let calendar = ICalendar {
+        components: vec![component],
+    };
+    let expanded = calendar.expand_dates(calcard::common::timezone::Tz::Floating, max_iterations);
+    if let Some(error) = expanded.errors.first() {
+        return Err(format!("RRULE cannot be expanded ({:?})", error.error));
+    }
+    let mut starts: Vec<NaiveDateTime> = expanded
+        .events
+        .iter()
+        .map(|event| event.start.naive_local())
+        .filter(|s| *s <= cutoff)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let truncated = expanded.events.len() >= max_iterations;
+    Ok(Expansion { starts, truncated })
+}
+
+fn partial(at: NaiveDateTime) -> PartialDateTime {
+    PartialDateTime {
+        year: u16::try_from(at.year()).ok(),
+        month: Some(at.month() as u8),
+        day: Some(at.day() as u8),
+        hour: Some(at.hour() as u8),
+        minute: Some(at.minute() as u8),
+        second: Some(at.second() as u8),
+        tz_hour: None,
+        tz_minute: None,
+        tz_minus: false,
+    }
+}
+
+/// UNTIL in the series' clock: a UTC UNTIL is moved into the series' zone (else east of UTC the
+/// last occurrence is lost); a DATE UNTIL includes its whole day.
+fn until_local(until: &PartialDateTime, clock: &RuleClock<'_>) -> Option<NaiveDateTime> {
+    let result = until.to_date_time()?;
+    if !until.has_time() {
+        return result.date_time.date().and_hms_opt(23, 59, 59);
+    }
+    let local = match result.offset {
+        Some(offset) => {
+            let utc = result
+                .date_time
+                .checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))?
+                .and_utc();
+            let local = clock.zone.unwrap_or(clock.date_zone).to_local(utc)?;
+            if clock.zone.is_none() && clock.date_zone.is_utc() {
+                // All-day series from Outlook give UNTIL as the last day's local midnight in
+                // UTC; with no zone to read it in, round to the nearest day.
+                local.checked_add_signed(Duration::hours(12))?
+            } else {
+                local
+            }
+        }
+        None => result.date_time,
+    };
+    if clock.zone.is_none() {
+        // An all-day series: UNTIL counts by day.
+        return local.date().and_hms_opt(23, 59, 59);
+    }
+    Some(local)
+}
+
+/// The latest start at a whole number of periods after `start` and not after `keep_from`,
+/// when the rule's derived parts (weekday, day of month, time) stay the same.
+fn skip_periods(
+    rule: &ICalendarRecurrenceRule,
+    start: NaiveDateTime,
+    keep_from: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    let interval = i64::from(rule.interval.unwrap_or(1).max(1));
+    let span = keep_from.signed_duration_since(start);
+    let fixed = |period: Duration| -> Option<NaiveDateTime> {
+        let secs = period.num_seconds();
+        if secs <= 0 {
+            return None;
+        }
+        let k = span.num_seconds() / secs;
+        start.checked_add_signed(Duration::seconds(k.checked_mul(secs)?))
+    };
+    let day_free = start.day() <= 28
+        || !rule.bymonthday.is_empty()
+        || !rule.byday.is_empty()
+        || !rule.byyearday.is_empty()
+        || !rule.byweekno.is_empty();
+    let months = |per: i64| -> Option<NaiveDateTime> {
+        if !day_free {
+            return None;
+        }
+        let diff = i64::from(keep_from.year() - start.year()) * 12 + i64::from(keep_from.month())
+            - i64::from(start.month())
+            - 1;
+        let k = diff.max(0) / per;
+        let add = u32::try_from(k.checked_mul(per)?).ok()?;
+        start.checked_add_months(Months::new(add))
+    };
+    match rule.freq {
+        ICalendarFrequency::Daily => fixed(Duration::days(interval)),
+        ICalendarFrequency::Weekly => fixed(Duration::weeks(interval)),
+        ICalendarFrequency::Hourly => fixed(Duration::hours(interval)),
+        ICalendarFrequency::Minutely => fixed(Duration::minutes(interval)),
+        ICalendarFrequency::Monthly => months(interval),
+        ICalendarFrequency::Yearly => months(interval.checked_mul(12)?),
+        ICalendarFrequency::Secondly => None,
+    }
+    .filter(|s| *s >= start)
+}

@@ -1,0 +1,242 @@
+//! Raw bytes to text, and text to blocks: each VEVENT and VTIMEZONE is cut out on its own so
+//! that one broken component never spoils the rest, and so that a big feed is parsed one small
+//! piece at a time (peak memory stays near the file size).
+
+use std::borrow::Cow;
+
+/// Decodes a feed's bytes: UTF-8 with or without BOM, UTF-16 with a BOM; invalid bytes are
+/// replaced and NUL bytes dropped, each with a warning.
+pub fn decode<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, str> {
+    let text: Cow<'_, str> = if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        Cow::Owned(decode_utf16(rest, u16::from_le_bytes))
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        Cow::Owned(decode_utf16(rest, u16::from_be_bytes))
+    } else {
+        let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+        let text = String::from_utf8_lossy(bytes);
+        if let Cow::Owned(_) = text {
+            warnings.push("the feed is not valid UTF-8: invalid bytes were replaced".to_owned());
+        }
+        text
+    };
+    if text.contains('\0') {
+        warnings.push("the feed contains NUL bytes: they were dropped".to_owned());
+        return Cow::Owned(text.replace('\0', ""));
+    }
+    text
+}
+
+fn decode_utf16(bytes: &[u8], read: fn([u8; 2]) -> u16) -> String {
+    let units = bytes.chunks_exact(2).map(|pair| read([pair[0], pair[1]]));
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// True when the text starts like an iCalendar object (after BOM and whitespace).
+pub fn looks_like_calendar(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        let mut warnings = Vec::new();
+        let text = decode(bytes, &mut warnings);
+        return text
+            .trim_start()
+            .get(..15)
+            .is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR"));
+    }
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != 0)
+        .unwrap_or(bytes.len());
+    bytes
+        .get(start..start + 15)
+        .is_some_and(|head| head.eq_ignore_ascii_case(b"BEGIN:VCALENDAR"))
+}
+
+/// One component cut out of the feed, with the 1-based line where it begins.
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a> {
+    pub text: &'a str,
+    pub line: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Blocks<'a> {
+    pub events: Vec<Block<'a>>,
+    pub timezones: Vec<Block<'a>>,
+    /// The calendar-level `X-WR-TIMEZONE`, if any.
+    pub x_wr_timezone: Option<String>,
+}
+
+enum State {
+    Outside,
+    Event { start: usize, line: usize },
+    Timezone { start: usize, line: usize },
+}
+
+/// Cuts the text into VEVENT and VTIMEZONE blocks. An unterminated block ends where the next
+/// one begins (or at the end of the calendar), with a warning.
+pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
+    let mut blocks = Blocks::default();
+    let mut state = State::Outside;
+    let mut offset = 0usize;
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
+        let line_no = index + 1;
+        let line = raw.trim_end_matches(['\r', '\n', ' ', '\t']);
+        let begins_event = line.eq_ignore_ascii_case("BEGIN:VEVENT");
+        let begins_tz = line.eq_ignore_ascii_case("BEGIN:VTIMEZONE");
+        let ends_calendar = line.eq_ignore_ascii_case("END:VCALENDAR");
+        match state {
+            State::Event { start, line: first } => {
+                if line.eq_ignore_ascii_case("END:VEVENT") {
+                    push(&mut blocks.events, text, start, offset + raw.len(), first);
+                    state = State::Outside;
+                } else if begins_event || begins_tz || ends_calendar {
+                    warnings.push(format!(
+                        "line {first}: VEVENT has no END:VEVENT; it was closed at line {line_no}"
+                    ));
+                    push(&mut blocks.events, text, start, offset, first);
+                    state = State::Outside;
+                }
+            }
+            State::Timezone { start, line: first } => {
+                if line.eq_ignore_ascii_case("END:VTIMEZONE") {
+                    push(
+                        &mut blocks.timezones,
+                        text,
+                        start,
+                        offset + raw.len(),
+                        first,
+                    );
+                    state = State::Outside;
+                } else if begins_event || begins_tz || ends_calendar {
+                    warnings.push(format!(
+                        "line {first}: VTIMEZONE has no END:VTIMEZONE; it was closed at line {line_no}"
+                    ));
+                    push(&mut blocks.timezones, text, start, offset, first);
+                    state = State::Outside;
+                }
+            }
+            State::Outside => {}
+        }
+        if matches!(state, State::Outside) {
+            if begins_event {
+                state = State::Event {
+                    start: offset,
+                    line: line_no,
+                };
+            } else if begins_tz {
+                state = State::Timezone {
+                    start: offset,
+                    line: line_no,
+                };
+            } else if let Some(value) = header_value(line, "X-WR-TIMEZONE") {
+                blocks.x_wr_timezone = Some(value.trim().to_owned());
+            }
+        }
+        offset += raw.len();
+    }
+    match state {
+        State::Event { start, line } => {
+            warnings.push(format!(
+                "line {line}: VEVENT has no END:VEVENT before the end of the feed"
+            ));
+            push(&mut blocks.events, text, start, text.len(), line);
+        }
+        State::Timezone { start, line } => {
+            warnings.push(format!(
+                "line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed"
+            ));
+            push(&mut blocks.timezones, text, start, text.len(), line);
+        }
+        State::Outside => {}
+    }
+    blocks
+}
+
+fn push<'a>(list: &mut Vec<Block<'a>>, text: &'a str, start: usize, end: usize, line: usize) {
+    if let Some(slice) = text.get(start..end) {
+        list.push(Block { text: slice, line });
+    }
+}
+
+/// The raw (unfolded) UID of a VEVENT block, found without parsing it: used only to group
+/// blocks so that each UID group is parsed and expanded on its own.
+pub fn quick_uid(block: &str) -> Option<String> {
+    let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
+    while let Some(line) = lines.next() {
+        let Some(value) = header_value(line, "UID") else {
+            continue;
+        };
+        let mut uid = value.to_owned();
+        for more in lines.by_ref() {
+            match more.strip_prefix(' ').or_else(|| more.strip_prefix('\t')) {
+                Some(rest) => uid.push_str(rest),
+                None => break,
+            }
+        }
+        return Some(uid.trim().to_owned()).filter(|u| !u.is_empty());
+    }
+    None
+}
+
+/// `NAME:value` or `NAME;params:value` at the calendar level.
+fn header_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let head = line.get(..name.len())?;
+    if !head.eq_ignore_ascii_case(name) {
+        return None;
+    }
+    let rest = &line[name.len()..];
+    if !(rest.starts_with(':') || rest.starts_with(';')) {
+        return None;
+    }
+    rest.split_once(':').map(|(_, value)| value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_nul_and_invalid_utf8_survive_with_warnings() {
+        let mut warnings = vec![];
+        let bytes = b"\xEF\xBB\xBFBEGIN:VCALENDAR\r\nSUMMARY:caf\xE9\0\r\n";
+        let text = decode(bytes, &mut warnings);
+        assert!(text.starts_with("BEGIN:VCALENDAR"));
+        assert!(!text.contains('\0'));
+        assert!(text.contains('\u{FFFD}'));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
+
+    #[test]
+    fn utf16_with_bom_is_decoded() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "BEGIN:VCALENDAR\r\n".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let mut warnings = vec![];
+        assert_eq!(decode(&bytes, &mut warnings), "BEGIN:VCALENDAR\r\n");
+        assert!(looks_like_calendar(&bytes));
+    }
+
+    #[test]
+    fn unterminated_event_is_closed_at_the_next_one() {
+        let text = "BEGIN:VCALENDAR\nX-WR-TIMEZONE:Europe/Oslo\nBEGIN:VEVENT\nUID:a\nBEGIN:VEVENT\nUID:b\nEND:VEVENT\nEND:VCALENDAR\n";
+        let mut warnings = vec![];
+        let blocks = split(text, &mut warnings);
+        assert_eq!(blocks.events.len(), 2);
+        assert_eq!(blocks.events[0].line, 3);
+        assert_eq!(blocks.events[1].line, 5);
+        assert!(blocks.events[1].text.ends_with("END:VEVENT\n"));
+        assert_eq!(blocks.x_wr_timezone.as_deref(), Some("Europe/Oslo"));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("line 3"));
+    }
+
+    #[test]
+    fn calendar_sniffing() {
+        assert!(looks_like_calendar(b"\xEF\xBB\xBF \r\nbegin:vcalendar\r\n"));
+        assert!(!looks_like_calendar(b"<!DOCTYPE html><html>"));
+        assert!(!looks_like_calendar(b""));
+    }
+}

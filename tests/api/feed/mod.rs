@@ -1,0 +1,89 @@
+//! Calendar sources: the shared corpus, hand-written fixtures, the rules, fetching, and the
+//! `feed` commands through the real binary.
+
+mod corpus;
+mod fetch;
+mod props;
+mod rules;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use flexysync::config::SourceConfig;
+use flexysync::sources::ical::{Occurrence, OccurrenceQuery, RuleContext, resolve_zone};
+
+/// The shared corpus, or `FLEXYSYNC_CORPUS` when set (a worktree outside the usual layout).
+pub fn corpus() -> Option<PathBuf> {
+    super::helpers::shared_corpus().or_else(|| {
+        let dir = PathBuf::from(std::env::var_os("FLEXYSYNC_CORPUS")?);
+        dir.is_dir().then_some(dir)
+    })
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ical")
+        .join(name)
+}
+
+pub fn day(text: &str) -> DateTime<Utc> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .expect("test date")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+}
+
+/// Occurrences of a file in [from, to) with floating times read in `zone`.
+pub fn occurrences(
+    path: &Path,
+    from: &str,
+    to: &str,
+    zone: &str,
+) -> (Vec<Occurrence>, Vec<String>) {
+    let bytes = std::fs::read(path).expect("readable test file");
+    let zone = resolve_zone(zone).expect("known zone");
+    let start = zone.to_utc(day(from).naive_utc()).expect("window start");
+    let end = zone.to_utc(day(to).naive_utc()).expect("window end");
+    let query = OccurrenceQuery {
+        floating: zone,
+        window_start: start,
+        window_end: end,
+    };
+    flexysync::sources::ical::occurrences_from_text(&bytes, &query)
+}
+
+/// (start, end) of each occurrence whose UID starts with `uid`, in feed-occurrences form.
+pub fn times_of(found: &[Occurrence], uid: &str) -> Vec<(String, String)> {
+    found
+        .iter()
+        .filter(|o| o.uid.starts_with(uid))
+        .map(|o| (o.start.to_string(), o.end.to_string()))
+        .collect()
+}
+
+pub fn source(extra: serde_json::Value) -> SourceConfig {
+    let mut base = serde_json::json!({
+        "name": "cabin",
+        "kind": "ical",
+        "path": "/dev/null",
+        "booking_object_id": 77,
+        "timezone": "Europe/Stockholm",
+    });
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::from_value(base).expect("valid source config")
+}
+
+pub fn rules_ctx(from: &str, to: &str) -> RuleContext<'static> {
+    RuleContext {
+        now: day(from),
+        horizon_days: 180,
+        default_timezone: None,
+        code_secret: b"test-installation-secret",
+        window: Some((day(from), day(to))),
+    }
+}
