@@ -3,10 +3,10 @@
 
 pub mod fetch;
 pub mod ical;
+pub mod webhook;
 
 pub use fetch::{FetchMemo, ReadContext, read_source};
 pub use ical::{RuleContext, reservations_from_text};
-pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
