@@ -2,6 +2,13 @@
 //! One writer; WAL so readers (status, the status page) never wait for it; write transactions
 //! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
 
+mod logs;
+
+pub use logs::{
+    ArchiveFilter, ArchiveUnit, ArchiveUnitInfo, ArchivedEntry, BackfillJob, CredentialLabel,
+    HashedLogEntry,
+};
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
