@@ -9,13 +9,18 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flexysync::archive::hash_entries;
 use flexysync::flexykey::LogEntry;
 use flexysync::ledger::Ledger;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 
 /// Entries per stored window: a busy unit's day.
 const WINDOW_ENTRIES: usize = 10_000;
 
+/// `count` distinct entries, one a second from the `first`-th second of 2026, shuffled (the
+/// API gives no order).
 fn batch(first: u64, count: usize) -> Vec<LogEntry> {
     let base: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
-    (0..count as u64)
+    let mut entries: Vec<LogEntry> = (0..count as u64)
         .map(|offset| {
             let n = first + offset;
             let server_date = base + TimeDelta::seconds((n % 31_536_000) as i64);
@@ -29,7 +34,9 @@ fn batch(first: u64, count: usize) -> Vec<LogEntry> {
                 log_msg: Some(format!("Samtal från {phone}, utgång F1 puls 5 s, #{n}")),
             }
         })
-        .collect()
+        .collect();
+    entries.shuffle(&mut StdRng::seed_from_u64(first));
+    entries
 }
 
 fn ingest(c: &mut Criterion) {

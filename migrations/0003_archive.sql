@@ -1,21 +1,20 @@
 -- The unit log archive: every entry of every FlexyKey unit stored once.
 
 -- One row per archived entry. FlexyKey entries have no id, so `entry_hash` (sha256 over the
--- unit id and every field, serverDate included) is the identity; it is unique.
+-- unit id and every field, serverDate included) is the identity. The key leads with the unit
+-- and the time, so that new entries (recent times) are appended rather than scattered through
+-- the index, and reading a unit's range is one key-ordered scan.
 CREATE TABLE archive_entries (
-    id           INTEGER PRIMARY KEY,
     unit_id      INTEGER NOT NULL,
-    entry_hash   BLOB    NOT NULL,
     server_date  INTEGER NOT NULL, -- Unix seconds, UTC
+    entry_hash   BLOB    NOT NULL,
     unit_date    TEXT,
     source_id    TEXT,
     source_label TEXT,
     action_label TEXT,
-    log_msg      TEXT
-) STRICT;
-
-CREATE UNIQUE INDEX archive_entries_by_hash ON archive_entries (entry_hash);
-CREATE INDEX archive_entries_by_unit_time ON archive_entries (unit_id, server_date);
+    log_msg      TEXT,
+    PRIMARY KEY (unit_id, server_date, entry_hash)
+) STRICT, WITHOUT ROWID;
 
 -- What the archive knows of each unit: its kind and zone (cached from GET /units) and the
 -- incremental pull's position. Times are Unix seconds, UTC.

@@ -353,15 +353,24 @@ async fn unit_zones(
         .archive_units()
         .await
         .map_err(|err| CliError::Other(err.into()))?;
-    let client = Client::new(&config.flexykey).ok();
+    // Once FlexyKey fails to answer, the other units are not asked either.
+    let mut client = Client::new(&config.flexykey).ok();
     for &unit_id in unit_ids {
         let cached = known.iter().find(|unit| unit.unit_id == unit_id);
         let mut zone = cached.and_then(|unit| unit.timezone.clone());
-        if cached.is_none_or(|unit| unit.info_at.is_none())
-            && let Some(client) = &client
-            && let Ok(Ok(unit)) =
-                tokio::time::timeout(Duration::from_secs(5), client.unit(unit_id)).await
-        {
+        if cached.is_some_and(|unit| unit.info_at.is_some()) {
+            // Cached: use it.
+        } else if let Some(reachable) = &client {
+            let unit = match tokio::time::timeout(Duration::from_secs(5), reachable.unit(unit_id))
+                .await
+            {
+                Ok(Ok(unit)) => unit,
+                Ok(Err(err)) if err.is_refusal() => continue,
+                Ok(Err(_)) | Err(_) => {
+                    client = None;
+                    continue;
+                }
+            };
             let info = crate::ledger::ArchiveUnitInfo {
                 unit_id,
                 unit_type: unit.unit_type.clone(),

@@ -80,10 +80,10 @@ pub struct CredentialLabel {
 /// Rows per multi-row `INSERT`: 8 parameters each, far below SQLite's parameter limit.
 const INSERT_BATCH: usize = 256;
 const INSERT_HEAD: &str = "INSERT INTO archive_entries \
-    (unit_id, entry_hash, server_date, unit_date, source_id, source_label, action_label, log_msg) \
+    (unit_id, server_date, entry_hash, unit_date, source_id, source_label, action_label, log_msg) \
     VALUES ";
 const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?)";
-const INSERT_TAIL: &str = " ON CONFLICT (entry_hash) DO NOTHING";
+const INSERT_TAIL: &str = " ON CONFLICT (unit_id, server_date, entry_hash) DO NOTHING";
 const UNITS_LISTED_AT: &str = "units_listed_at";
 
 fn insert_sql(rows: usize) -> String {
@@ -127,19 +127,22 @@ async fn insert_entries(
     unit_id: i64,
     entries: &[HashedLogEntry],
 ) -> Result<u64, LedgerError> {
+    // In key order, so that SQLite appends to the index instead of jumping around in it.
+    let mut sorted: Vec<&HashedLogEntry> = entries.iter().collect();
+    sorted.sort_unstable_by_key(|item| (item.entry.server_date, item.hash));
     let mut inserted = 0;
-    for batch in entries.chunks(INSERT_BATCH) {
+    for batch in sorted.chunks(INSERT_BATCH) {
         let mut query = if batch.len() == INSERT_BATCH {
             sqlx::query(full_batch_sql())
         } else {
             sqlx::query(AssertSqlSafe(insert_sql(batch.len())))
         };
-        for item in batch {
+        for &item in batch {
             let entry = &item.entry;
             query = query
                 .bind(unit_id)
-                .bind(&item.hash[..])
                 .bind(secs(entry.server_date))
+                .bind(&item.hash[..])
                 .bind(entry.unit_date.as_deref())
                 .bind(entry.source_id.as_deref())
                 .bind(entry.source_label.as_deref())
@@ -368,7 +371,7 @@ impl Ledger {
         )
     }
 
-    /// The archived entries `filter` selects, by unit, then time, then arrival; streamed, so
+    /// The archived entries `filter` selects, by unit, then time (then hash); streamed, so
     /// reading a year of a busy unit takes constant memory.
     pub fn archive_entries(
         &self,
@@ -377,7 +380,7 @@ impl Ledger {
         const COLUMNS: &str = "SELECT unit_id, server_date, unit_date, source_id, source_label, \
             action_label, log_msg FROM archive_entries";
         const RANGE: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4) \
-            ORDER BY unit_id, server_date, id";
+            ORDER BY unit_id, server_date, entry_hash";
         static FOR_UNIT: OnceLock<String> = OnceLock::new();
         static ALL_UNITS: OnceLock<String> = OnceLock::new();
         let sql = if filter.unit_id.is_some() {
