@@ -417,7 +417,7 @@ impl SourceConfig {
                 ),
             ));
         }
-        if let Err(reason) = self.schedule.parse::<croner::Cron>() {
+        if let Err(reason) = parse_schedule(&self.schedule) {
             return Err(key_err(
                 "schedule",
                 format!(
@@ -537,6 +537,15 @@ impl SourceConfig {
     }
 }
 
+/// A crontab line: five fields, or six with seconds first (`*/10 * * * *`, `0 */5 * * * *`).
+pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .build()
+        .parse(text)
+        .map_err(|err| err.to_string())
+}
+
 /// An IANA zone name, or a Windows zone name mapped to its IANA zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timezone(pub chrono_tz::Tz);
@@ -653,7 +662,7 @@ impl Default for ArchiveConfig {
 
 impl ArchiveConfig {
     pub(super) fn validate(&mut self) -> Result<(), KeyError> {
-        if let Err(reason) = self.schedule.parse::<croner::Cron>() {
+        if let Err(reason) = parse_schedule(&self.schedule) {
             return Err(key_err(
                 "schedule",
                 format!(

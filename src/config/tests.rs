@@ -166,3 +166,34 @@ fn feed_urls_are_redacted_for_logs() {
         Some("s=feedtoken")
     );
 }
+
+#[test]
+fn the_annotated_example_loads_with_every_section() {
+    let text = include_str!("../../config/example.toml");
+    let config = load(text).unwrap();
+    assert_eq!(config.sources.len(), 2);
+    assert_eq!(config.sources[0].kind, SourceKind::Ical);
+    assert_eq!(config.sources[0].preset, Preset::Airbnb);
+    assert_eq!(config.sources[0].code, CodePolicy::PhoneLast4);
+    assert_eq!(config.sources[0].buffer_before.0.as_secs(), 1800);
+    assert_eq!(config.sources[1].kind, SourceKind::Webhook);
+    assert_eq!(config.sources[1].objects.get("room-b"), Some(&124));
+    assert_eq!(config.archive.units, UnitSelection::All);
+    assert_eq!(config.log.format, LogFormat::Pretty);
+}
+
+#[test]
+fn webhook_sources_refuse_ical_keys_and_need_a_secret() {
+    let hook = format!(
+        "{MINIMAL}\n[[sources]]\nname = \"h\"\nkind = \"webhook\"\nsecret = \"s\"\nobjects = {{ \"a\" = 1 }}\n"
+    );
+    load(&hook).unwrap();
+    let err = load(&format!("{hook}booking_object_id = 4\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sources[0].booking_object_id"), "{err}");
+    let err = load(&hook.replace("secret = \"s\"\n", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sources[0].secret"), "{err}");
+}

@@ -2,11 +2,17 @@
 //! error kinds. Every point that `flexykey-api.md` lists as *assumed* is spelled in `wire.rs`
 //! alone, so that it can be corrected against the vendor's Swagger in one edit.
 
+mod bisect;
+mod client;
+mod decode;
 mod error;
 mod models;
-
-pub use error::ApiError;
-pub use models::*;
-mod client;
+mod retry;
+#[cfg(test)]
+mod tests;
+mod wire;
 
 pub use client::Client;
+pub use error::ApiError;
+pub use models::*;
+pub use retry::RetryPolicy;

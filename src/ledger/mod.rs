@@ -2,6 +2,7 @@
 //! One writer; WAL so readers (status, the status page) never wait for it; write transactions
 //! are short `BEGIN IMMEDIATE` ones and never held across an HTTP call.
 
+mod health;
 mod logs;
 
 pub use logs::{

@@ -1,3 +1,5 @@
 //! One integration-test binary (one link step), a module per area.
 
 mod helpers;
+mod operator;
+mod sandbox;

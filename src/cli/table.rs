@@ -1,0 +1,83 @@
+//! Plain text tables and the masking of personal data for terminal output.
+
+/// Prints rows under headers, each column as wide as its widest cell.
+pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    print!("{}", render_table(headers, rows));
+}
+
+pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            if let Some(width) = widths.get_mut(index) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (index, cell) in cells.iter().enumerate() {
+            if index > 0 {
+                text.push_str("  ");
+            }
+            let pad = widths[index].saturating_sub(cell.chars().count());
+            text.push_str(cell);
+            if index + 1 < cells.len() {
+                text.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    if rows.is_empty() {
+        out.push_str("(none)\n");
+    }
+    out
+}
+
+/// A phone number, card or code with all but its last three characters hidden.
+pub fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let keep = 3.min(chars.len());
+    let hidden = chars.len() - keep;
+    let mut shown: String = chars[..hidden]
+        .iter()
+        .map(|c| if c.is_alphanumeric() { '•' } else { *c })
+        .collect();
+    shown.extend(&chars[hidden..]);
+    shown
+}
+
+/// `-` for an absent value.
+pub fn or_dash(value: Option<&str>) -> String {
+    value.filter(|v| !v.is_empty()).unwrap_or("-").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_all_but_the_last_three() {
+        assert_eq!(mask("+46701234567"), "+••••••••567");
+        assert_eq!(mask("12"), "12");
+    }
+
+    #[test]
+    fn aligns_columns() {
+        let text = render_table(
+            &["ID", "NAME"],
+            &[
+                vec!["1".into(), "Cabin".into()],
+                vec!["1234".into(), "X".into()],
+            ],
+        );
+        assert_eq!(text, "ID    NAME\n1     Cabin\n1234  X\n");
+        assert!(render_table(&["A"], &[]).contains("(none)"));
+    }
+}
