@@ -42,3 +42,11 @@ CREATE TABLE archive_state (
     key   TEXT PRIMARY KEY NOT NULL,
     value INTEGER NOT NULL
 ) STRICT;
+
+-- Which units each booking object opens (from GET /BookingObjects), so that an access event
+-- can be matched with the booking flexysync made on the unit's object.
+CREATE TABLE archive_object_units (
+    booking_object_id INTEGER NOT NULL,
+    unit_id           INTEGER NOT NULL,
+    PRIMARY KEY (booking_object_id, unit_id)
+) STRICT;

@@ -23,11 +23,11 @@ use chrono::{DateTime, Utc};
 pub use backfill::{BackfillProgress, BackfillReport, UnitBackfill, backfill};
 pub use export::{ExportFormat, ExportRecord, export};
 pub use identity::{entry_hash, hash_entries, normalize};
-pub use pull::{PullReport, SelectedUnits, UnitPull, WINDOW, pull, pull_unit, units_to_archive, windows};
+pub use pull::{PullReport, SelectedUnits, UnitPull, WINDOW, pull, pull_unit, refresh_object_units, units_to_archive, windows};
 pub use show::{CredentialIndex, ShowOptions, mask_phone_numbers, show};
 pub use when::{WhenBound, parse_when};
 
-use crate::flexykey::{ApiError, Client, LogEntry, Unit};
+use crate::flexykey::{ApiError, BookingObject, Client, LogEntry, Unit};
 use crate::ledger::LedgerError;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,8 @@ pub trait LogSource: Send + Sync {
     fn units(&self) -> impl Future<Output = Result<Vec<Unit>, ApiError>> + Send;
     /// One unit.
     fn unit(&self, unit_id: i64) -> impl Future<Output = Result<Unit, ApiError>> + Send;
+    /// Every booking object the account sees, with the units it opens.
+    fn booking_objects(&self) -> impl Future<Output = Result<Vec<BookingObject>, ApiError>> + Send;
     /// Every entry in `[from, to]`, both bounds inclusive, in any order.
     fn unit_logs(
         &self,
@@ -76,6 +78,10 @@ impl LogSource for Client {
 
     fn unit(&self, unit_id: i64) -> impl Future<Output = Result<Unit, ApiError>> + Send {
         Client::unit(self, unit_id)
+    }
+
+    fn booking_objects(&self) -> impl Future<Output = Result<Vec<BookingObject>, ApiError>> + Send {
+        Client::booking_objects(self)
     }
 
     fn unit_logs(

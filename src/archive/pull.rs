@@ -200,6 +200,35 @@ fn retention_cutoff(config: &ArchiveConfig, now: DateTime<Utc>) -> Option<DateTi
     )
 }
 
+/// Reads which units each booking object opens, when the cached copy is older than a day (or
+/// missing), so that access events can be matched with flexysync's bookings. A failure only
+/// costs the labels: it is logged, not returned.
+pub async fn refresh_object_units<S: LogSource>(
+    source: &S,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<(), ArchiveError> {
+    if !stale(ledger.archive_objects_listed_at().await?, now) {
+        return Ok(());
+    }
+    match source.booking_objects().await {
+        Ok(objects) => {
+            let pairs: Vec<(i64, i64)> = objects
+                .iter()
+                .flat_map(|object| {
+                    object
+                        .unit_ids
+                        .iter()
+                        .map(|&unit_id| (object.booking_object_id, unit_id))
+                })
+                .collect();
+            ledger.archive_record_object_units(&pairs, now).await?;
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot read the booking objects"),
+    }
+    Ok(())
+}
+
 /// One incremental pull of every unit the config selects. A unit that fails is reported and
 /// the others are still pulled; a ledger failure stops the pull.
 pub async fn pull<S: LogSource>(
@@ -209,6 +238,7 @@ pub async fn pull<S: LogSource>(
     now: DateTime<Utc>,
 ) -> Result<PullReport, ArchiveError> {
     let selected = units_to_archive(source, ledger, &config.units, now).await?;
+    refresh_object_units(source, ledger, now).await?;
     let mut failed: Vec<(i64, String)> = selected
         .failed
         .into_iter()

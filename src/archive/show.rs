@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use futures::TryStreamExt;
 use regex::Regex;
@@ -43,22 +43,35 @@ pub fn mask_phone_numbers(text: &str) -> String {
 /// Credentials of flexysync's own bookings per unit, to name who an access event was.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialIndex {
-    by_unit: HashMap<i64, HashMap<String, String>>,
+    by_unit: HashMap<i64, HashMap<String, Vec<CredentialLabel>>>,
 }
 
-/// Credentials compare without spaces, dashes or case (`070-123 45 67` = `0701234567`).
+/// How far outside a booking's validity an event is still matched with it (a guest who tries
+/// the door early, a clock that lags).
+const LABEL_SLACK: TimeDelta = TimeDelta::hours(12);
+
+/// Credentials compare without spaces, dashes or case; phone-like ones by their last 9 digits,
+/// so that `+46701234567` = `0701234567` = `070-123 45 67`.
 fn credential_key(text: &str) -> String {
-    text.chars()
+    let compact: String = text
+        .chars()
         .filter(|ch| !ch.is_whitespace() && *ch != '-')
         .flat_map(char::to_lowercase)
-        .collect()
+        .collect();
+    let digits = compact.trim_start_matches('+');
+    if digits.len() >= 9 && digits.chars().all(|ch| ch.is_ascii_digit()) {
+        return digits[digits.len() - 9..].to_owned();
+    }
+    compact
 }
 
 impl CredentialIndex {
     pub fn insert(&mut self, unit_id: i64, labels: Vec<CredentialLabel>) {
         let unit = self.by_unit.entry(unit_id).or_default();
         for item in labels {
-            unit.insert(credential_key(&item.credential), item.label);
+            unit.entry(credential_key(&item.credential))
+                .or_default()
+                .push(item);
         }
     }
 
@@ -71,11 +84,25 @@ impl CredentialIndex {
         Ok(index)
     }
 
-    pub fn label(&self, unit_id: i64, source_id: &str) -> Option<&str> {
+    /// The label of the booking whose credential `source_id` is and that was valid at `at`
+    /// (or nearest to it, within [`LABEL_SLACK`]).
+    pub fn label(&self, unit_id: i64, source_id: &str, at: DateTime<Utc>) -> Option<&str> {
+        let distance = |item: &CredentialLabel| {
+            if at < item.start {
+                item.start.signed_duration_since(at)
+            } else if at > item.end {
+                at.signed_duration_since(item.end)
+            } else {
+                TimeDelta::zero()
+            }
+        };
         self.by_unit
             .get(&unit_id)?
-            .get(&credential_key(source_id))
-            .map(String::as_str)
+            .get(&credential_key(source_id))?
+            .iter()
+            .filter(|item| distance(item) <= LABEL_SLACK)
+            .min_by_key(|item| distance(item))
+            .map(|item| item.label.as_str())
     }
 }
 
@@ -140,7 +167,7 @@ pub async fn show<W: Write>(
     let mut entries = ledger.archive_entries(&options.filter);
     while let Some(item) = entries.try_next().await? {
         let source_id = item.entry.source_id.as_deref().unwrap_or("");
-        let who = labels.label(item.unit_id, source_id);
+        let who = labels.label(item.unit_id, source_id, item.entry.server_date);
         if let Some(needle) = &needle
             && !matches_grep(&item, who, needle)
         {

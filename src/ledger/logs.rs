@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use super::{Ledger, LedgerError};
 use crate::flexykey::LogEntry;
+use crate::sources::Credentials;
 
 /// An entry ready to be archived: its identity (see `archive::entry_hash`) and its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,11 +71,14 @@ pub struct ArchiveFilter {
     pub source_id: Option<String>,
 }
 
-/// A credential (phone, card, code) of a booking flexysync made, and the reservation's label.
+/// A credential (phone, card, code) of a booking flexysync made, the reservation's label and
+/// when the booking was valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialLabel {
     pub credential: String,
     pub label: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 /// Rows per multi-row `INSERT`: 8 parameters each, far below SQLite's parameter limit.
@@ -85,6 +89,7 @@ const INSERT_HEAD: &str = "INSERT INTO archive_entries \
 const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?)";
 const INSERT_TAIL: &str = " ON CONFLICT (unit_id, server_date, entry_hash) DO NOTHING";
 const UNITS_LISTED_AT: &str = "units_listed_at";
+const OBJECTS_LISTED_AT: &str = "objects_listed_at";
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::with_capacity(INSERT_HEAD.len() + rows * 25 + INSERT_TAIL.len());
@@ -227,25 +232,14 @@ impl Ledger {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "INSERT INTO archive_state (key, value) VALUES (?, ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(UNITS_LISTED_AT)
-        .bind(secs(now))
-        .execute(&mut *tx)
-        .await?;
+        set_state(&mut tx, UNITS_LISTED_AT, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// When [`Ledger::archive_record_unit_list`] last ran.
     pub async fn archive_units_listed_at(&self) -> Result<Option<DateTime<Utc>>, LedgerError> {
-        let value: Option<i64> = sqlx::query_scalar("SELECT value FROM archive_state WHERE key = ?")
-            .bind(UNITS_LISTED_AT)
-            .fetch_optional(&self.pool)
-            .await?;
-        opt_time(value)
+        self.archive_state(UNITS_LISTED_AT).await
     }
 
     /// Records what FlexyKey says about one unit.
@@ -414,21 +408,201 @@ impl Ledger {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// The credentials of bookings flexysync made for `unit_id`, with their reservations'
-    /// labels, so that the archive can say who an access event was. Empty while the ledger
-    /// has no table of owned bookings.
+    /// Records which units each booking object opens (the account's whole list).
+    pub async fn archive_record_object_units(
+        &self,
+        object_units: &[(i64, i64)],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM archive_object_units")
+            .execute(&mut *tx)
+            .await?;
+        for &(booking_object_id, unit_id) in object_units {
+            sqlx::query(
+                "INSERT INTO archive_object_units (booking_object_id, unit_id) VALUES (?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(booking_object_id)
+            .bind(unit_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        set_state(&mut tx, OBJECTS_LISTED_AT, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When [`Ledger::archive_record_object_units`] last ran.
+    pub async fn archive_objects_listed_at(&self) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        self.archive_state(OBJECTS_LISTED_AT).await
+    }
+
+    async fn archive_state(&self, key: &str) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        let value: Option<i64> = sqlx::query_scalar("SELECT value FROM archive_state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        opt_time(value)
+    }
+
+    /// The credentials of the bookings flexysync made (active or since deleted) on the booking
+    /// objects that open `unit_id`, with their reservations' labels and validity, so that the
+    /// archive can say who an access event was. Empty while the ledger has no owned bookings
+    /// table (the reconciler's migration).
     pub async fn archive_credential_labels(
         &self,
-        _unit_id: i64,
+        unit_id: i64,
     ) -> Result<Vec<CredentialLabel>, LedgerError> {
-        let owned_bookings: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'owned_bookings'",
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('owned_bookings', 'reservations')",
         )
         .fetch_one(&self.pool)
         .await?;
-        if owned_bookings == 0 {
+        if tables < 2 {
             return Ok(Vec::new());
         }
-        Ok(Vec::new())
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT ob.credentials, COALESCE(r.label, ob.name), ob.start_at, ob.end_at \
+             FROM owned_bookings ob \
+             JOIN archive_object_units ou ON ou.booking_object_id = ob.booking_object_id \
+             LEFT JOIN reservations r ON r.key = ob.reservation_key \
+             WHERE ou.unit_id = ? ORDER BY ob.start_at",
+        )
+        .bind(unit_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut labels = Vec::new();
+        for (credentials, label, start, end) in rows {
+            // Unreadable credentials only cost the label, never the archive's output.
+            let Ok(credentials) = serde_json::from_str::<Credentials>(&credentials) else {
+                continue;
+            };
+            let (start, end) = (time(start)?, time(end)?);
+            let all = credentials
+                .phones
+                .into_iter()
+                .chain(credentials.code)
+                .chain(credentials.rfid);
+            labels.extend(all.map(|credential| CredentialLabel {
+                credential,
+                label: label.clone(),
+                start,
+                end,
+            }));
+        }
+        Ok(labels)
+    }
+}
+
+async fn set_state(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO archive_state (key, value) VALUES (?, ?) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(secs(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 14, h, 0, 0).single().unwrap()
+    }
+
+    /// The reconciler's tables as its migration makes them (created here only when this
+    /// ledger does not have them yet), with one booking on object 123 and one on 124.
+    async fn owned_bookings(ledger: &Ledger) {
+        for ddl in [
+            "CREATE TABLE IF NOT EXISTS reservations (key TEXT PRIMARY KEY NOT NULL, \
+             source TEXT NOT NULL, booking_object_id INTEGER NOT NULL, start_at INTEGER NOT \
+             NULL, end_at INTEGER NOT NULL, credentials TEXT NOT NULL, label TEXT NOT NULL, \
+             fingerprint TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, \
+             misses INTEGER NOT NULL DEFAULT 0) STRICT",
+            "CREATE TABLE IF NOT EXISTS owned_bookings (booking_id INTEGER PRIMARY KEY NOT NULL, \
+             reservation_key TEXT NOT NULL, source TEXT NOT NULL, booking_object_id INTEGER NOT \
+             NULL, start_at INTEGER NOT NULL, end_at INTEGER NOT NULL, credentials TEXT NOT \
+             NULL, name TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL, \
+             created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT",
+        ] {
+            sqlx::query(ddl).execute(&ledger.pool).await.unwrap();
+        }
+        let credentials = r#"{"phones":["+46701234567"],"code":"4711","rfid":null}"#;
+        sqlx::query(
+            "INSERT INTO reservations (key, source, booking_object_id, start_at, end_at, \
+             credentials, label, fingerprint, first_seen, last_seen) \
+             VALUES ('airbnb/HM1', 'airbnb', 123, ?1, ?2, ?3, 'Reserved · HM1', 'f', ?1, ?1)",
+        )
+        .bind(secs(at(6)))
+        .bind(secs(at(12)))
+        .bind(credentials)
+        .execute(&ledger.pool)
+        .await
+        .unwrap();
+        for (booking_id, key, object) in [(1, "airbnb/HM1", 123), (2, "laundry/7", 124)] {
+            sqlx::query(
+                "INSERT INTO owned_bookings (booking_id, reservation_key, source, \
+                 booking_object_id, start_at, end_at, credentials, name, fingerprint, state, \
+                 created_at, updated_at) VALUES (?1, ?2, 's', ?3, ?4, ?5, ?6, 'booking name', \
+                 'f', 'deleted', ?4, ?4)",
+            )
+            .bind(booking_id)
+            .bind(key)
+            .bind(object)
+            .bind(secs(at(6)))
+            .bind(secs(at(12)))
+            .bind(credentials)
+            .execute(&ledger.pool)
+            .await
+            .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn credential_labels_come_from_the_bookings_on_the_units_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
+        assert!(ledger.archive_credential_labels(3023).await.unwrap().is_empty());
+        owned_bookings(&ledger).await;
+        ledger
+            .archive_record_object_units(&[(123, 3023), (124, 5459)], at(1))
+            .await
+            .unwrap();
+        let labels = ledger.archive_credential_labels(3023).await.unwrap();
+        let mut credentials: Vec<&str> = labels.iter().map(|l| l.credential.as_str()).collect();
+        credentials.sort_unstable();
+        assert_eq!(credentials, ["+46701234567", "4711"]);
+        assert!(labels.iter().all(|l| l.label == "Reserved · HM1"));
+        assert!(labels.iter().all(|l| l.start == at(6) && l.end == at(12)));
+        // The laundry booking has no reservation left: its booking name stands in.
+        let laundry = ledger.archive_credential_labels(5459).await.unwrap();
+        assert_eq!(laundry.len(), 2);
+        assert!(laundry.iter().all(|l| l.label == "booking name"));
+        assert!(ledger.archive_credential_labels(7001).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_backfill_started_again_with_the_same_start_keeps_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
+        let job = ledger.archive_backfill_begin(1, at(0), at(10)).await.unwrap();
+        assert_eq!(job.position, at(0));
+        ledger.archive_store_backfilled(1, &[], at(4)).await.unwrap();
+        let resumed = ledger.archive_backfill_begin(1, at(0), at(20)).await.unwrap();
+        assert_eq!((resumed.position, resumed.to), (at(4), at(20)));
+        let other = ledger.archive_backfill_begin(1, at(2), at(20)).await.unwrap();
+        assert_eq!(other.position, at(2), "another start is another backfill");
     }
 }

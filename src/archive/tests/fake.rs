@@ -10,18 +10,20 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::archive::LogSource;
-use crate::flexykey::{ApiError, LogEntry, Unit};
+use crate::flexykey::{ApiError, BookingObject, LogEntry, Unit};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     Units,
     Unit(i64),
+    Objects,
     Logs(i64, DateTime<Utc>, DateTime<Utc>),
 }
 
 #[derive(Default)]
 pub struct FakeSource {
     pub units: Mutex<Vec<Unit>>,
+    pub objects: Mutex<Vec<BookingObject>>,
     pub logs: Mutex<HashMap<i64, Vec<LogEntry>>>,
     pub calls: Mutex<Vec<Call>>,
     /// `unit_logs` calls that still succeed; `None` = all.
@@ -151,6 +153,11 @@ impl LogSource for FakeSource {
             .ok_or_else(|| ApiError::NotFound {
                 what: format!("unit {unit_id}"),
             })
+    }
+
+    async fn booking_objects(&self) -> Result<Vec<BookingObject>, ApiError> {
+        self.calls.lock().unwrap().push(Call::Objects);
+        Ok(self.objects.lock().unwrap().clone())
     }
 
     async fn unit_logs(

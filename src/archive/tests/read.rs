@@ -138,10 +138,21 @@ async fn show_prints_local_time_labels_and_filters_without_full_phone_numbers() 
     let mut labels = CredentialIndex::default();
     labels.insert(
         3023,
-        vec![CredentialLabel {
-            credential: "+46 70 123 45 67".to_owned(),
-            label: "Anna Svensson (HMABC)".to_owned(),
-        }],
+        vec![
+            CredentialLabel {
+                credential: "070-123 45 67".to_owned(),
+                label: "Anna Svensson (HMABC)".to_owned(),
+                start: at(2026, 1, 14, 6, 0, 0),
+                end: at(2026, 1, 14, 12, 0, 0),
+            },
+            // The same phone a week later: another guest's booking, not this one.
+            CredentialLabel {
+                credential: guest.to_owned(),
+                label: "Next week".to_owned(),
+                start: at(2026, 1, 21, 15, 0, 0),
+                end: at(2026, 1, 24, 11, 0, 0),
+            },
+        ],
     );
     let zones = HashMap::from([(3023, chrono_tz::Europe::Stockholm)]);
     let run = |options: ShowOptions| {
@@ -157,6 +168,7 @@ async fn show_prints_local_time_labels_and_filters_without_full_phone_numbers() 
     assert_eq!(shown, 3);
     assert!(table.contains("2026-01-14 08:05:00 CET"), "{table}");
     assert!(table.contains("Anna Svensson (HMABC)"), "{table}");
+    assert!(!table.contains("Next week"), "{table}");
     assert!(table.contains("+********567"), "{table}");
     assert!(!table.contains(guest) && !table.contains(other), "{table}");
     assert!(!table.contains("709999"), "{table}");
