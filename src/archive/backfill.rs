@@ -116,7 +116,9 @@ async fn backfill_unit<S: LogSource, P: BackfillProgress>(
         report.windows += 1;
         report.fetched += entries.len() as u64;
         let hashed = hash_entries(unit_id, entries);
-        let stored = ledger.archive_store_backfilled(unit_id, &hashed, end).await?;
+        let stored = ledger
+            .archive_store_backfilled(unit_id, &hashed, end)
+            .await?;
         report.stored += stored;
         progress.window_stored(unit_id, end, stored);
     }

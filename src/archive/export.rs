@@ -86,7 +86,10 @@ pub async fn export<W: Write>(
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             while let Some(item) = entries.try_next().await? {
-                if needle.as_deref().is_some_and(|n| !matches_grep(&item, None, n)) {
+                if needle
+                    .as_deref()
+                    .is_some_and(|n| !matches_grep(&item, None, n))
+                {
                     continue;
                 }
                 writer
@@ -113,7 +116,10 @@ pub async fn export<W: Write>(
         ExportFormat::JsonLines => {
             let mut out = out;
             while let Some(item) = entries.try_next().await? {
-                if needle.as_deref().is_some_and(|n| !matches_grep(&item, None, n)) {
+                if needle
+                    .as_deref()
+                    .is_some_and(|n| !matches_grep(&item, None, n))
+                {
                     continue;
                 }
                 serde_json::to_writer(&mut out, &ExportRecord::from(item)).map_err(output_err)?;

@@ -23,7 +23,10 @@ use chrono::{DateTime, Utc};
 pub use backfill::{BackfillProgress, BackfillReport, UnitBackfill, backfill};
 pub use export::{ExportFormat, ExportRecord, export};
 pub use identity::{entry_hash, hash_entries, normalize};
-pub use pull::{PullReport, SelectedUnits, UnitPull, WINDOW, pull, pull_unit, refresh_object_units, units_to_archive, windows};
+pub use pull::{
+    PullReport, SelectedUnits, UnitPull, WINDOW, pull, pull_unit, refresh_object_units,
+    units_to_archive, windows,
+};
 pub use show::{CredentialIndex, ShowOptions, mask_phone_numbers, show};
 pub use when::{WhenBound, parse_when};
 

@@ -105,8 +105,7 @@ pub async fn units_to_archive<S: LogSource>(
     let mut failed = Vec::new();
     let say_once = |info: &ArchiveUnitInfo| {
         let before = previous_type(info.unit_id);
-        if !is_flexykey_type(Some(&info.unit_type)) && before.as_deref() != Some(&info.unit_type)
-        {
+        if !is_flexykey_type(Some(&info.unit_type)) && before.as_deref() != Some(&info.unit_type) {
             tracing::info!(
                 unit_id = info.unit_id,
                 unit_type = %info.unit_type,

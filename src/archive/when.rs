@@ -12,7 +12,11 @@ pub enum WhenBound {
 }
 
 /// Parses `now`, a date (UTC day) or an RFC 3339 time such as `2026-01-14T08:00:00+01:00`.
-pub fn parse_when(text: &str, bound: WhenBound, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub fn parse_when(
+    text: &str,
+    bound: WhenBound,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("now") {
         return Ok(now);

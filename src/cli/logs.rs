@@ -128,9 +128,10 @@ fn when(
 }
 
 fn archive_err(err: ArchiveError) -> CliError {
-    match err.api_error() {
-        Some(api) => CliError::Api(api.clone()),
-        None => CliError::Other(anyhow::Error::new(err)),
+    match (&err, err.api_error()) {
+        (_, Some(api)) => CliError::Api(api.clone()),
+        (ArchiveError::NoLogs { .. }, None) => CliError::Usage(err.to_string()),
+        (_, None) => CliError::Other(anyhow::Error::new(err)),
     }
 }
 
@@ -361,16 +362,15 @@ async fn unit_zones(
         if cached.is_some_and(|unit| unit.info_at.is_some()) {
             // Cached: use it.
         } else if let Some(reachable) = &client {
-            let unit = match tokio::time::timeout(Duration::from_secs(5), reachable.unit(unit_id))
-                .await
-            {
-                Ok(Ok(unit)) => unit,
-                Ok(Err(err)) if err.is_refusal() => continue,
-                Ok(Err(_)) | Err(_) => {
-                    client = None;
-                    continue;
-                }
-            };
+            let unit =
+                match tokio::time::timeout(Duration::from_secs(5), reachable.unit(unit_id)).await {
+                    Ok(Ok(unit)) => unit,
+                    Ok(Err(err)) if err.is_refusal() => continue,
+                    Ok(Err(_)) | Err(_) => {
+                        client = None;
+                        continue;
+                    }
+                };
             let info = crate::ledger::ArchiveUnitInfo {
                 unit_id,
                 unit_type: unit.unit_type.clone(),

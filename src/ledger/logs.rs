@@ -186,8 +186,7 @@ fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ArchivedEntry, Ledger
     })
 }
 
-const UNIT_COLUMNS: &str =
-    "SELECT unit_id, unit_type, name, timezone, present, info_at, cursor, pulled_to \
+const UNIT_COLUMNS: &str = "SELECT unit_id, unit_type, name, timezone, present, info_at, cursor, pulled_to \
      FROM archive_units";
 
 const UPSERT_UNIT_INFO: &str = "INSERT INTO archive_units \
@@ -267,7 +266,10 @@ impl Ledger {
         entries: &[HashedLogEntry],
         window_end: DateTime<Utc>,
     ) -> Result<u64, LedgerError> {
-        let newest = entries.iter().map(|item| secs(item.entry.server_date)).max();
+        let newest = entries
+            .iter()
+            .map(|item| secs(item.entry.server_date))
+            .max();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = insert_entries(&mut tx, unit_id, entries).await?;
         sqlx::query(
@@ -323,9 +325,9 @@ impl Ledger {
         .bind(secs(to))
         .execute(&self.pool)
         .await?;
-        self.archive_backfill(unit_id).await?.ok_or_else(|| {
-            LedgerError::Sql(sqlx::Error::RowNotFound)
-        })
+        self.archive_backfill(unit_id)
+            .await?
+            .ok_or_else(|| LedgerError::Sql(sqlx::Error::RowNotFound))
     }
 
     /// Stores one backfilled chunk and moves the backfill's position to `position`, in one
@@ -439,10 +441,11 @@ impl Ledger {
     }
 
     async fn archive_state(&self, key: &str) -> Result<Option<DateTime<Utc>>, LedgerError> {
-        let value: Option<i64> = sqlx::query_scalar("SELECT value FROM archive_state WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let value: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM archive_state WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
         opt_time(value)
     }
 
@@ -574,7 +577,13 @@ mod tests {
     async fn credential_labels_come_from_the_bookings_on_the_units_objects() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
-        assert!(ledger.archive_credential_labels(3023).await.unwrap().is_empty());
+        assert!(
+            ledger
+                .archive_credential_labels(3023)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         owned_bookings(&ledger).await;
         ledger
             .archive_record_object_units(&[(123, 3023), (124, 5459)], at(1))
@@ -590,19 +599,37 @@ mod tests {
         let laundry = ledger.archive_credential_labels(5459).await.unwrap();
         assert_eq!(laundry.len(), 2);
         assert!(laundry.iter().all(|l| l.label == "booking name"));
-        assert!(ledger.archive_credential_labels(7001).await.unwrap().is_empty());
+        assert!(
+            ledger
+                .archive_credential_labels(7001)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
     async fn a_backfill_started_again_with_the_same_start_keeps_its_position() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
-        let job = ledger.archive_backfill_begin(1, at(0), at(10)).await.unwrap();
+        let job = ledger
+            .archive_backfill_begin(1, at(0), at(10))
+            .await
+            .unwrap();
         assert_eq!(job.position, at(0));
-        ledger.archive_store_backfilled(1, &[], at(4)).await.unwrap();
-        let resumed = ledger.archive_backfill_begin(1, at(0), at(20)).await.unwrap();
+        ledger
+            .archive_store_backfilled(1, &[], at(4))
+            .await
+            .unwrap();
+        let resumed = ledger
+            .archive_backfill_begin(1, at(0), at(20))
+            .await
+            .unwrap();
         assert_eq!((resumed.position, resumed.to), (at(4), at(20)));
-        let other = ledger.archive_backfill_begin(1, at(2), at(20)).await.unwrap();
+        let other = ledger
+            .archive_backfill_begin(1, at(2), at(20))
+            .await
+            .unwrap();
         assert_eq!(other.position, at(2), "another start is another backfill");
     }
 }

@@ -43,11 +43,17 @@ async fn assert_archived_exactly(ledger: &Ledger, unit_id: i64, expected: &[LogE
         .map(|entry| entry_hash(unit_id, &normalize(entry.clone())))
         .collect();
     let stored = stored(ledger, unit_id).await;
-    let hashes: Vec<[u8; 32]> = stored.iter().map(|entry| entry_hash(unit_id, entry)).collect();
+    let hashes: Vec<[u8; 32]> = stored
+        .iter()
+        .map(|entry| entry_hash(unit_id, entry))
+        .collect();
     let distinct: HashSet<[u8; 32]> = hashes.iter().copied().collect();
     assert_eq!(distinct.len(), hashes.len(), "an entry is stored twice");
     assert_eq!(distinct.len(), expected.len(), "stored count differs");
-    assert!(distinct == expected, "stored entries differ from the source's");
+    assert!(
+        distinct == expected,
+        "stored entries differ from the source's"
+    );
 }
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -118,14 +124,21 @@ fn when_reads_dates_times_and_now() {
     );
     assert_eq!(parse_when("now", WhenBound::End, now).unwrap(), now);
     let err = parse_when("14/01/2026", WhenBound::Start, now).unwrap_err();
-    assert!(err.contains("14/01/2026") && err.contains("2026-01-14"), "{err}");
+    assert!(
+        err.contains("14/01/2026") && err.contains("2026-01-14"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_busy_day_is_archived_once_and_a_second_pull_asks_once() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = ledger(&dir).await;
-    let source = FakeSource::with_units(vec![unit(3023, "FlexyKey", Some("W. Europe Standard Time"))]);
+    let source = FakeSource::with_units(vec![unit(
+        3023,
+        "FlexyKey",
+        Some("W. Europe Standard Time"),
+    )]);
     let busy = entries(7, at(2026, 3, 1, 0, 0, 0), TimeDelta::days(1), 5_000);
     source.add_logs(3023, busy.clone());
     let config = config(day(2026, 3, 1), UnitSelection::All);
@@ -190,13 +203,21 @@ async fn a_pull_that_fails_half_way_and_runs_again_leaves_no_gap_or_duplicate() 
     let state = ledger.archive_unit(3023).await.unwrap().unwrap();
     assert_eq!(state.pulled_to, Some(at(2026, 2, 4, 0, 0, 0)));
     let partial = stored(&ledger, 3023).await;
-    assert!(partial.iter().all(|e| e.server_date <= at(2026, 2, 4, 0, 0, 0)));
+    assert!(
+        partial
+            .iter()
+            .all(|e| e.server_date <= at(2026, 2, 4, 0, 0, 0))
+    );
 
     *source.logs_budget.lock().unwrap() = None;
     source.clear_calls();
     pull(&source, &ledger, &config, now).await.unwrap();
     let resumed_from = source.log_calls()[0].1;
-    assert_eq!(resumed_from, at(2026, 2, 3, 22, 0, 0), "resumes at position - overlap");
+    assert_eq!(
+        resumed_from,
+        at(2026, 2, 3, 22, 0, 0),
+        "resumes at position - overlap"
+    );
     assert_archived_exactly(&ledger, 3023, &history).await;
 }
 
@@ -218,9 +239,8 @@ async fn pulls_aborted_at_any_point_and_run_again_converge_to_the_exact_archive(
         source.clear_calls();
         let (task_source, task_ledger, task_config) =
             (source.clone(), ledger.clone(), config.clone());
-        let task = tokio::spawn(async move {
-            pull(&*task_source, &task_ledger, &task_config, now).await
-        });
+        let task =
+            tokio::spawn(async move { pull(&*task_source, &task_ledger, &task_config, now).await });
         while source.calls().len() < calls && !task.is_finished() {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
@@ -247,7 +267,10 @@ async fn pulls_aborted_at_any_point_and_run_again_converge_to_the_exact_archive(
         pull(&*source, &ledger, &config, now).await.unwrap();
         assert_archived_exactly(&ledger, 3023, &history).await;
     }
-    assert!(interrupted_mid_way > 10, "aborts did not land half-way: {interrupted_mid_way}");
+    assert!(
+        interrupted_mid_way > 10,
+        "aborts did not land half-way: {interrupted_mid_way}"
+    );
 }
 
 #[tokio::test]
@@ -264,7 +287,10 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     let err = backfill(&source, &ledger, &selection, from, to, to, &())
         .await
         .unwrap_err();
-    assert!(matches!(err, ArchiveError::Unit { unit_id: 3023, .. }), "{err}");
+    assert!(
+        matches!(err, ArchiveError::Unit { unit_id: 3023, .. }),
+        "{err}"
+    );
     let job = ledger.archive_backfill(3023).await.unwrap().unwrap();
     assert_eq!(job.position, at(2026, 1, 5, 0, 0, 0));
 
@@ -283,7 +309,10 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     backfill(&source, &ledger, &selection, from, to, to, &())
         .await
         .unwrap();
-    assert!(source.log_calls().is_empty(), "a complete backfill reads nothing");
+    assert!(
+        source.log_calls().is_empty(),
+        "a complete backfill reads nothing"
+    );
 }
 
 #[tokio::test]
@@ -310,7 +339,10 @@ async fn units_without_logs_are_skipped_and_the_unit_list_is_read_daily() {
     pull(&source, &ledger, &config, now + TimeDelta::days(1))
         .await
         .unwrap();
-    assert!(source.calls().contains(&Call::Units), "read again after a day");
+    assert!(
+        source.calls().contains(&Call::Units),
+        "read again after a day"
+    );
 
     let err = backfill(
         &source,

@@ -6,7 +6,9 @@ use chrono::TimeDelta;
 
 use super::fake::{at, entries};
 use super::{archive_of, ledger};
-use crate::archive::{CredentialIndex, ExportFormat, ShowOptions, export, mask_phone_numbers, show};
+use crate::archive::{
+    CredentialIndex, ExportFormat, ShowOptions, export, mask_phone_numbers, show,
+};
 use crate::flexykey::LogEntry;
 use crate::ledger::{ArchiveFilter, CredentialLabel};
 
@@ -89,9 +91,15 @@ async fn an_empty_csv_export_still_has_its_header() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = ledger(&dir).await;
     let mut out = Vec::new();
-    let count = export(&ledger, &ArchiveFilter::default(), None, ExportFormat::Csv, &mut out)
-        .await
-        .unwrap();
+    let count = export(
+        &ledger,
+        &ArchiveFilter::default(),
+        None,
+        ExportFormat::Csv,
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert_eq!(count, 0);
     assert_eq!(
         String::from_utf8(out).unwrap().trim(),
@@ -159,7 +167,9 @@ async fn show_prints_local_time_labels_and_filters_without_full_phone_numbers() 
         let (ledger, zones, labels) = (&ledger, &zones, &labels);
         async move {
             let mut out = Vec::new();
-            let shown = show(ledger, &options, zones, labels, &mut out).await.unwrap();
+            let shown = show(ledger, &options, zones, labels, &mut out)
+                .await
+                .unwrap();
             (shown, String::from_utf8(out).unwrap())
         }
     };
