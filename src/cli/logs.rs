@@ -150,7 +150,7 @@ async fn fetch(
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
     let mut entries = client.unit_logs(unit_id, from, to).await?;
-    entries.sort_by(|a, b| a.server_date.cmp(&b.server_date));
+    entries.sort_by_key(|entry| entry.server_date);
     let mut out = std::io::stdout().lock();
     let result = if context.json {
         let records: Vec<ExportRecord> = entries
