@@ -4,6 +4,7 @@
 
 mod health;
 mod logs;
+pub mod webhooks;
 
 pub use logs::{
     ArchiveFilter, ArchiveUnit, ArchiveUnitInfo, ArchivedEntry, BackfillJob, CredentialLabel,

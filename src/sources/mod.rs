@@ -1,6 +1,8 @@
 //! Sources turn outside data (iCal feeds, webhooks) into reservations: one normalized, desired
 //! FlexyKey booking each. Calendar rules live here; FlexyKey HTTP and SQL do not.
 
+pub mod webhook;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

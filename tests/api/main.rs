@@ -4,3 +4,4 @@ mod archive;
 mod helpers;
 mod operator;
 mod sandbox;
+mod webhook;
