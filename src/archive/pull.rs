@@ -115,11 +115,20 @@ pub async fn units_to_archive<S: LogSource>(
     };
     let candidates: Vec<i64> = match selection {
         UnitSelection::All => {
-            if stale(ledger.archive_units_listed_at().await?, now) {
-                let units = source.units().await?;
-                let infos: Vec<ArchiveUnitInfo> = units.iter().map(unit_info).collect();
-                infos.iter().for_each(say_once);
-                ledger.archive_record_unit_list(&infos, now).await?;
+            let listed_at = ledger.archive_units_listed_at().await?;
+            if stale(listed_at, now) {
+                match source.units().await {
+                    Ok(units) => {
+                        let infos: Vec<ArchiveUnitInfo> = units.iter().map(unit_info).collect();
+                        infos.iter().for_each(say_once);
+                        ledger.archive_record_unit_list(&infos, now).await?;
+                    }
+                    // An older list still says which units to pull.
+                    Err(err) if listed_at.is_some() => {
+                        tracing::warn!(error = %err, "cannot refresh the unit list; using the last one");
+                    }
+                    Err(err) => return Err(err.into()),
+                }
             }
             ledger
                 .archive_units()

@@ -28,6 +28,8 @@ pub struct FakeSource {
     pub calls: Mutex<Vec<Call>>,
     /// `unit_logs` calls that still succeed; `None` = all.
     pub logs_budget: Mutex<Option<usize>>,
+    /// `GET /units` fails (FlexyKey unreachable).
+    pub units_unreachable: Mutex<bool>,
     /// Units that answer 403.
     pub forbidden: Mutex<Vec<i64>>,
     /// Yields to the scheduler this often inside each call, so that a test can abort mid-way.
@@ -138,6 +140,11 @@ impl LogSource for FakeSource {
     async fn units(&self) -> Result<Vec<Unit>, ApiError> {
         self.calls.lock().unwrap().push(Call::Units);
         self.pause().await;
+        if *self.units_unreachable.lock().unwrap() {
+            return Err(ApiError::Transient {
+                reason: "connection refused".to_owned(),
+            });
+        }
         Ok(self.units.lock().unwrap().clone())
     }
 

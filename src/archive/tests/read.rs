@@ -192,6 +192,15 @@ async fn show_prints_local_time_labels_and_filters_without_full_phone_numbers() 
     })
     .await;
     assert_eq!(shown, 2, "{table}");
+    let (shown, table) = run(ShowOptions {
+        filter: ArchiveFilter {
+            source_id: Some("070-123 45 67".to_owned()),
+            ..ArchiveFilter::default()
+        },
+        ..ShowOptions::default()
+    })
+    .await;
+    assert_eq!(shown, 2, "the same phone in a national spelling: {table}");
 
     let (shown, table) = run(ShowOptions {
         grep: Some("grind".to_owned()),

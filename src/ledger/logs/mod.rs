@@ -68,6 +68,7 @@ pub struct ArchiveFilter {
     pub unit_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Exact; a phone number also matches its other spellings (same last 9 digits).
     pub source_id: Option<String>,
 }
 
@@ -108,6 +109,19 @@ fn insert_sql(rows: usize) -> String {
 fn full_batch_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| insert_sql(INSERT_BATCH)).as_str()
+}
+
+/// For a phone number in any spelling (`+46 70-123 45 67`, `0701234567`), its last 9 digits:
+/// a `source_id` ending in them matches. `None` for anything else (cards, labels).
+fn phone_tail(source_id: Option<&str>) -> Option<String> {
+    let digits: String = source_id?
+        .trim()
+        .trim_start_matches('+')
+        .chars()
+        .filter(|ch| !ch.is_whitespace() && *ch != '-')
+        .collect();
+    (digits.len() >= 9 && digits.chars().all(|ch| ch.is_ascii_digit()))
+        .then(|| digits[digits.len() - 9..].to_owned())
 }
 
 fn secs(time: DateTime<Utc>) -> i64 {
@@ -375,7 +389,8 @@ impl Ledger {
     ) -> BoxStream<'_, Result<ArchivedEntry, LedgerError>> {
         const COLUMNS: &str = "SELECT unit_id, server_date, unit_date, source_id, source_label, \
             action_label, log_msg FROM archive_entries";
-        const RANGE: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4) \
+        const RANGE: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
+            OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5)) \
             ORDER BY unit_id, server_date, entry_hash";
         static FOR_UNIT: OnceLock<String> = OnceLock::new();
         static ALL_UNITS: OnceLock<String> = OnceLock::new();
@@ -389,6 +404,7 @@ impl Ledger {
             .bind(filter.from.map_or(i64::MIN, secs))
             .bind(filter.to.map_or(i64::MAX, secs))
             .bind(filter.source_id.clone())
+            .bind(phone_tail(filter.source_id.as_deref()))
             .fetch(&self.pool)
             .map_err(LedgerError::from)
             .and_then(|row| futures::future::ready(entry_from_row(&row)))
@@ -399,12 +415,14 @@ impl Ledger {
     pub async fn archive_count(&self, filter: &ArchiveFilter) -> Result<u64, LedgerError> {
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM archive_entries WHERE (?1 IS NULL OR unit_id = ?1) \
-             AND server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4)",
+             AND server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
+             OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5))",
         )
         .bind(filter.unit_id)
         .bind(filter.from.map_or(i64::MIN, secs))
         .bind(filter.to.map_or(i64::MAX, secs))
         .bind(filter.source_id.clone())
+        .bind(phone_tail(filter.source_id.as_deref()))
         .fetch_one(&self.pool)
         .await?;
         Ok(u64::try_from(count).unwrap_or(0))
