@@ -41,7 +41,7 @@ pub enum LogsCommand {
         /// Start: a date (UTC day) or an RFC 3339 time
         #[arg(long, value_name = "WHEN")]
         from: String,
-        /// End, inclusive [default: now]
+        /// End, inclusive: a date (its last second) or an RFC 3339 time [default: now]
         #[arg(long, value_name = "WHEN")]
         to: Option<String>,
     },
@@ -49,6 +49,7 @@ pub enum LogsCommand {
     Show(FilterArgs),
     /// Export archived entries as CSV or JSON lines (FlexyKey's field names)
     Export {
+        /// csv (with a header line) or jsonl (one JSON object a line)
         #[arg(long, value_enum)]
         format: FormatArg,
         /// Write here instead of standard output
