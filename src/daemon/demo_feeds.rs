@@ -51,10 +51,14 @@ impl DemoFeeds {
         if changes.moved {
             airbnb = shift_event(&airbnb, MOVED_UID, 1);
         }
-        [("airbnb", airbnb), ("booking", BOOKING.to_owned()), ("cleaning", CLEANING.to_owned())]
-            .into_iter()
-            .map(|(name, text)| (name, render(&text, self.today)))
-            .collect()
+        [
+            ("airbnb", airbnb),
+            ("booking", BOOKING.to_owned()),
+            ("cleaning", CLEANING.to_owned()),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name, render(&text, self.today)))
+        .collect()
     }
 
     /// Cancels one Airbnb stay and moves another by a day.
@@ -164,6 +168,9 @@ mod tests {
         // The moved stay (day+11 to day+14) now starts on day+12.
         assert!(after["airbnb"].contains("DTSTART;VALUE=DATE:20261209"));
         assert!(!after["airbnb"].contains("DTSTART;VALUE=DATE:20261208"));
-        assert_eq!(before["booking"].lines().count(), after["booking"].lines().count());
+        assert_eq!(
+            before["booking"].lines().count(),
+            after["booking"].lines().count()
+        );
     }
 }

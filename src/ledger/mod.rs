@@ -5,10 +5,16 @@
 mod bookings;
 mod health;
 mod lock;
+mod logs;
 mod passes;
 mod records;
 mod sources;
 pub mod webhooks;
+
+pub use logs::{
+    ArchiveFilter, ArchiveUnit, ArchiveUnitInfo, ArchivedEntry, BackfillJob, CredentialLabel,
+    HashedLogEntry,
+};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

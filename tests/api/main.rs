@@ -1,5 +1,6 @@
 //! One integration-test binary (one link step), a module per area.
 
+mod archive;
 mod feed;
 mod helpers;
 mod operator;

@@ -1,0 +1,571 @@
+//! The unit log archive against the sandbox: the library's pulls with the real client, and the
+//! real binary's `logs` commands, killed half-way and run again.
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use flexysync::archive::{self, normalize};
+use flexysync::config::{ArchiveConfig, Config, FlexyKeyConfig};
+use flexysync::flexykey::{Client, LogEntry};
+use flexysync::ledger::{ArchiveFilter, Ledger};
+use flexysync::sandbox::{self, Faults, Sandbox, SandboxLogEntry, SandboxOptions};
+use futures::TryStreamExt;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::helpers::{binary, code, run, start_sandbox, stderr, stdout, write_config};
+
+const UNIT: i64 = sandbox::UNIT_MAIN;
+
+struct Fixture {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    ledger: Ledger,
+}
+
+/// A sandbox, a config file with `archive` as its `[archive]` section, and the ledger it names
+/// (opened, so migrated, before any binary runs).
+async fn fixture(archive: &str) -> Fixture {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &sandbox.base_url(),
+        sandbox::DEMO_USER,
+        sandbox::DEMO_PASSWORD,
+        &format!("[archive]\n{archive}\n"),
+    );
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    Fixture {
+        sandbox,
+        dir,
+        config,
+        ledger,
+    }
+}
+
+impl Fixture {
+    fn client(&self) -> Client {
+        let mut config = FlexyKeyConfig::new(
+            self.sandbox.base_url(),
+            sandbox::DEMO_USER,
+            sandbox::DEMO_PASSWORD,
+        );
+        config.requests_per_second = 200.0;
+        config.burst = 50;
+        Client::new(&config).unwrap()
+    }
+
+    fn archive_config(&self) -> ArchiveConfig {
+        Config::load(&self.config).unwrap().archive
+    }
+
+    /// Every archived entry of the unit, each as stored.
+    async fn archived(&self) -> Vec<LogEntry> {
+        let filter = ArchiveFilter {
+            unit_id: Some(UNIT),
+            ..ArchiveFilter::default()
+        };
+        let items: Vec<_> = self
+            .ledger
+            .archive_entries(&filter)
+            .try_collect()
+            .await
+            .unwrap();
+        items.into_iter().map(|item| item.entry).collect()
+    }
+
+    /// Asserts that the archive holds exactly `expected` (normalized), each entry once.
+    async fn assert_archived_exactly(&self, expected: &[LogEntry]) {
+        let key = |entry: &LogEntry| serde_json::to_string(entry).unwrap();
+        let expected: HashSet<String> = expected
+            .iter()
+            .map(|entry| key(&normalize(entry.clone())))
+            .collect();
+        let archived = self.archived().await;
+        let distinct: HashSet<String> = archived.iter().map(key).collect();
+        assert_eq!(distinct.len(), archived.len(), "an entry is archived twice");
+        let missing = expected.difference(&distinct).count();
+        let extra = distinct.difference(&expected).count();
+        assert_eq!(
+            (missing, extra),
+            (0, 0),
+            "archive differs: {missing} missing, {extra} not in the source"
+        );
+    }
+
+    /// What FlexyKey (the sandbox, through the client) holds for the unit in `[from, to]`.
+    async fn truth(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<LogEntry> {
+        self.client().unit_logs(UNIT, from, to).await.unwrap()
+    }
+
+    fn log_requests(&self) -> Vec<sandbox::JournalEntry> {
+        self.sandbox
+            .journal()
+            .into_iter()
+            .filter(|entry| entry.path.starts_with("/v1/unitlogs/"))
+            .collect()
+    }
+}
+
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).unwrap().and_utc()
+}
+
+fn as_log_entry(entry: &SandboxLogEntry) -> LogEntry {
+    LogEntry {
+        server_date: entry.server_date,
+        unit_date: Some(entry.unit_date.clone()),
+        source_id: Some(entry.source_id.clone()),
+        source_label: entry.source_label.clone(),
+        action_label: entry.action_label.clone(),
+        log_msg: Some(entry.log_msg.clone()),
+    }
+}
+
+/// `count` entries inside `[from, from + span)`, shuffled; one in eight repeats an earlier one
+/// exactly but for `serverDate`.
+fn injected(seed: u64, from: DateTime<Utc>, span: TimeDelta, count: usize) -> Vec<SandboxLogEntry> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out: Vec<SandboxLogEntry> = Vec::with_capacity(count);
+    for index in 0..count {
+        let server_date = from + TimeDelta::seconds(rng.random_range(0..span.num_seconds()));
+        if index > 0 && rng.random_range(0..8) == 0 {
+            let mut twin = out[rng.random_range(0..index)].clone();
+            twin.server_date = server_date;
+            out.push(twin);
+            continue;
+        }
+        out.push(SandboxLogEntry {
+            server_date,
+            unit_date: server_date.format("%Y-%m-%d %H:%M").to_string(),
+            source_id: format!("+4670{:07}", rng.random_range(0..10_000_000)),
+            source_label: Some(format!("Gäst {}", rng.random_range(0..40))),
+            action_label: Some("Öppna F1".to_owned()),
+            log_msg: format!("Öppnad med telefonsamtal #{}", rng.random_range(0..3)),
+        });
+    }
+    out.shuffle(&mut rng);
+    out
+}
+
+/// The query value `name` of a journal entry.
+fn query_value(entry: &sandbox::JournalEntry, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(entry.query.as_bytes())
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_day_is_archived_once_a_quiet_pull_asks_once_and_new_entries_follow() {
+    let day = (Utc::now() - TimeDelta::days(2)).date_naive();
+    let f = fixture(&format!("units = [{UNIT}]\nstart = \"{day}\"")).await;
+    f.sandbox.set_logs_per_day(UNIT, 0).unwrap();
+    let busy = injected(5, midnight(day), TimeDelta::days(1), 5_000);
+    f.sandbox.add_log_entries(UNIT, busy.clone()).unwrap();
+    let mut expected: Vec<LogEntry> = busy.iter().map(as_log_entry).collect();
+    let (client, config) = (f.client(), f.archive_config());
+
+    let report = archive::pull(&client, &f.ledger, &config, Utc::now())
+        .await
+        .unwrap();
+    assert!(report.failed.is_empty(), "{report:?}");
+    f.assert_archived_exactly(&expected).await;
+    assert!(report.stored() > 4_000, "{report:?}");
+
+    f.sandbox.clear_journal();
+    let quiet = archive::pull(&client, &f.ledger, &config, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(quiet.stored(), 0);
+    let journal = f.sandbox.journal();
+    assert_eq!(journal.len(), 1, "one request per unit: {journal:?}");
+    assert_eq!(journal[0].path, format!("/v1/unitlogs/{UNIT}"));
+
+    // New entries, one of them dated inside the overlap before the last pull's end.
+    let now = Utc::now();
+    let fresh = injected(6, now - TimeDelta::minutes(90), TimeDelta::minutes(89), 40);
+    f.sandbox.add_log_entries(UNIT, fresh.clone()).unwrap();
+    let next = archive::pull(&client, &f.ledger, &config, Utc::now())
+        .await
+        .unwrap();
+    expected.extend(fresh.iter().map(as_log_entry));
+    f.assert_archived_exactly(&expected).await;
+    assert!(next.stored() > 30, "{next:?}");
+}
+
+/// Runs the real binary with `args` and SIGKILLs it as soon as `reached` says so.
+async fn kill_when<F, Fut>(f: &Fixture, args: &[&str], reached: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut child = tokio::process::Command::new(binary())
+        .arg("--config")
+        .arg(&f.config)
+        .args(args)
+        .env_remove("FLEXYSYNC_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if reached().await {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the command ended before it could be killed half-way"
+        );
+        assert!(tokio::time::Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.start_kill().unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(!status.success(), "killed, not finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_killed_half_way_resumes_and_completes_exactly() {
+    let f = fixture(&format!("units = [{UNIT}]")).await;
+    f.sandbox.set_logs_per_day(UNIT, 1_200).unwrap();
+    f.sandbox.set_faults(Faults {
+        latency: Duration::from_millis(15),
+        ..Faults::default()
+    });
+    let last = (Utc::now() - TimeDelta::days(2)).date_naive();
+    let first = last - TimeDelta::days(11);
+    let (from, to) = (midnight(first), midnight(last) + TimeDelta::seconds(86_399));
+    let args = [
+        "logs",
+        "backfill",
+        "--unit",
+        "3023",
+        "--from",
+        &first.to_string(),
+        "--to",
+        &last.to_string(),
+    ];
+    kill_when(&f, &args, || async {
+        f.ledger
+            .archive_backfill(UNIT)
+            .await
+            .unwrap()
+            .is_some_and(|job| job.position >= from + TimeDelta::days(3))
+    })
+    .await;
+    let position = f
+        .ledger
+        .archive_backfill(UNIT)
+        .await
+        .unwrap()
+        .unwrap()
+        .position;
+    assert!(position < to, "killed before the end");
+    f.sandbox.set_faults(Faults::default());
+    let truth = f.truth(from, to).await;
+    let stored_part: Vec<LogEntry> = truth
+        .iter()
+        .filter(|entry| entry.server_date <= position)
+        .cloned()
+        .collect();
+    f.assert_archived_exactly(&stored_part).await;
+
+    f.sandbox.clear_journal();
+    let out = run(&f.config, &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
+    let first_request = f.log_requests().into_iter().next().unwrap();
+    let resumed_from: DateTime<Utc> = query_value(&first_request, "dateFrom")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(resumed_from, position, "resumed where it stopped");
+    f.assert_archived_exactly(&truth).await;
+    assert!(truth.len() > 12_000, "{}", truth.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_killed_half_way_and_run_again_leaves_no_gap_or_duplicate() {
+    let start = (Utc::now() - TimeDelta::days(10)).date_naive();
+    let f = fixture(&format!("units = [{UNIT}]\nstart = \"{start}\"")).await;
+    f.sandbox.set_logs_per_day(UNIT, 1_200).unwrap();
+    f.sandbox.set_faults(Faults {
+        latency: Duration::from_millis(15),
+        ..Faults::default()
+    });
+    kill_when(&f, &["logs", "pull"], || async {
+        f.ledger
+            .archive_unit(UNIT)
+            .await
+            .unwrap()
+            .and_then(|unit| unit.pulled_to)
+            .is_some_and(|to| to >= midnight(start) + TimeDelta::days(3))
+    })
+    .await;
+    let pulled_to = f
+        .ledger
+        .archive_unit(UNIT)
+        .await
+        .unwrap()
+        .unwrap()
+        .pulled_to
+        .unwrap();
+    f.sandbox.set_faults(Faults::default());
+    let stored_part = f.truth(midnight(start), pulled_to).await;
+    f.assert_archived_exactly(&stored_part).await;
+
+    let out = run(&f.config, &["logs", "pull"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let end = f
+        .ledger
+        .archive_unit(UNIT)
+        .await
+        .unwrap()
+        .unwrap()
+        .pulled_to
+        .unwrap();
+    assert!(end > pulled_to);
+    let truth = f.truth(midnight(start), end).await;
+    f.assert_archived_exactly(&truth).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_round_trip_and_show_masks_phones_in_the_units_time() {
+    let start = (Utc::now() - TimeDelta::days(1)).date_naive();
+    let f = fixture(&format!("units = \"all\"\nstart = \"{start}\"")).await;
+    let out = run(&f.config, &["logs", "pull"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("unit 7001: skipped"),
+        "{}",
+        stdout(&out)
+    );
+    let archived = f.archived().await;
+    assert!(archived.len() > 100, "{}", archived.len());
+
+    let csv_path = f.dir.path().join("out.csv");
+    let out = run(
+        &f.config,
+        &[
+            "logs", "export", "--format", "csv", "--unit", "3023", "--output",
+        ],
+    )
+    .await;
+    assert_ne!(code(&out), 0, "--output needs a value");
+    let out = run(
+        &f.config,
+        &[
+            "logs",
+            "export",
+            "--format",
+            "csv",
+            "--unit",
+            "3023",
+            "--output",
+            csv_path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        [
+            "unitId",
+            "serverDate",
+            "unitDate",
+            "sourceID",
+            "sourceLabel",
+            "actionLabel",
+            "logMsg"
+        ]
+    );
+    let text = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let from_csv: Vec<LogEntry> = reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            assert_eq!(&record[0], "3023");
+            LogEntry {
+                server_date: record[1].parse().unwrap(),
+                unit_date: text(&record[2]),
+                source_id: text(&record[3]),
+                source_label: text(&record[4]),
+                action_label: text(&record[5]),
+                log_msg: text(&record[6]),
+            }
+        })
+        .collect();
+    assert_eq!(from_csv, archived, "CSV parses back to the archive");
+
+    let out = run(&f.config, &["logs", "export", "--format", "jsonl"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let from_json: Vec<LogEntry> = stdout(&out)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|value| value["unitId"] == UNIT)
+        .map(|value| {
+            let field = |name: &str| value[name].as_str().map(str::to_owned);
+            LogEntry {
+                server_date: field("serverDate").unwrap().parse().unwrap(),
+                unit_date: field("unitDate"),
+                source_id: field("sourceID"),
+                source_label: field("sourceLabel"),
+                action_label: field("actionLabel"),
+                log_msg: field("logMsg"),
+            }
+        })
+        .collect();
+    assert_eq!(from_json, archived, "JSON lines parse back to the archive");
+
+    let out = run(&f.config, &["logs", "show", "--unit", "3023"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    assert_eq!(
+        table.lines().count(),
+        archived.len() + 1,
+        "a header and a row each"
+    );
+    assert!(
+        table.contains(" CET ") || table.contains(" CEST "),
+        "the unit's zone (W. Europe Standard Time): {table}"
+    );
+    let full_phone = regex::Regex::new(r"\+\d{7,}").unwrap();
+    assert!(!full_phone.is_match(&table), "a full phone number is shown");
+
+    let phone = "+46701234567";
+    let out = run(
+        &f.config,
+        &["logs", "show", "--unit", "3023", "--source-id", phone],
+    )
+    .await;
+    let shown = stdout(&out);
+    let rows: Vec<&str> = shown.lines().skip(1).map(str::trim_end).collect::<Vec<_>>();
+    let expected = archived
+        .iter()
+        .filter(|entry| entry.source_id.as_deref() == Some(phone))
+        .count();
+    assert!(expected > 0);
+    assert_eq!(rows.len(), expected);
+    assert!(
+        rows.iter().all(|row| row.contains("+********567")),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_fetch_reads_a_unit_live_and_refusals_have_their_exit_code() {
+    let f = fixture("").await;
+    let day = (Utc::now() - TimeDelta::days(3)).date_naive();
+    let live = f
+        .truth(midnight(day), midnight(day) + TimeDelta::seconds(86_399))
+        .await;
+    assert!(!live.is_empty());
+    let day_text = day.to_string();
+    let args = [
+        "logs", "fetch", "3023", "--from", &day_text, "--to", &day_text,
+    ];
+
+    let out = run(&f.config, &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table
+            .trim_end()
+            .ends_with(&format!("{} entries", live.len())),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), live.len() + 2);
+    assert!(!regex::Regex::new(r"\+\d{7,}").unwrap().is_match(&table));
+
+    let mut json_args = vec!["--json"];
+    json_args.extend(args);
+    let out = run(&f.config, &json_args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(listed.len(), live.len());
+    assert!(
+        listed
+            .iter()
+            .all(|e| e["sourceID"].is_string() && e["serverDate"].is_string())
+    );
+    assert_eq!(
+        f.ledger
+            .archive_count(&ArchiveFilter::default())
+            .await
+            .unwrap(),
+        0
+    );
+
+    let out = run(
+        &f.config,
+        &[
+            "logs", "fetch", "9001", "--from", &day_text, "--to", &day_text,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 3, "another company's unit: {}", stderr(&out));
+    let out = run(
+        &f.config,
+        &[
+            "logs",
+            "fetch",
+            "3023",
+            "--from",
+            "yesterday",
+            "--to",
+            "now",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--from"), "{}", stderr(&out));
+
+    let out = run(
+        &f.config,
+        &["logs", "backfill", "--unit", "7001", "--from", &day_text],
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("7001"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_of_every_unit_skips_evva_and_reports_each_unit() {
+    let f = fixture("units = \"all\"").await;
+    let day = (Utc::now() - TimeDelta::days(4)).date_naive().to_string();
+    let out = run(
+        &f.config,
+        &["logs", "backfill", "--from", &day, "--to", &day],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    for unit in ["3023", "5459"] {
+        assert!(
+            text.contains(&format!("unit {unit}: backfill complete")),
+            "{text}"
+        );
+    }
+    assert!(text.contains("unit 7001: skipped"), "{text}");
+    assert!(
+        !f.log_requests()
+            .iter()
+            .any(|entry| entry.path.ends_with("/7001")),
+        "no log request for an EVVA unit"
+    );
+    let stored = f
+        .ledger
+        .archive_count(&ArchiveFilter::default())
+        .await
+        .unwrap();
+    assert!(stored > 200, "{stored}");
+}
