@@ -243,11 +243,6 @@ pub fn parse_when(
         .ok_or_else(|| format!("{text:?} does not exist in {}", zone.name()))
 }
 
-/// Shared by the placeholder commands of areas still being built.
-fn not_built(what: &str) -> CliError {
-    CliError::Usage(format!("`{what}` is not available in this build yet"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub const LIMITER_WAIT: &str = "flexysync_limiter_wait_seconds_total";
 pub const SOURCE_AGE: &str = "flexysync_source_seconds_since_fresh_read";
 pub const IN_DOUBT: &str = "flexysync_journal_in_doubt";
 pub const LOG_ENTRIES: &str = "flexysync_log_entries_archived_total";
-pub const WEBHOOK_EVENTS: &str = "flexysync_webhook_events_total";
+pub const WEBHOOK_EVENTS: &str = "flexysync_webhook_deliveries_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

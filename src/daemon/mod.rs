@@ -1,9 +1,15 @@
 //! The daemon: scheduling, the HTTP listener (webhooks, health, metrics, status page),
 //! signals, systemd notify, and the demo. Business rules live elsewhere.
 
+pub mod app;
 pub mod demo_feeds;
 pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
+pub mod run;
 pub mod scheduler;
+pub mod server;
 pub mod status_page;
+
+pub use run::{DaemonError, RunOptions, serve};
+pub mod demo;

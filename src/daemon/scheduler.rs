@@ -78,9 +78,11 @@ pub async fn schedule_loop(
         match next_step(&cron, last_run, now) {
             Step::RunNow => {
                 last_run = now;
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = locks.run_exclusive(&name, &job) => {}
+                // Not raced against `cancel`: a run in progress finishes (and journals what
+                // it did); the pass itself stops between operations on shutdown.
+                locks.run_exclusive(&name, &job).await;
+                if cancel.is_cancelled() {
+                    return;
                 }
             }
             Step::SleepUntil(fire) => {

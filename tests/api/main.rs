@@ -1,6 +1,8 @@
 //! One integration-test binary (one link step), a module per area.
 
 mod archive;
+mod browser;
+mod daemon;
 mod feed;
 mod helpers;
 mod operator;

@@ -1,0 +1,201 @@
+//! The running service's shared state and its jobs: a source's pass, the archive pull, the
+//! periodic full pass that also checks drift. Jobs never hold a config across a reload: each
+//! takes the config current when it starts.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Utc};
+
+use super::lifecycle;
+use super::metrics as m;
+use super::scheduler::JobLocks;
+use super::status_page::{ErrorRow, PassRow};
+use crate::config::Config;
+use crate::flexykey::Client;
+use crate::ledger::Ledger;
+use crate::reconcile::feeds::FeedReader;
+use crate::reconcile::pass::{PassOptions, PassReport, run_pass};
+
+/// Job names besides the sources' own.
+pub const ARCHIVE_JOB: &str = "archive";
+pub const FULL_PASS_JOB: &str = "full-pass";
+
+const RECENT_ERRORS: usize = 20;
+
+/// What every job and request handler shares.
+pub struct App {
+    config: RwLock<Arc<Config>>,
+    pub ledger: Ledger,
+    pub client: Client,
+    pub http: reqwest::Client,
+    pub locks: JobLocks,
+    code_secret: Vec<u8>,
+    recent_errors: Mutex<VecDeque<ErrorRow>>,
+    last_pass: Mutex<Option<PassRow>>,
+    /// Passes run one at a time: a full pass and a source's own pass never overlap.
+    pass_lock: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    pub fn new(
+        config: Config,
+        ledger: Ledger,
+        client: Client,
+        http: reqwest::Client,
+        code_secret: Vec<u8>,
+    ) -> App {
+        App {
+            config: RwLock::new(Arc::new(config)),
+            ledger,
+            client,
+            http,
+            locks: JobLocks::default(),
+            code_secret,
+            recent_errors: Mutex::default(),
+            last_pass: Mutex::default(),
+            pass_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The config in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn replace_config(&self, config: Config) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+    }
+
+    pub fn recent_errors(&self) -> Vec<ErrorRow> {
+        let errors = self.recent_errors.lock().unwrap_or_else(|p| p.into_inner());
+        errors.iter().rev().cloned().collect()
+    }
+
+    pub fn last_pass(&self) -> Option<PassRow> {
+        self.last_pass
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn remember_error(&self, message: String) {
+        let mut errors = self.recent_errors.lock().unwrap_or_else(|p| p.into_inner());
+        if errors.len() == RECENT_ERRORS {
+            errors.pop_front();
+        }
+        errors.push_back(ErrorRow {
+            at: Utc::now(),
+            message,
+        });
+    }
+
+    /// One pass: of one source, or of all (`None`), which also checks every object for drift.
+    pub async fn pass(&self, only_source: Option<&str>) -> Option<PassReport> {
+        let _one_at_a_time = self.pass_lock.lock().await;
+        let config = self.config();
+        let reader = FeedReader::new(
+            self.http.clone(),
+            self.ledger.clone(),
+            Utc::now(),
+            config.sync.horizon_days,
+            self.code_secret.clone(),
+        );
+        let options = PassOptions {
+            only_source: only_source.map(str::to_owned),
+            ..PassOptions::default()
+        };
+        let started = Utc::now();
+        let scope = only_source.unwrap_or("all sources");
+        match run_pass(&config, &self.ledger, &self.client, &reader, &options).await {
+            Ok(report) => {
+                self.record_pass(scope, started, &report);
+                Some(report)
+            }
+            Err(err) => {
+                metrics::counter!(m::PASSES, "result" => "error").increment(1);
+                tracing::error!(scope, error = %err, "sync pass failed");
+                self.remember_error(format!("pass over {scope}: {err}"));
+                None
+            }
+        }
+    }
+
+    fn record_pass(&self, scope: &str, started: DateTime<Utc>, report: &PassReport) {
+        let counts = report.counts();
+        let result = if report.converged {
+            "converged"
+        } else {
+            "not_converged"
+        };
+        metrics::counter!(m::PASSES, "result" => result).increment(1);
+        metrics::counter!(m::OPERATIONS, "kind" => "create", "result" => "done")
+            .increment(u64::from(counts.created));
+        metrics::counter!(m::OPERATIONS, "kind" => "delete", "result" => "done")
+            .increment(u64::from(counts.deleted));
+        metrics::counter!(m::OPERATIONS, "kind" => "any", "result" => "failed")
+            .increment(u64::from(counts.failed));
+        metrics::counter!(m::OPERATIONS, "kind" => "delete", "result" => "held")
+            .increment(u64::from(counts.held));
+        let summary = format!(
+            "{scope}: {} created, {} deleted, {} adopted, {} failed, {} held",
+            counts.created, counts.deleted, counts.adopted, counts.failed, counts.held
+        );
+        // One line per pass with its counts, for the operator reading the journal.
+        tracing::info!(
+            scope,
+            created = counts.created,
+            deleted = counts.deleted,
+            adopted = counts.adopted,
+            failed = counts.failed,
+            held = counts.held,
+            converged = report.converged,
+            "pass finished"
+        );
+        for error in &report.errors {
+            self.remember_error(format!("{scope}: {error}"));
+        }
+        for failure in &report.applied.failures {
+            self.remember_error(format!("{scope}: {failure}"));
+        }
+        lifecycle::notify_status(&format!(
+            "last pass {}: {summary}",
+            started.format("%H:%M:%S")
+        ));
+        *self.last_pass.lock().unwrap_or_else(|p| p.into_inner()) = Some(PassRow {
+            started,
+            finished: Some(Utc::now()),
+            summary,
+            ok: report.converged,
+        });
+    }
+
+    /// Pulls every selected unit's new log entries into the archive.
+    pub async fn archive(&self) {
+        let config = self.config();
+        if !config.archive.enabled {
+            return;
+        }
+        match crate::archive::pull(&self.client, &self.ledger, &config.archive, Utc::now()).await {
+            Ok(report) => {
+                metrics::counter!(m::LOG_ENTRIES).increment(report.stored());
+                tracing::info!(
+                    units = report.units.len(),
+                    stored = report.stored(),
+                    failed = report.failed.len(),
+                    "archive pull finished"
+                );
+                for (unit_id, reason) in &report.failed {
+                    self.remember_error(format!("archive of unit {unit_id}: {reason}"));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "archive pull failed");
+                self.remember_error(format!("archive: {err}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! `flexysync demo`: the main job end to end on the built-in sandbox and bundled calendars,
+//! told in plain words. Nothing leaves this machine: the sandbox and the feeds listen on
+//! loopback.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio_util::sync::CancellationToken;
+
+use super::app::App;
+use super::demo_feeds::DemoFeeds;
+use crate::config::Config;
+use crate::flexykey::Client;
+use crate::ledger::Ledger;
+use crate::reconcile::pass::PassReport;
+use crate::reconcile::plan::Action;
+use crate::sandbox::{self, Sandbox, SandboxOptions};
+
+const ZONE: Tz = chrono_tz::Europe::Stockholm;
+
+fn local(time: DateTime<Utc>) -> String {
+    time.with_timezone(&ZONE)
+        .format("%a %d %b %H:%M")
+        .to_string()
+}
+
+/// The demo's config: three feeds for cabin 7 (booking object 123) on the sandbox.
+fn demo_config(dir: &Path, sandbox_url: &url::Url, feeds_port: u16) -> String {
+    let feed = |name: &str| format!("http://127.0.0.1:{feeds_port}/{name}.ics");
+    let archive_start = (Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d");
+    format!(
+        r#"# Written by `flexysync demo`.
+[flexykey]
+base_url = "{sandbox_url}"
+username = "{user}"
+password = "{password}"
+requests_per_second = 20.0
+burst = 10
+
+[ledger]
+path = "{ledger}"
+
+[sync]
+# One read without a stay is enough for the demo to show a cancellation.
+debounce_reads = 1
+
+[[sources]]
+name = "cabin-7-airbnb"
+kind = "ical"
+url = "{airbnb}"
+booking_object_id = {cabin}
+timezone = "Europe/Stockholm"
+preset = "airbnb"
+code = "phone-last4"
+buffer_before = "30m"
+
+[[sources]]
+name = "cabin-7-booking"
+kind = "ical"
+url = "{booking}"
+booking_object_id = {cabin}
+timezone = "Europe/Stockholm"
+preset = "booking-com"
+code = "derived"
+
+[[sources]]
+name = "cabin-7-cleaning"
+kind = "ical"
+url = "{cleaning}"
+booking_object_id = {cabin}
+timezone = "Europe/Stockholm"
+code = "derived"
+
+[archive]
+units = [{unit}]
+start = "{archive_start}"
+
+[server]
+listen = "127.0.0.1:0"
+
+[log]
+level = "warn"
+"#,
+        user = sandbox::DEMO_USER,
+        password = sandbox::DEMO_PASSWORD,
+        ledger = dir.join("ledger.db").display(),
+        airbnb = feed("airbnb"),
+        booking = feed("booking"),
+        cleaning = feed("cleaning"),
+        cabin = sandbox::OBJECT_CABIN,
+        unit = sandbox::UNIT_MAIN,
+    )
+}
+
+fn demo_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let dir = dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "flexysync-demo-{}-{}",
+            Utc::now().format("%Y%m%d-%H%M%S"),
+            std::process::id()
+        ))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if dir.join("ledger.db").exists() {
+        anyhow::bail!(
+            "{} already holds a ledger; give the demo an empty directory with --dir",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+pub async fn run(dir: Option<PathBuf>, keep_running: bool) -> anyhow::Result<()> {
+    super::logging::init(&crate::config::LogConfig {
+        format: crate::config::LogFormat::Pretty,
+        level: "warn".to_owned(),
+    });
+    let dir = demo_dir(dir)?;
+    let sandbox = Sandbox::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        SandboxOptions::default(),
+    )
+    .await
+    .context("starting the FlexyKey sandbox")?;
+    let feeds = DemoFeeds::new(Utc::now().with_timezone(&ZONE).date_naive());
+    let feeds_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let feeds_port = feeds_listener.local_addr()?.port();
+    let feeds_router = feeds.router();
+    tokio::spawn(async move { axum::serve(feeds_listener, feeds_router).await });
+
+    let config_path = dir.join("config.toml");
+    std::fs::write(
+        &config_path,
+        demo_config(&dir, &sandbox.base_url(), feeds_port),
+    )?;
+    let config = Config::load(&config_path)?;
+
+    println!("flexysync demo");
+    println!("==============");
+    println!(
+        "A FlexyKey simulator runs at {} (nothing leaves this machine).",
+        sandbox.base_url()
+    );
+    println!(
+        "Cabin 7 (booking object {}) is let on Airbnb and Booking.com, and a cleaning",
+        sandbox::OBJECT_CABIN
+    );
+    println!(
+        "crew comes every week. Their three calendars are served at http://127.0.0.1:{feeds_port}/."
+    );
+    println!();
+
+    let app = Arc::new(demo_app(&config).await?);
+    println!("Pass 1: read the calendars, book every stay on the door");
+    let writes_before = sandbox.write_calls().len();
+    let report = app.pass(None).await.context("the first pass failed")?;
+    describe_pass(&report);
+    let writes = sandbox.write_calls().len() - writes_before;
+    println!("  FlexyKey write calls: {writes}");
+    app.archive().await;
+    let archived = app
+        .ledger
+        .archive_count(&crate::ledger::ArchiveFilter::default())
+        .await
+        .unwrap_or(0);
+    println!(
+        "  Archived {archived} access-log entries of unit {} (who opened the door, and when).",
+        sandbox::UNIT_MAIN
+    );
+    println!();
+
+    println!("The Airbnb guest of the second stay cancels, and the third stay moves a day later.");
+    feeds.change();
+    println!("Pass 2: only what changed is written");
+    let writes_before = sandbox.write_calls().len();
+    let report = app.pass(None).await.context("the second pass failed")?;
+    describe_pass(&report);
+    println!(
+        "  FlexyKey write calls: {}",
+        sandbox.write_calls().len() - writes_before
+    );
+    println!();
+
+    println!("Pass 3: nothing changed, so nothing is written");
+    let writes_before = sandbox.write_calls().len();
+    let report = app.pass(None).await.context("the third pass failed")?;
+    println!(
+        "  {} operations planned, {} FlexyKey write calls.",
+        report.plan.operations.len(),
+        sandbox.write_calls().len() - writes_before
+    );
+    println!();
+    println!("The ledger is {}.", app.ledger.path().display());
+    println!(
+        "Look around: flexysync --config {} status",
+        config_path.display()
+    );
+    app.ledger.close().await;
+    drop(app);
+
+    if keep_running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!();
+        println!(
+            "Running as the daemon: status page at http://{}/ (Ctrl-C to stop).",
+            listener.local_addr()?
+        );
+        let options = super::RunOptions {
+            config_path: Some(config_path),
+            listen_for_signals: true,
+        };
+        super::serve(config, listener, CancellationToken::new(), options).await?;
+    }
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+async fn demo_app(config: &Config) -> anyhow::Result<App> {
+    let ledger = Ledger::open_exclusive(&config.ledger.path).await?;
+    let client = Client::new(&config.flexykey)?;
+    let http = crate::reconcile::feeds::feed_http_client()?;
+    let secret = crate::reconcile::feeds::code_secret(config, &ledger).await?;
+    Ok(App::new(config.clone(), ledger, client, http, secret))
+}
+
+fn describe_pass(report: &PassReport) {
+    for source in &report.sources {
+        let state = match &source.failure {
+            Some(reason) => format!("could not be read ({reason}); its bookings stay as they are"),
+            None => format!("{} upcoming stays", source.upcoming),
+        };
+        println!("  {}: {state}", source.name);
+        for warning in &source.warnings {
+            println!("    skipped: {warning}");
+        }
+    }
+    for operation in &report.plan.operations {
+        let (verb, reservation_window) = match &operation.action {
+            Action::Create {
+                reservation, start, ..
+            } => ("book", (reservation.label.clone(), *start, reservation.end)),
+            Action::Replace {
+                reservation, start, ..
+            } => (
+                "rebook",
+                (reservation.label.clone(), *start, reservation.end),
+            ),
+            Action::Delete { booking } => {
+                ("revoke", (booking.name.clone(), booking.start, booking.end))
+            }
+        };
+        let (label, start, end) = reservation_window;
+        println!(
+            "  {verb:<6} {label}: {} to {} ({})",
+            local(start),
+            local(end),
+            operation.reason
+        );
+    }
+    for held in &report.plan.held {
+        println!("  held   {}", held.reason);
+    }
+    let counts = report.counts();
+    println!(
+        "  Done: {} bookings created, {} deleted, {} failed{}.",
+        counts.created,
+        counts.deleted,
+        counts.failed,
+        if report.converged {
+            ", in step with the calendars"
+        } else {
+            ""
+        }
+    );
+}

@@ -1,0 +1,196 @@
+//! The `[server]` listener: `/healthz`, `/readyz`, `/metrics`, the status page at `/`, and the
+//! webhook endpoint. The caller binds the listener, so tests use port 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+
+use super::app::App;
+use super::metrics as m;
+use super::status_page::{self, ArrivalRow, HeldRow, SourceRow, StatusView};
+use crate::reconcile::status::{StatusReport, status_report};
+use crate::sources::webhook::{self, WebhookState};
+
+/// A source counts against readiness once it has failed this many reads in a row and has had
+/// no fresh read for this long.
+const FAILING_READS: u32 = 3;
+const FAILING_FOR: Duration = Duration::from_secs(3600);
+
+pub fn router(app: Arc<App>, webhooks: WebhookState) -> Router {
+    let own = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/", get(status))
+        .with_state(app);
+    own.merge(webhook::routes(webhooks))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Why the service is not ready, or nothing.
+async fn readiness_problems(app: &App) -> Vec<String> {
+    let mut problems = vec![];
+    if let Err(err) = app.ledger.check_writable().await {
+        problems.push(format!("ledger not writable: {err}"));
+    }
+    if app.client.last_call_ok() == Some(false) {
+        problems.push("FlexyKey did not answer the last call".to_owned());
+    }
+    let now = Utc::now();
+    match app.ledger.source_reads().await {
+        Ok(reads) => {
+            let config = app.config();
+            for read in reads
+                .iter()
+                .filter(|r| config.sources.iter().any(|s| s.name == r.source))
+            {
+                let stale = read
+                    .last_fresh_at
+                    .is_none_or(|fresh| (now - fresh).to_std().unwrap_or_default() > FAILING_FOR);
+                if read.consecutive_failures >= FAILING_READS && stale {
+                    problems.push(format!(
+                        "source {} has failed {} reads in a row: {}",
+                        read.source,
+                        read.consecutive_failures,
+                        read.last_reason.as_deref().unwrap_or("no reason recorded")
+                    ));
+                }
+            }
+        }
+        Err(err) => problems.push(format!("ledger not readable: {err}")),
+    }
+    problems
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let problems = readiness_problems(&app).await;
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready:\n{}\n", problems.join("\n")),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    // Gauges that describe the ledger are read at scrape time.
+    let now = Utc::now();
+    if let Ok(reads) = app.ledger.source_reads().await {
+        for read in reads {
+            if let Some(fresh) = read.last_fresh_at {
+                metrics::gauge!(m::SOURCE_AGE, "source" => read.source.clone())
+                    .set((now - fresh).num_seconds() as f64);
+            }
+        }
+    }
+    if let Ok(open) = app.ledger.open_journal().await {
+        metrics::gauge!(m::IN_DOUBT).set(open.len() as f64);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        m::render(),
+    )
+        .into_response()
+}
+
+/// The status page's content, from the ledger's status report and the daemon's memory.
+pub fn status_view(report: &StatusReport, app: &App) -> StatusView {
+    let sources = report
+        .sources
+        .iter()
+        .map(|s| SourceRow {
+            name: s.name.clone(),
+            last_fresh: s.last_fresh_at,
+            outcome: s
+                .last_outcome
+                .clone()
+                .unwrap_or_else(|| "never read".into()),
+            reason: s.last_reason.clone().or_else(|| s.shrink_hold.clone()),
+            consecutive_failures: i64::from(s.consecutive_failures),
+        })
+        .collect();
+    let mut arrivals: Vec<ArrivalRow> = report
+        .objects
+        .iter()
+        .flat_map(|object| {
+            object.arrivals.iter().map(|a| ArrivalRow {
+                source: a.source.clone(),
+                booking_object_id: object.booking_object_id,
+                label: a.label.clone(),
+                start: a.start,
+                end: a.end,
+                confirmed: a.confirmed,
+                state: if a.confirmed {
+                    "booked".into()
+                } else {
+                    "NOT BOOKED".into()
+                },
+            })
+        })
+        .collect();
+    arrivals.sort_by_key(|a| (a.start, a.booking_object_id));
+    let held = report
+        .sources
+        .iter()
+        .filter(|s| !s.held_deletions.is_empty() || s.shrink_hold.is_some())
+        .map(|s| HeldRow {
+            source: s.name.clone(),
+            count: s.held_deletions.len() as i64,
+            why: s.shrink_hold.clone().unwrap_or_else(|| {
+                s.held_deletions
+                    .first()
+                    .map(|h| h.reason.clone())
+                    .unwrap_or_default()
+            }),
+        })
+        .collect();
+    StatusView {
+        sources,
+        arrivals,
+        held,
+        errors: app.recent_errors(),
+        passes: app.last_pass().into_iter().collect(),
+    }
+}
+
+async fn status(State(app): State<Arc<App>>) -> Response {
+    let config = app.config();
+    let now = Utc::now();
+    match status_report(&config, &app.ledger, now).await {
+        Ok(report) => {
+            let view = status_view(&report, &app);
+            let tz = display_zone(&config);
+            Html(status_page::render(&view, now, tz)).into_response()
+        }
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the ledger cannot be read: {err}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// The zone the page shows times in: the first source's, else UTC.
+fn display_zone(config: &crate::config::Config) -> chrono_tz::Tz {
+    config
+        .sources
+        .iter()
+        .find_map(|s| s.timezone.map(|t| t.0))
+        .unwrap_or(chrono_tz::UTC)
+}
