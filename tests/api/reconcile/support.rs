@@ -272,7 +272,7 @@ impl World {
     /// One pass through the library, with a 1-second feed timeout.
     pub async fn sync(&self, flags: PassFlags) -> PassReport {
         let config = self.config();
-        let ledger = Ledger::open_exclusive(&config.ledger.path).await.unwrap();
+        let ledger = open_exclusive(&config.ledger.path).await;
         let client = Client::new(&config.flexykey).unwrap();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(1))
@@ -417,6 +417,23 @@ impl World {
             .await
             .unwrap();
         self.sandbox.set_faults(faults);
+    }
+}
+
+/// The lock is a `flock`: a child process that another test forks at the moment this test
+/// releases it keeps it alive until its `exec`. Within one test process, wait that out.
+async fn open_exclusive(path: &std::path::Path) -> Ledger {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Ledger::open_exclusive(path).await {
+            Ok(ledger) => return ledger,
+            Err(flexysync::ledger::LedgerError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(err) => panic!("{err}"),
+        }
     }
 }
 
