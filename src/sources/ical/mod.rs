@@ -1,5 +1,24 @@
 //! iCalendar feeds: bytes → components (calcard, one block at a time) → occurrences in a
 //! window → reservations (the source's rules).
+//!
+//! Broken input: nothing fails the whole feed. Each case is skipped or repaired with a warning
+//! naming the UID and the line where its VEVENT begins:
+//! - invalid UTF-8 is replaced, NUL bytes dropped, a UTF-8 or UTF-16 BOM honoured;
+//! - a VEVENT without END:VEVENT ends where the next block begins;
+//! - no UID: a stable one is made from the block's content; no readable DTSTART: skipped
+//!   (an override falls back to its RECURRENCE-ID); a second DTSTART is ignored;
+//! - DTEND before DTSTART: swapped; DTEND of another value type: converted to DTSTART's;
+//! - a negative or absurd DURATION (`P999999999999999999W`) is ignored (checked arithmetic);
+//! - an unreadable RRULE (COUNT=-1, typos) keeps DTSTART and RDATE only; COUNT=0 is ignored;
+//! - an unknown TZID is read as floating; UNTIL before DTSTART leaves DTSTART alone;
+//! - an override whose RECURRENCE-ID is no occurrence of its series is dropped; overrides
+//!   without a series stand alone.
+//!
+//! Times: floating values are read in X-WR-TIMEZONE, else the caller's zone; a UTC DTSTART
+//! with an RRULE repeats on the wall clock of X-WR-TIMEZONE when there is one; a local time in
+//! a spring-forward gap takes the offset before the gap, an ambiguous one the first instant.
+//! An all-day series with a UTC UNTIL (Outlook) counts the day UNTIL falls on in the calendar's
+//! zone (rounded to the nearest day when the zone is UTC).
 
 mod codes;
 mod event;

@@ -60,7 +60,8 @@ pub fn normalize_phone(raw: &str, default_country: &str) -> Option<String> {
     } else {
         format!("{default_country}{digits}")
     };
-    (8..=15).contains(&full.len()).then(|| format!("+{full}"))
+    // E.164: 8 to 15 digits, and no country code begins with 0.
+    ((8..=15).contains(&full.len()) && !full.starts_with('0')).then(|| format!("+{full}"))
 }
 
 fn phones_of(occ: &Occurrence, country: &str) -> Vec<String> {
@@ -344,5 +345,36 @@ pub(super) fn make_unique(
             ));
         }
         settled[index] = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_become_e164() {
+        assert_eq!(
+            normalize_phone("070-123 45 67", "46").as_deref(),
+            Some("+46701234567")
+        );
+        assert_eq!(
+            normalize_phone("0046 70 111 22 33", "46").as_deref(),
+            Some("+46701112233")
+        );
+        assert_eq!(
+            normalize_phone("+1 (415) 555-0100", "46").as_deref(),
+            Some("+14155550100")
+        );
+        assert_eq!(normalize_phone("+0987654321", "46"), None);
+        assert_eq!(normalize_phone("12345", "46"), None);
+        assert_eq!(normalize_phone("+1234567890123456", "46"), None);
+    }
+
+    #[test]
+    fn labels_never_carry_full_phone_numbers() {
+        let label = clean_label("Anna +46 70 123 45 67\n(late arrival)");
+        assert!(!label.contains("123 45 67"), "{label}");
+        assert!(label.starts_with("Anna [phone]"), "{label}");
     }
 }
