@@ -569,3 +569,61 @@ async fn a_backfill_of_every_unit_skips_evva_and_reports_each_unit() {
         .unwrap();
     assert!(stored > 200, "{stored}");
 }
+
+/// `sync` books a guest with a phone number on the cabin (unit 3023); the guest's call to the
+/// unit is shown with the reservation's label, found through the cabin's booking object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_event_shows_the_label_of_the_booking_flexysync_made() {
+    let now = Utc::now();
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("cabin.ics");
+    let t = |time: DateTime<Utc>| time.format("%Y%m%dT%H%M%SZ").to_string();
+    std::fs::write(
+        &feed,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//flexysync tests//EN\r\nBEGIN:VEVENT\r\n\
+             UID:stay-1@flexysync.test\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\n\
+             SUMMARY:Anna Berg\r\nDESCRIPTION:Phone: +46701239876\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            t(now - TimeDelta::hours(3)),
+            t(now + TimeDelta::days(1)),
+        ),
+    )
+    .unwrap();
+    let f = fixture(&format!(
+        "units = [{UNIT}]\nstart = \"{}\"\n\n[[sources]]\nname = \"cabin\"\nkind = \"ical\"\n\
+         path = {:?}\nbooking_object_id = {}\ntimezone = \"Europe/Stockholm\"\n",
+        now.date_naive(),
+        feed.display().to_string(),
+        sandbox::OBJECT_CABIN,
+    ))
+    .await;
+    let out = run(&f.config, &["sync"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let bookings = f.sandbox.bookings_of(sandbox::OBJECT_CABIN);
+    assert_eq!(bookings.len(), 1, "{bookings:?}");
+    assert_eq!(bookings[0].phone1.as_deref(), Some("+46701239876"));
+    f.sandbox
+        .add_log_entries(
+            UNIT,
+            vec![SandboxLogEntry {
+                server_date: now - TimeDelta::minutes(30),
+                unit_date: "2026-01-01 00:00".to_owned(),
+                source_id: "+46701239876".to_owned(),
+                source_label: None,
+                action_label: Some("Öppna F1".to_owned()),
+                log_msg: "Öppnad med telefonsamtal".to_owned(),
+            }],
+        )
+        .unwrap();
+    let out = run(&f.config, &["logs", "pull"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(&f.config, &["logs", "show", "--source-id", "0701239876"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(table.contains("Anna Berg"), "{table}");
+    assert!(
+        table.contains("+********876") && !table.contains("701239876"),
+        "{table}"
+    );
+}
