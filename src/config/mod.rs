@@ -5,6 +5,7 @@
 
 mod duration;
 mod sections;
+mod sources;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use secrecy::SecretString;
 
 pub use duration::{HumanDuration, parse_duration};
 pub use sections::*;
+pub use sources::*;
 
 /// Where the config is read from when `--config` and `FLEXYSYNC_CONFIG` are both absent.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/flexysync/config.toml";

@@ -1,0 +1,298 @@
+//! `[[sources]]`: one table per calendar feed or webhook sender, and the value types its keys
+//! take (zones, local times, schedules).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveTime;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, de};
+
+use super::sections::{KeyError, SecretUrl, check_transport, key_err};
+use super::{HumanDuration, read_secret_file};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Ical,
+    Webhook,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    Airbnb,
+    BookingCom,
+    Vrbo,
+    Google,
+    #[default]
+    Generic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CodePolicy {
+    PhoneLast4,
+    Derived,
+    #[default]
+    None,
+}
+
+/// One `[[sources]]` table. Kinds share one flat table so that an operator sees every key in
+/// one place; `validate` refuses keys that do not belong to the kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    // ical
+    #[serde(default)]
+    pub url: Option<SecretUrl>,
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub booking_object_id: Option<i64>,
+    #[serde(default)]
+    pub timezone: Option<Timezone>,
+    #[serde(default = "default_check_in")]
+    pub check_in: LocalTime,
+    #[serde(default = "default_check_out")]
+    pub check_out: LocalTime,
+    #[serde(default)]
+    pub buffer_before: HumanDuration,
+    #[serde(default)]
+    pub buffer_after: HumanDuration,
+    #[serde(default)]
+    pub preset: Preset,
+    #[serde(default)]
+    pub include_summary: Option<String>,
+    #[serde(default)]
+    pub exclude_summary: Option<String>,
+    #[serde(default)]
+    pub code: CodePolicy,
+    #[serde(default = "default_code_length")]
+    pub code_length: u8,
+    /// Country calling code for phone numbers written without one, e.g. "46".
+    #[serde(default = "default_country")]
+    pub default_country: String,
+    #[serde(default = "default_source_schedule")]
+    pub schedule: String,
+    #[serde(default = "default_max_feed_bytes")]
+    pub max_bytes: u64,
+    // webhook
+    #[serde(default)]
+    pub secret: Option<SecretString>,
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub objects: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub snapshot_url: Option<SecretUrl>,
+}
+
+fn default_check_in() -> LocalTime {
+    LocalTime(NaiveTime::from_hms_opt(15, 0, 0).expect("constant time"))
+}
+fn default_check_out() -> LocalTime {
+    LocalTime(NaiveTime::from_hms_opt(11, 0, 0).expect("constant time"))
+}
+fn default_code_length() -> u8 {
+    6
+}
+fn default_country() -> String {
+    "46".to_owned()
+}
+fn default_source_schedule() -> String {
+    "*/10 * * * *".to_owned()
+}
+fn default_max_feed_bytes() -> u64 {
+    20 * 1024 * 1024
+}
+
+impl SourceConfig {
+    pub(super) fn validate(&mut self) -> Result<(), KeyError> {
+        if self.name.trim().is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(key_err(
+                "name",
+                format!(
+                    "expected letters, digits, '-', '_' or '.', found {:?}",
+                    self.name
+                ),
+            ));
+        }
+        if let Err(reason) = parse_schedule(&self.schedule) {
+            return Err(key_err(
+                "schedule",
+                format!(
+                    "expected a crontab line such as \"*/10 * * * *\", found {:?}: {reason}",
+                    self.schedule
+                ),
+            ));
+        }
+        for (key, pattern) in [
+            ("include_summary", &self.include_summary),
+            ("exclude_summary", &self.exclude_summary),
+        ] {
+            if let Some(pattern) = pattern
+                && let Err(err) = regex::Regex::new(pattern)
+            {
+                return Err(key_err(
+                    key,
+                    format!("not a valid regular expression: {err}"),
+                ));
+            }
+        }
+        if !(4..=8).contains(&self.code_length) {
+            return Err(key_err(
+                "code_length",
+                format!("expected 4 to 8 digits, found {}", self.code_length),
+            ));
+        }
+        if self.default_country.is_empty()
+            || self.default_country.len() > 3
+            || !self.default_country.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(key_err(
+                "default_country",
+                format!(
+                    "expected a country calling code such as \"46\", found {:?}",
+                    self.default_country
+                ),
+            ));
+        }
+        match self.kind {
+            SourceKind::Ical => self.validate_ical(),
+            SourceKind::Webhook => self.validate_webhook(),
+        }
+    }
+
+    fn validate_ical(&mut self) -> Result<(), KeyError> {
+        match (&self.url, &self.path) {
+            (Some(_), Some(_)) => {
+                return Err(key_err("path", "give either `url` or `path`, not both"));
+            }
+            (None, None) => {
+                return Err(key_err(
+                    "url",
+                    "missing: an ical source needs `url` or `path`",
+                ));
+            }
+            (Some(url), None) => check_transport(&url.0).map_err(|r| key_err("url", r))?,
+            (None, Some(_)) => {}
+        }
+        if self.booking_object_id.is_none() {
+            return Err(key_err(
+                "booking_object_id",
+                "missing: an ical source needs the FlexyKey booking object it fills",
+            ));
+        }
+        for (key, present) in [
+            ("secret", self.secret.is_some()),
+            ("secret_file", self.secret_file.is_some()),
+            ("objects", !self.objects.is_empty()),
+            ("snapshot_url", self.snapshot_url.is_some()),
+        ] {
+            if present {
+                return Err(key_err(key, "only webhook sources take this key"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_webhook(&mut self) -> Result<(), KeyError> {
+        for (key, present) in [
+            ("url", self.url.is_some()),
+            ("path", self.path.is_some()),
+            ("booking_object_id", self.booking_object_id.is_some()),
+        ] {
+            if present {
+                return Err(key_err(
+                    key,
+                    "webhook sources do not take this key (map resources with `objects`)",
+                ));
+            }
+        }
+        match (&self.secret, &self.secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(key_err(
+                    "secret_file",
+                    "give either `secret` or `secret_file`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(key_err("secret", "missing: give `secret` or `secret_file`"));
+            }
+            (None, Some(file)) => {
+                self.secret = Some(read_secret_file(file).map_err(|r| key_err("secret_file", r))?);
+            }
+            (Some(_), None) => {}
+        }
+        if self.objects.is_empty() {
+            return Err(key_err(
+                "objects",
+                "missing: map each of the sender's resource ids to a booking object, e.g. { \"room-a\" = 123 }",
+            ));
+        }
+        if let Some(url) = &self.snapshot_url {
+            check_transport(&url.0).map_err(|r| key_err("snapshot_url", r))?;
+        }
+        Ok(())
+    }
+}
+
+/// A crontab line: five fields, or six with seconds first (`*/10 * * * *`, `0 */5 * * * *`).
+pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .build()
+        .parse(text)
+        .map_err(|err| err.to_string())
+}
+
+/// An IANA zone name, or a Windows zone name mapped to its IANA zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timezone(pub chrono_tz::Tz);
+
+/// Resolves an IANA name (`Europe/Stockholm`) or a Windows name (`W. Europe Standard Time`).
+pub fn resolve_timezone(name: &str) -> Option<chrono_tz::Tz> {
+    let name = name.trim();
+    if let Ok(tz) = name.parse::<chrono_tz::Tz>() {
+        return Some(tz);
+    }
+    name.parse::<windows_timezones::WindowsTimezone>()
+        .ok()
+        .map(chrono_tz::Tz::from)
+}
+
+impl<'de> Deserialize<'de> for Timezone {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        resolve_timezone(&name).map(Timezone).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown time zone {name:?}; expected an IANA name such as \"Europe/Stockholm\" or a Windows name such as \"W. Europe Standard Time\""
+            ))
+        })
+    }
+}
+
+/// A local wall-clock time written `HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime(pub NaiveTime);
+
+impl<'de> Deserialize<'de> for LocalTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        NaiveTime::parse_from_str(text.trim(), "%H:%M")
+            .map(LocalTime)
+            .map_err(|_| {
+                de::Error::custom(format!(
+                    "expected a time of day like \"15:00\", found {text:?}"
+                ))
+            })
+    }
+}
