@@ -25,6 +25,35 @@ pub struct SyncArgs {
     pub confirm: Vec<String>,
 }
 
+/// Ctrl-C or SIGTERM: the write in flight finishes and is journaled, no other starts. A
+/// second signal exits at once (anything left in doubt is resolved by the next pass).
+fn stop_on_signal() -> tokio_util::sync::CancellationToken {
+    use tokio::signal::unix::{SignalKind, signal};
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        for round in 0..2 {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            if round == 0 {
+                eprintln!("flexysync: stopping after the write in flight (again to stop at once)");
+                token.cancel();
+            } else {
+                std::process::exit(130);
+            }
+        }
+    });
+    stop
+}
+
 pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
     let config = context.load_config()?;
     let ledger = Ledger::open_exclusive(&config.ledger.path)
@@ -37,6 +66,7 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         dry_run: args.dry_run,
         only_source: args.source.clone(),
         confirm: args.confirm.clone(),
+        stop: Some(stop_on_signal()),
     };
     let report = sync_once(&config, &ledger, &client, &http, &options)
         .await

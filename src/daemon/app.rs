@@ -35,6 +35,8 @@ pub struct App {
     last_pass: Mutex<Option<PassRow>>,
     /// Passes run one at a time: a full pass and a source's own pass never overlap.
     pass_lock: tokio::sync::Mutex<()>,
+    /// Fires on shutdown: a pass finishes its write in flight and starts no other.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
         client: Client,
         http: reqwest::Client,
         code_secret: Vec<u8>,
+        stop: tokio_util::sync::CancellationToken,
     ) -> App {
         App {
             config: RwLock::new(Arc::new(config)),
@@ -55,6 +58,7 @@ impl App {
             recent_errors: Mutex::default(),
             last_pass: Mutex::default(),
             pass_lock: tokio::sync::Mutex::new(()),
+            stop,
         }
     }
 
@@ -106,6 +110,7 @@ impl App {
         );
         let options = PassOptions {
             only_source: only_source.map(str::to_owned),
+            stop: Some(self.stop.clone()),
             ..PassOptions::default()
         };
         let started = Utc::now();

@@ -223,7 +223,14 @@ async fn demo_app(config: &Config) -> anyhow::Result<App> {
     let client = Client::new(&config.flexykey)?;
     let http = crate::reconcile::feeds::feed_http_client()?;
     let secret = crate::reconcile::feeds::code_secret(config, &ledger).await?;
-    Ok(App::new(config.clone(), ledger, client, http, secret))
+    Ok(App::new(
+        config.clone(),
+        ledger,
+        client,
+        http,
+        secret,
+        CancellationToken::new(),
+    ))
 }
 
 fn describe_pass(report: &PassReport) {

@@ -64,7 +64,14 @@ pub async fn serve(
     let (trigger_tx, trigger_rx) = mpsc::unbounded_channel::<String>();
     let webhook_sources = WebhookSources::new(&config.sources);
     let webhooks = WebhookState::new(ledger.clone(), webhook_sources.clone(), trigger_tx);
-    let app = Arc::new(App::new(config, ledger, client, http, code_secret));
+    let app = Arc::new(App::new(
+        config,
+        ledger,
+        client,
+        http,
+        code_secret,
+        stop.clone(),
+    ));
 
     let address = listener.local_addr().map_err(DaemonError::Listen)?;
     let router = server::router(app.clone(), webhooks);

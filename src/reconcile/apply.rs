@@ -36,6 +36,8 @@ pub struct Applier<'a> {
     pub pass_id: Option<i64>,
     /// Objects with a write still in doubt: nothing more is done on them in this pass.
     doubtful: HashSet<i64>,
+    /// Shutdown: the write in flight finishes and is journaled; no further one starts.
+    stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 enum CreateResult {
@@ -51,7 +53,14 @@ impl<'a> Applier<'a> {
             ledger,
             pass_id,
             doubtful: HashSet::new(),
+            stop: None,
         }
+    }
+
+    /// Stops starting new operations once `stop` is cancelled.
+    pub fn with_stop(mut self, stop: Option<tokio_util::sync::CancellationToken>) -> Self {
+        self.stop = stop;
+        self
     }
 
     /// Marks objects on which nothing may be written in this pass (their doubts unresolved).
@@ -63,7 +72,14 @@ impl<'a> Applier<'a> {
     /// recorded and the next operation goes on.
     pub async fn apply(&mut self, plan: &Plan) -> Result<ApplyReport, LedgerError> {
         let mut report = ApplyReport::default();
-        for op in &plan.operations {
+        for (done, op) in plan.operations.iter().enumerate() {
+            if self.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
+                report.failures.push(format!(
+                    "shutting down: {} operation(s) left for the next pass",
+                    plan.operations.len() - done
+                ));
+                break;
+            }
             self.apply_one(op, &mut report).await?;
         }
         Ok(report)

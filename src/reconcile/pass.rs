@@ -45,6 +45,8 @@ pub struct PassOptions {
     pub only_source: Option<String>,
     /// Sources whose held deletions the operator lets through.
     pub confirm: Vec<String>,
+    /// The daemon's shutdown: no write starts after it fires.
+    pub stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -422,7 +424,7 @@ pub async fn run_pass<R: SourceReader>(
 
     // 6. Apply, then re-read what was written.
     // Objects whose list could not be read may hide a doubt: nothing is written there.
-    let mut applier = Applier::new(client, ledger, pass_id);
+    let mut applier = Applier::new(client, ledger, pass_id).with_stop(options.stop.clone());
     applier.hold_objects(unlisted.iter().copied());
     report.applied = applier.apply(&report.plan).await?;
     verify(

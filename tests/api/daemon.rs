@@ -310,3 +310,75 @@ listen = "127.0.0.1:{port}"
     );
     assert!(!log().contains(sandbox::DEMO_PASSWORD) && !log().contains(HOOK_SECRET));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_told_to_stop_starts_no_write() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("cabin.ics");
+    std::fs::write(
+        &feed,
+        calendar(&[stay("a@test", 2, 2), stay("b@test", 5, 2)]),
+    )
+    .unwrap();
+    let extra = format!(
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\npath = \"{}\"\nbooking_object_id = {}\n",
+        feed.display(),
+        sandbox::OBJECT_CABIN
+    );
+    let path = write_config(
+        dir.path(),
+        &sandbox.base_url(),
+        sandbox::DEMO_USER,
+        sandbox::DEMO_PASSWORD,
+        &extra,
+    );
+    let config = flexysync::config::Config::load(&path).unwrap();
+    let ledger = flexysync::ledger::Ledger::open_exclusive(&config.ledger.path)
+        .await
+        .unwrap();
+    let client = flexysync::flexykey::Client::new(&config.flexykey).unwrap();
+    let http = flexysync::reconcile::feeds::feed_http_client().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    stop.cancel();
+    let options = flexysync::reconcile::pass::PassOptions {
+        stop: Some(stop),
+        ..Default::default()
+    };
+    let report = flexysync::reconcile::feeds::sync_once(&config, &ledger, &client, &http, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.plan.operations.len(),
+        2,
+        "the plan still says what is due"
+    );
+    assert!(sandbox.write_calls().is_empty(), "no write after the stop");
+    assert!(!report.converged);
+    assert!(
+        report
+            .applied
+            .failures
+            .iter()
+            .any(|f| f.contains("shutting down")),
+        "{:?}",
+        report.applied.failures
+    );
+    assert!(
+        ledger.open_journal().await.unwrap().is_empty(),
+        "nothing left in doubt"
+    );
+
+    // The next pass, not stopped, does the work.
+    let report = flexysync::reconcile::feeds::sync_once(
+        &config,
+        &ledger,
+        &client,
+        &http,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.converged);
+    assert_eq!(sandbox.bookings_of(sandbox::OBJECT_CABIN).len(), 2);
+}
