@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::lifecycle;
 use super::metrics as m;
 use super::scheduler::JobLocks;
-use super::status_page::{ErrorRow, PassRow};
+use super::status_page::ErrorRow;
 use crate::config::Config;
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
@@ -32,7 +32,6 @@ pub struct App {
     pub locks: JobLocks,
     code_secret: Vec<u8>,
     recent_errors: Mutex<VecDeque<ErrorRow>>,
-    last_pass: Mutex<Option<PassRow>>,
     /// Passes run one at a time: a full pass and a source's own pass never overlap.
     pass_lock: tokio::sync::Mutex<()>,
     /// Fires on shutdown: a pass finishes its write in flight and starts no other.
@@ -56,7 +55,6 @@ impl App {
             locks: JobLocks::default(),
             code_secret,
             recent_errors: Mutex::default(),
-            last_pass: Mutex::default(),
             pass_lock: tokio::sync::Mutex::new(()),
             stop,
         }
@@ -77,13 +75,6 @@ impl App {
     pub fn recent_errors(&self) -> Vec<ErrorRow> {
         let errors = self.recent_errors.lock().unwrap_or_else(|p| p.into_inner());
         errors.iter().rev().cloned().collect()
-    }
-
-    pub fn last_pass(&self) -> Option<PassRow> {
-        self.last_pass
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 
     fn remember_error(&self, message: String) {
@@ -170,12 +161,6 @@ impl App {
             "last pass {}: {summary}",
             started.format("%H:%M:%S")
         ));
-        *self.last_pass.lock().unwrap_or_else(|p| p.into_inner()) = Some(PassRow {
-            started,
-            finished: Some(Utc::now()),
-            summary,
-            ok: report.converged,
-        });
     }
 
     /// Pulls every selected unit's new log entries into the archive.

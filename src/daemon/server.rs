@@ -13,7 +13,8 @@ use chrono::Utc;
 
 use super::app::App;
 use super::metrics as m;
-use super::status_page::{self, ArrivalRow, HeldRow, SourceRow, StatusView};
+use super::status_page::{self, ArrivalRow, HeldRow, PassRow, SourceRow, StatusView};
+use crate::ledger::PassRecord;
 use crate::reconcile::status::{StatusReport, status_report};
 use crate::sources::webhook::{self, WebhookState};
 
@@ -109,8 +110,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-/// The status page's content, from the ledger's status report and the daemon's memory.
-pub fn status_view(report: &StatusReport, app: &App) -> StatusView {
+/// The status page's content, from the ledger's status report, its last passes and the
+/// daemon's recent errors.
+pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> StatusView {
     let sources = report
         .sources
         .iter()
@@ -165,16 +167,40 @@ pub fn status_view(report: &StatusReport, app: &App) -> StatusView {
         arrivals,
         held,
         errors: app.recent_errors(),
-        passes: app.last_pass().into_iter().collect(),
+        passes: passes
+            .iter()
+            .filter(|p| !p.dry_run)
+            .map(|p| PassRow {
+                started: p.started_at,
+                finished: p.finished_at,
+                summary: format!(
+                    "{} created, {} deleted, {} adopted, {} failed, {} held",
+                    p.counts.created,
+                    p.counts.deleted,
+                    p.counts.adopted,
+                    p.counts.failed,
+                    p.counts.held
+                ),
+                ok: p.converged,
+            })
+            .collect(),
     }
 }
 
 async fn status(State(app): State<Arc<App>>) -> Response {
     let config = app.config();
     let now = Utc::now();
-    match status_report(&config, &app.ledger, now).await {
-        Ok(report) => {
-            let view = status_view(&report, &app);
+    let gathered = match status_report(&config, &app.ledger, now).await {
+        Ok(report) => app
+            .ledger
+            .recent_passes(10)
+            .await
+            .map(|passes| (report, passes)),
+        Err(err) => Err(err),
+    };
+    match gathered {
+        Ok((report, passes)) => {
+            let view = status_view(&report, &passes, &app);
             let tz = display_zone(&config);
             Html(status_page::render(&view, now, tz)).into_response()
         }
