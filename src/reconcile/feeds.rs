@@ -64,8 +64,12 @@ impl SourceReader for FeedReader {
         }
     }
 
-    async fn refresh_pushed(&self, source: &SourceConfig) -> Result<(), String> {
-        sync_snapshot(&self.http, &self.ledger, source, self.now)
+    async fn refresh_pushed(
+        &self,
+        source: &SourceConfig,
+        max_drop: Option<f64>,
+    ) -> Result<(), String> {
+        sync_snapshot(&self.http, &self.ledger, source, self.now, max_drop)
             .await
             .map(drop)
             .map_err(|err| err.to_string())

@@ -34,6 +34,7 @@ pub trait SourceReader: Sync {
     fn refresh_pushed(
         &self,
         source: &SourceConfig,
+        max_drop: Option<f64>,
     ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
@@ -179,7 +180,12 @@ pub async fn run_pass<R: SourceReader>(
         }
         let (merged, record, source_report) = if source.kind == SourceKind::Webhook {
             let refreshed = match (&source.snapshot_url, dry) {
-                (Some(_), false) => reader.refresh_pushed(source).await,
+                (Some(_), false) => {
+                    // The shrink guard, unless the operator confirmed this source.
+                    let confirmed = options.confirm.iter().any(|c| c == &source.name);
+                    let max_drop = (!confirmed).then_some(config.sync.max_shrink);
+                    reader.refresh_pushed(source, max_drop).await
+                }
                 _ => Ok(()),
             };
             let listed = webhook_reservations(ledger, source, now)

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::payload::{PayloadError, ReadRules, parse_booking};
 use super::signature::{SIGNATURE_HEADER, sign};
 use crate::config::{SourceConfig, SourceKind, check_transport, redact_url};
-use crate::ledger::webhooks::{SnapshotChanges, WebhookBooking};
+use crate::ledger::webhooks::{BookingStatus, SnapshotChanges, WebhookBooking};
 use crate::ledger::{Ledger, LedgerError};
 
 /// The whole request, body included.
@@ -46,6 +46,17 @@ pub enum SnapshotError {
         name: String,
         url: String,
         error: PayloadError,
+    },
+    /// The snapshot would cancel too many upcoming bookings at once: a sender's outage looks
+    /// exactly like this, so it is held as an unknown read (DESIGN.md invariant 2).
+    #[error(
+        "source {name}: snapshot would cancel {dropped} of {upcoming} upcoming bookings at once; \
+         nothing applied until it is confirmed with `flexysync sync --confirm {name}`"
+    )]
+    Shrink {
+        name: String,
+        dropped: usize,
+        upcoming: usize,
     },
     #[error("source {name}: snapshot could not be stored: {error}")]
     Ledger { name: String, error: LedgerError },
@@ -183,12 +194,42 @@ pub async fn apply_snapshot(
 }
 
 /// Fetches and applies the snapshot; on any fetch error the stored state is untouched.
+///
+/// `max_drop` is the shrink guard: a snapshot that would cancel more than this share of the
+/// source's upcoming confirmed bookings is refused and changes nothing (`None`: the operator
+/// confirmed it).
 pub async fn sync_snapshot(
     http: &reqwest::Client,
     ledger: &Ledger,
     source: &SourceConfig,
     now: DateTime<Utc>,
+    max_drop: Option<f64>,
 ) -> Result<SnapshotChanges, SnapshotError> {
     let bookings = fetch_snapshot(http, source, now).await?;
+    if let Some(share) = max_drop {
+        let upcoming = ledger
+            .webhook_confirmed_bookings(&source.name, now)
+            .await
+            .map_err(|error| SnapshotError::Ledger {
+                name: source.name.clone(),
+                error,
+            })?;
+        let still_confirmed: std::collections::HashSet<&str> = bookings
+            .iter()
+            .filter(|b| b.status == BookingStatus::Confirmed)
+            .map(|b| b.booking_id.as_str())
+            .collect();
+        let dropped = upcoming
+            .iter()
+            .filter(|b| !still_confirmed.contains(b.booking_id.as_str()))
+            .count();
+        if dropped > 0 && dropped as f64 > share * upcoming.len() as f64 {
+            return Err(SnapshotError::Shrink {
+                name: source.name.clone(),
+                dropped,
+                upcoming: upcoming.len(),
+            });
+        }
+    }
     apply_snapshot(ledger, source, &bookings, now).await
 }

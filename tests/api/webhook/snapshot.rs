@@ -88,7 +88,7 @@ async fn a_snapshot_replaces_the_stored_state() {
          "start": "2026-12-01T08:00:00", "end": "2026-12-01T09:00:00"},
     ]);
     *platform.answer.lock().unwrap() = (200, snapshot.to_string());
-    let changes = sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now())
+    let changes = sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now(), None)
         .await
         .unwrap();
     assert_eq!(*platform.signed_requests.lock().unwrap(), 1);
@@ -124,6 +124,43 @@ async fn a_snapshot_replaces_the_stored_state() {
 }
 
 #[tokio::test]
+async fn an_emptied_snapshot_is_held_until_confirmed() {
+    let (platform, url) = platform().await;
+    let hook = Hook::start().await;
+    seed(&hook).await;
+    let before = hook.ledger.webhook_bookings("laundry").await.unwrap();
+    let source = load_sources(&config_toml(Some(&url))).remove(0);
+    // The sender's outage answers an empty list: both upcoming bookings would go at once.
+    *platform.answer.lock().unwrap() = (200, "[]".to_owned());
+    let err = sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now(), Some(0.5))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("would cancel 2 of 2") && err.contains("--confirm laundry"),
+        "{err}"
+    );
+    assert_eq!(
+        hook.ledger.webhook_bookings("laundry").await.unwrap(),
+        before
+    );
+    assert_eq!(hook.reservations().await.len(), 2);
+    // One of two going is within the share and goes through.
+    *platform.answer.lock().unwrap() =
+        (200, json!([booking("b-1", "confirmed", "b-1")]).to_string());
+    let changes = sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now(), Some(0.5))
+        .await
+        .unwrap();
+    assert_eq!(changes.cancelled, vec!["b-2"]);
+    // Confirmed by the operator (no guard), the empty snapshot is the truth.
+    *platform.answer.lock().unwrap() = (200, "[]".to_owned());
+    sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now(), None)
+        .await
+        .unwrap();
+    assert!(hook.reservations().await.is_empty());
+}
+
+#[tokio::test]
 async fn a_failed_snapshot_changes_nothing() {
     let (platform, url) = platform().await;
     let hook = Hook::start().await;
@@ -152,7 +189,7 @@ async fn a_failed_snapshot_changes_nothing() {
     ];
     for (status, body, expected) in failures {
         *platform.answer.lock().unwrap() = (status, body);
-        let err = sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now())
+        let err = sync_snapshot(&hook.http, &hook.ledger, &source, Utc::now(), None)
             .await
             .unwrap_err()
             .to_string();
@@ -177,7 +214,7 @@ async fn a_failed_snapshot_changes_nothing() {
         "http://127.0.0.1:9/api/bookings".parse().unwrap(),
     ));
     assert!(
-        sync_snapshot(&hook.http, &hook.ledger, &gone, Utc::now())
+        sync_snapshot(&hook.http, &hook.ledger, &gone, Utc::now(), None)
             .await
             .is_err()
     );
