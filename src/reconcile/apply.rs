@@ -279,9 +279,11 @@ impl<'a> Applier<'a> {
                             Utc::now(),
                         )
                         .await?;
-                    if attempt == 1 {
+                    // A lost answer may belong to a create FlexyKey is still carrying out:
+                    // the next pass's listing adopts it if it appears, so no retry now.
+                    if attempt == 1 || matches!(failure, ApiError::OutcomeUnknown { .. }) {
                         return Ok(CreateResult::Failed(format!(
-                            "create {what}: {text} (twice; retried in the next pass)"
+                            "create {what}: {text} (retried in the next pass)"
                         )));
                     }
                 }
@@ -302,14 +304,25 @@ impl<'a> Applier<'a> {
     }
 
     /// Lists the object's bookings over the window and finds the one this entry asked for.
-    async fn find_created(&self, entry: &JournalEntry) -> Result<Option<Booking>, ApiError> {
+    /// A booking the ledger already owns is never it: when only the label changed, the old
+    /// booking matches the new one's window, credentials and marker exactly.
+    async fn find_created(&self, entry: &JournalEntry) -> Result<Option<Booking>, String> {
         let listed = self
             .client
             .bookings(entry.booking_object_id, entry.start, entry.end)
-            .await?;
-        Ok(listed
-            .into_iter()
-            .find(|booking| matches_entry(booking, entry)))
+            .await
+            .map_err(|err| err.to_string())?;
+        for booking in listed.into_iter().filter(|b| matches_entry(b, entry)) {
+            let owned = self
+                .ledger
+                .owned_booking(booking.booking_id)
+                .await
+                .map_err(|err| err.to_string())?;
+            if owned.is_none() {
+                return Ok(Some(booking));
+            }
+        }
+        Ok(None)
     }
 
     /// `Ok(Err(why))` when FlexyKey did not delete it.

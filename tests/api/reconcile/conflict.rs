@@ -24,6 +24,8 @@ struct Strict {
     bookings: Vec<Value>,
     calls: Vec<String>,
     next_id: i64,
+    /// Answer every create with 500 without creating anything.
+    fail_posts: bool,
 }
 
 type Shared = Arc<Mutex<Strict>>;
@@ -35,6 +37,10 @@ fn time(value: &Value, field: &str) -> DateTime<Utc> {
 async fn create(State(state): State<Shared>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     let mut strict = state.lock().unwrap();
     strict.calls.push("POST".into());
+    if strict.fail_posts {
+        let fault = json!({"status": "ERROR", "message": "internal error"});
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(fault));
+    }
     let overlaps = strict.bookings.iter().any(|b| {
         b["bookingObjectId"] == body["bookingObjectId"]
             && time(b, "startDate") < time(&body, "endDate")
@@ -185,4 +191,81 @@ async fn a_refused_overlap_deletes_first_only_when_the_old_booking_has_not_start
         vec![500]
     );
     assert!(failures[0].contains("already started"), "{failures:?}");
+}
+
+/// Only the label changed and the create's answer is lost without a booking made: the old
+/// booking matches the new one's window, credentials and marker, yet it must not be taken for
+/// the new one (and then deleted, leaving the guest without access).
+#[tokio::test]
+async fn a_lost_create_of_a_relabelled_stay_never_adopts_the_old_booking() {
+    let now = seconds(Utc::now());
+    let start = now + Duration::days(2);
+    let before = Reservation {
+        source: "cabin".into(),
+        key: "cabin/uid-1/".into(),
+        booking_object_id: 123,
+        start,
+        end: start + Duration::hours(48),
+        credentials: Credentials {
+            phones: vec!["+46701234567".into()],
+            code: Some("1234".into()),
+            rfid: None,
+        },
+        label: "Guest".into(),
+    };
+    let mut after = before.clone();
+    after.label = "Guest (renamed)".into();
+    let old = OwnedBooking {
+        booking_id: 500,
+        reservation_key: before.key.clone(),
+        source: "cabin".into(),
+        booking_object_id: 123,
+        start: before.start,
+        end: before.end,
+        credentials: before.credentials.clone(),
+        name: booking_name(&before.label, &before.key),
+        fingerprint: before.fingerprint(),
+        state: BookingState::Active,
+    };
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (client, state) = strict_flexykey(json!({
+        "bookingId": 500, "bookingObjectId": 123, "startDate": fmt(old.start),
+        "endDate": fmt(old.end), "phone1": "+46701234567", "code": "1234", "name": old.name,
+    }))
+    .await;
+    state.lock().unwrap().fail_posts = true;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    ledger.adopt_booking(&old, now).await.unwrap();
+    let sources = HashMap::from([("cabin".to_owned(), SourceState::new(ReadKind::Fresh))]);
+    let planned = plan(PlanInput {
+        reservations: &[StoredReservation::new(after, now)],
+        owned: std::slice::from_ref(&old),
+        sources: &sources,
+        policy: &Policy::default(),
+        now,
+    });
+    assert!(matches!(
+        planned.operations[0].action,
+        Action::Replace { .. }
+    ));
+    let report = Applier::new(&client, &ledger, None)
+        .apply(&planned)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.lock().unwrap().calls,
+        vec!["POST"],
+        "one create, no retry, no delete"
+    );
+    assert!(!report.failures.is_empty());
+    let owned = ledger.owned_bookings().await.unwrap();
+    assert_eq!(owned.len(), 1);
+    assert_eq!(owned[0].booking_id, 500);
+    assert_eq!(
+        owned[0].state,
+        BookingState::Active,
+        "the guest keeps the old booking"
+    );
+    assert!(ledger.open_journal().await.unwrap().is_empty());
 }
