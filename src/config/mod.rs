@@ -66,7 +66,7 @@ impl Config {
             };
             let key = rest.to_ascii_lowercase().replace("__", ".");
             builder = builder
-                .set_override(key.clone(), env_value(&value))
+                .set_override(key.clone(), value)
                 .map_err(|err| invalid(format!("environment variable {name}: {err}")))?;
         }
         let merged = builder.build().map_err(|err| invalid(err.to_string()))?;
@@ -117,24 +117,6 @@ impl Config {
     }
 }
 
-/// Environment values arrive as strings; numbers and booleans are passed as such so that
-/// `FLEXYSYNC__FLEXYKEY__BURST=8` reaches an integer field.
-fn env_value(value: &str) -> config::Value {
-    if let Ok(int) = value.parse::<i64>() {
-        return config::Value::from(int);
-    }
-    if let Ok(float) = value.parse::<f64>()
-        && value.contains('.')
-    {
-        return config::Value::from(float);
-    }
-    match value {
-        "true" => config::Value::from(true),
-        "false" => config::Value::from(false),
-        _ => config::Value::from(value.to_owned()),
-    }
-}
-
 fn describe_deserialize_error(err: config::ConfigError, path: &Path) -> ConfigError {
     // The config crate names the key (`for key \`flexykey.burst\``) for type errors; unknown
     // fields come without it, so the message is kept whole either way.
@@ -147,7 +129,7 @@ fn describe_deserialize_error(err: config::ConfigError, path: &Path) -> ConfigEr
         let reason = text.split(" for key `").next().unwrap_or(&text).to_owned();
         return ConfigError::Key {
             path: path.to_owned(),
-            key: key.to_owned(),
+            key: dotted_key(key),
             reason,
         };
     }
@@ -155,6 +137,20 @@ fn describe_deserialize_error(err: config::ConfigError, path: &Path) -> ConfigEr
         path: path.to_owned(),
         reason: text,
     }
+}
+
+/// The config crate writes a key inside an array as `sources[0]url`; show `sources[0].url`.
+fn dotted_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 2);
+    let mut after_index = false;
+    for ch in key.chars() {
+        if after_index && ch != '.' && ch != '[' {
+            out.push('.');
+        }
+        after_index = ch == ']';
+        out.push(ch);
+    }
+    out
 }
 
 /// Reads a secret from a file (systemd `LoadCredential=`), trimming one trailing newline.

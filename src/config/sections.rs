@@ -78,10 +78,25 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// A URL that may carry a token in its query: its `Debug` shows it redacted.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// A URL that may carry a token in its query: its `Debug` shows it redacted, and so does the
+/// error for a URL that does not parse.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl(pub Url);
+
+impl<'de> Deserialize<'de> for SecretUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Url::parse(text.trim()).map(SecretUrl).map_err(|err| {
+            let shown = match text.split_once('?') {
+                Some((before, _)) => format!("{before}?REDACTED"),
+                None => text.clone(),
+            };
+            de::Error::custom(format!(
+                "expected a URL such as \"https://example.com/calendar.ics\", found {shown:?} ({err})"
+            ))
+        })
+    }
+}
 
 impl std::fmt::Debug for SecretUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

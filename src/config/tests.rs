@@ -197,3 +197,27 @@ fn webhook_sources_refuse_ical_keys_and_need_a_secret() {
         .to_string();
     assert!(err.contains("sources[0].secret"), "{err}");
 }
+
+#[test]
+fn a_bad_feed_url_is_refused_without_its_token() {
+    let text = format!(
+        "{MINIMAL}\n[[sources]]\nname = \"a\"\nkind = \"ical\"\nurl = \"https://exa mple.com/c.ics?s=feedtoken\"\nbooking_object_id = 1\n"
+    );
+    let err = load(&text).unwrap_err().to_string();
+    assert!(!err.contains("feedtoken"), "{err}");
+    assert!(
+        err.contains("sources[0].url") && err.contains("expected a URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn environment_values_that_look_like_numbers_stay_strings_where_strings_are_expected() {
+    let config = Config::from_toml_with_env(
+        MINIMAL,
+        Path::new("c.toml"),
+        vec![("FLEXYSYNC__FLEXYKEY__PASSWORD".into(), "00123".into())],
+    )
+    .unwrap();
+    assert_eq!(config.flexykey.password.unwrap().expose_secret(), "00123");
+}

@@ -165,64 +165,34 @@ const SELECT_BOOKING: &str = "SELECT booking_id, status, resource, start_ms, end
      phones_json, code, rfid, occurred_at_ms, applied_from FROM webhook_bookings";
 
 impl Ledger {
-    /// Stores one delivery and, unless it is a redelivery or older than the booking's state,
-    /// makes its booking the current state. Returns only after the commit.
+    /// Stores one delivery and applies it unless it is a duplicate or stale.
     pub async fn record_webhook_delivery(
         &self,
         delivery: &WebhookDelivery<'_>,
     ) -> Result<DeliveryResult, LedgerError> {
-        let occurred_ms = delivery.occurred_at.timestamp_millis();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let seen: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM webhook_events \
-             WHERE source = ? AND event_id = ? AND result <> 'duplicate'",
-        )
-        .bind(delivery.source)
-        .bind(delivery.event_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let result = if seen.is_some() {
-            DeliveryResult::Duplicate
-        } else {
-            let last: Option<i64> = sqlx::query_scalar(
-                "SELECT occurred_at_ms FROM webhook_bookings WHERE source = ? AND booking_id = ?",
-            )
-            .bind(delivery.source)
-            .bind(&delivery.booking.booking_id)
-            .fetch_optional(&mut *tx)
+        let results = self
+            .record_webhook_deliveries(std::slice::from_ref(delivery))
             .await?;
-            if last.is_some_and(|last| last > occurred_ms) {
-                DeliveryResult::Stale
-            } else {
-                bind_booking(
-                    sqlx::query(UPSERT_BOOKING),
-                    delivery.source,
-                    delivery.booking,
-                )
-                .bind(occurred_ms)
-                .bind(delivery.event_id)
-                .bind(delivery.received_at.timestamp_millis())
-                .execute(&mut *tx)
-                .await?;
-                DeliveryResult::Applied
-            }
-        };
-        sqlx::query(
-            "INSERT INTO webhook_events (source, event_id, event_type, booking_id, \
-             occurred_at_ms, received_at_ms, raw_json, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(delivery.source)
-        .bind(delivery.event_id)
-        .bind(delivery.event_type)
-        .bind(&delivery.booking.booking_id)
-        .bind(occurred_ms)
-        .bind(delivery.received_at.timestamp_millis())
-        .bind(delivery.raw_json)
-        .bind(result.as_str())
-        .execute(&mut *tx)
-        .await?;
+        results
+            .into_iter()
+            .next()
+            .ok_or_else(|| LedgerError::Sql(sqlx::Error::RowNotFound))
+    }
+
+    /// Stores deliveries in one transaction, in order (a group commit: one sync to disk for
+    /// the lot); each is applied unless it is a duplicate (of a stored event or of one earlier
+    /// in the batch) or older than the booking's last applied event.
+    pub async fn record_webhook_deliveries(
+        &self,
+        deliveries: &[WebhookDelivery<'_>],
+    ) -> Result<Vec<DeliveryResult>, LedgerError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut results = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            results.push(record_one(&mut tx, delivery).await?);
+        }
         tx.commit().await?;
-        Ok(result)
+        Ok(results)
     }
 
     /// Confirmed bookings of `source` that end after `ends_after`.
@@ -554,4 +524,60 @@ mod tests {
                 .is_empty()
         );
     }
+}
+
+async fn record_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    delivery: &WebhookDelivery<'_>,
+) -> Result<DeliveryResult, LedgerError> {
+    let occurred_ms = delivery.occurred_at.timestamp_millis();
+    let seen: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM webhook_events \
+             WHERE source = ? AND event_id = ? AND result <> 'duplicate'",
+    )
+    .bind(delivery.source)
+    .bind(delivery.event_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let result = if seen.is_some() {
+        DeliveryResult::Duplicate
+    } else {
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT occurred_at_ms FROM webhook_bookings WHERE source = ? AND booking_id = ?",
+        )
+        .bind(delivery.source)
+        .bind(&delivery.booking.booking_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if last.is_some_and(|last| last > occurred_ms) {
+            DeliveryResult::Stale
+        } else {
+            bind_booking(
+                sqlx::query(UPSERT_BOOKING),
+                delivery.source,
+                delivery.booking,
+            )
+            .bind(occurred_ms)
+            .bind(delivery.event_id)
+            .bind(delivery.received_at.timestamp_millis())
+            .execute(&mut **tx)
+            .await?;
+            DeliveryResult::Applied
+        }
+    };
+    sqlx::query(
+        "INSERT INTO webhook_events (source, event_id, event_type, booking_id, \
+             occurred_at_ms, received_at_ms, raw_json, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(delivery.source)
+    .bind(delivery.event_id)
+    .bind(delivery.event_type)
+    .bind(&delivery.booking.booking_id)
+    .bind(occurred_ms)
+    .bind(delivery.received_at.timestamp_millis())
+    .bind(delivery.raw_json)
+    .bind(result.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(result)
 }

@@ -8,6 +8,7 @@ mod normalize;
 pub mod payload;
 pub mod signature;
 mod snapshot;
+mod writer;
 
 use chrono::{DateTime, Duration, Utc};
 
