@@ -10,3 +10,4 @@ pub mod ledger;
 pub mod reconcile;
 pub mod sandbox;
 pub mod sources;
+pub mod when;

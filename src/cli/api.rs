@@ -5,8 +5,9 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::table::{mask, or_dash, print_table};
-use super::{CliError, Context, parse_when};
+use super::{CliError, Context};
 use crate::flexykey::{Client, NewBooking, OutputAction, OutputName, UnitRef};
+use crate::when::{WhenBound, parse_when};
 
 #[derive(Debug, Subcommand)]
 pub enum UnitCommand {
@@ -361,9 +362,14 @@ fn window(
     to: &str,
     context: &Context,
 ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), CliError> {
-    let start =
-        parse_when(from, context.tz).map_err(|e| CliError::Usage(format!("--from: {e}")))?;
-    let end = parse_when(to, context.tz).map_err(|e| CliError::Usage(format!("--to: {e}")))?;
+    // A booking's end is exclusive: a bare date stands for its midnight at either end.
+    let now = chrono::Utc::now();
+    let when = |flag: &str, text: &str| {
+        parse_when(text, WhenBound::Start, context.tz, now)
+            .map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+    };
+    let start = when("--from", from)?;
+    let end = when("--to", to)?;
     if end <= start {
         return Err(CliError::Usage(format!(
             "--to ({to}) must be after --from ({from})"

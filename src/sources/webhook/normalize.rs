@@ -1,7 +1,9 @@
 //! Times as senders write them, turned into UTC.
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+
+use crate::when::local_to_utc;
 
 /// `text` quoted for an error message, cut short: payload values may be long.
 pub(super) fn excerpt(text: &str) -> String {
@@ -52,32 +54,6 @@ pub fn parse_time(text: &str, zone: Option<Tz>) -> Result<DateTime<Utc>, String>
         )
     })?;
     local_to_utc(local, zone).ok_or_else(|| format!("{} is out of range", excerpt(text)))
-}
-
-fn local_to_utc(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(time) => Some(time.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
-        LocalResult::None => {
-            // In a gap: find the offset in force just before it (gaps last at most a day).
-            let offset = (1..=48).find_map(|hours| {
-                let before = local.checked_sub_signed(chrono::Duration::hours(hours))?;
-                match zone.from_local_datetime(&before) {
-                    LocalResult::Single(time) => Some(time.offset().fix()),
-                    LocalResult::Ambiguous(_, last) => Some(last.offset().fix()),
-                    LocalResult::None => None,
-                }
-            })?;
-            with_fixed_offset(local, offset)
-        }
-    }
-}
-
-fn with_fixed_offset(local: NaiveDateTime, offset: FixedOffset) -> Option<DateTime<Utc>> {
-    offset
-        .from_local_datetime(&local)
-        .single()
-        .map(|time| time.with_timezone(&Utc))
 }
 
 #[cfg(test)]
