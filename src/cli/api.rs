@@ -4,9 +4,10 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::table::{mask, or_dash, print_table};
+use super::table::{or_dash, print_table};
 use super::{CliError, Context};
 use crate::flexykey::{Client, NewBooking, OutputAction, OutputName, UnitRef};
+use crate::redact::mask;
 use crate::when::{WhenBound, parse_when};
 
 #[derive(Debug, Subcommand)]

@@ -395,6 +395,8 @@ async fn fetch_bytes(source: &SourceConfig) -> Result<Vec<u8>, CliError> {
         .map_err(|err| CliError::Other(anyhow::anyhow!("source {}: {err}", source.name)))
 }
 
+/// A preview hides more than `crate::redact::mask`: a short value (a keypad code) entirely,
+/// a longer one (a phone number) all but its last two characters; `--show` shows it whole.
 fn mask(value: &str, show: bool) -> String {
     if show {
         return value.to_owned();

@@ -9,7 +9,8 @@ mod sandbox;
 mod sync;
 mod table;
 
-pub use table::{mask, render_table};
+pub use crate::redact::mask;
+pub use table::render_table;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

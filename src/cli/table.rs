@@ -1,4 +1,4 @@
-//! Plain text tables and the masking of personal data for terminal output.
+//! Plain text tables for terminal output.
 
 /// Prints rows under headers, each column as wide as its widest cell.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
@@ -40,19 +40,6 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A phone number, card or code with all but its last three characters hidden.
-pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let keep = 3.min(chars.len());
-    let hidden = chars.len() - keep;
-    let mut shown: String = chars[..hidden]
-        .iter()
-        .map(|c| if c.is_alphanumeric() { '•' } else { *c })
-        .collect();
-    shown.extend(&chars[hidden..]);
-    shown
-}
-
 /// `-` for an absent value.
 pub fn or_dash(value: Option<&str>) -> String {
     value.filter(|v| !v.is_empty()).unwrap_or("-").to_owned()
@@ -61,12 +48,6 @@ pub fn or_dash(value: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_all_but_the_last_three() {
-        assert_eq!(mask("+46701234567"), "+••••••••567");
-        assert_eq!(mask("12"), "12");
-    }
 
     #[test]
     fn aligns_columns() {
