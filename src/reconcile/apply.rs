@@ -391,7 +391,8 @@ fn new_booking(entry: &JournalEntry) -> NewBooking {
     }
 }
 
-fn owned_from(entry: &JournalEntry, booking: &Booking) -> OwnedBooking {
+/// The ledger's record of `booking`, created (or adopted) for the journal `entry`.
+pub(super) fn owned_from(entry: &JournalEntry, booking: &Booking) -> OwnedBooking {
     OwnedBooking {
         booking_id: booking.booking_id,
         reservation_key: entry.reservation_key.clone(),
