@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteExecutor};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use super::{Ledger, LedgerError};
@@ -124,6 +126,25 @@ fn phone_tail(source_id: Option<&str>) -> Option<String> {
         .then(|| digits[digits.len() - 9..].to_owned())
 }
 
+/// An [`ArchiveFilter`]'s conditions after the one on `unit_id` (`?1`), with the parameters
+/// [`bind_filter`] binds.
+const FILTER_REST: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
+    OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5))";
+
+/// Binds `?1` to `?5` of a query over an [`ArchiveFilter`]: unit, time range, source id and
+/// the source id's phone tail.
+fn bind_filter<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    filter: &ArchiveFilter,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    query
+        .bind(filter.unit_id)
+        .bind(filter.from.map_or(i64::MIN, secs))
+        .bind(filter.to.map_or(i64::MAX, secs))
+        .bind(filter.source_id.clone())
+        .bind(phone_tail(filter.source_id.as_deref()))
+}
+
 fn secs(time: DateTime<Utc>) -> i64 {
     time.timestamp()
 }
@@ -236,14 +257,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         for unit in units {
-            sqlx::query(UPSERT_UNIT_INFO)
-                .bind(unit.unit_id)
-                .bind(&unit.unit_type)
-                .bind(unit.name.as_deref())
-                .bind(unit.timezone.as_deref())
-                .bind(secs(now))
-                .execute(&mut *tx)
-                .await?;
+            upsert_unit_info(&mut *tx, unit, now).await?;
         }
         set_state(&mut tx, UNITS_LISTED_AT, now).await?;
         tx.commit().await?;
@@ -261,15 +275,7 @@ impl Ledger {
         unit: &ArchiveUnitInfo,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        sqlx::query(UPSERT_UNIT_INFO)
-            .bind(unit.unit_id)
-            .bind(&unit.unit_type)
-            .bind(unit.name.as_deref())
-            .bind(unit.timezone.as_deref())
-            .bind(secs(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        upsert_unit_info(&self.pool, unit, now).await
     }
 
     /// Stores one pulled window: the new entries, the cursor (newest `serverDate`) and the
@@ -389,22 +395,17 @@ impl Ledger {
     ) -> BoxStream<'_, Result<ArchivedEntry, LedgerError>> {
         const COLUMNS: &str = "SELECT unit_id, server_date, unit_date, source_id, source_label, \
             action_label, log_msg FROM archive_entries";
-        const RANGE: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
-            OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5)) \
-            ORDER BY unit_id, server_date, entry_hash";
+        const ORDER: &str = "ORDER BY unit_id, server_date, entry_hash";
         static FOR_UNIT: OnceLock<String> = OnceLock::new();
         static ALL_UNITS: OnceLock<String> = OnceLock::new();
         let sql = if filter.unit_id.is_some() {
-            FOR_UNIT.get_or_init(|| format!("{COLUMNS} WHERE unit_id = ?1 AND {RANGE}"))
+            FOR_UNIT
+                .get_or_init(|| format!("{COLUMNS} WHERE unit_id = ?1 AND {FILTER_REST} {ORDER}"))
         } else {
-            ALL_UNITS.get_or_init(|| format!("{COLUMNS} WHERE ?1 IS NULL AND {RANGE}"))
+            ALL_UNITS
+                .get_or_init(|| format!("{COLUMNS} WHERE ?1 IS NULL AND {FILTER_REST} {ORDER}"))
         };
-        sqlx::query(sql.as_str())
-            .bind(filter.unit_id)
-            .bind(filter.from.map_or(i64::MIN, secs))
-            .bind(filter.to.map_or(i64::MAX, secs))
-            .bind(filter.source_id.clone())
-            .bind(phone_tail(filter.source_id.as_deref()))
+        bind_filter(sqlx::query(sql.as_str()), filter)
             .fetch(&self.pool)
             .map_err(LedgerError::from)
             .and_then(|row| futures::future::ready(entry_from_row(&row)))
@@ -413,18 +414,17 @@ impl Ledger {
 
     /// How many archived entries `filter` selects.
     pub async fn archive_count(&self, filter: &ArchiveFilter) -> Result<u64, LedgerError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM archive_entries WHERE (?1 IS NULL OR unit_id = ?1) \
-             AND server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
-             OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5))",
-        )
-        .bind(filter.unit_id)
-        .bind(filter.from.map_or(i64::MIN, secs))
-        .bind(filter.to.map_or(i64::MAX, secs))
-        .bind(filter.source_id.clone())
-        .bind(phone_tail(filter.source_id.as_deref()))
-        .fetch_one(&self.pool)
-        .await?;
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "SELECT count(*) FROM archive_entries WHERE (?1 IS NULL OR unit_id = ?1) \
+                 AND {FILTER_REST}"
+            )
+        });
+        let count: i64 = bind_filter(sqlx::query(sql.as_str()), filter)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -515,6 +515,22 @@ impl Ledger {
         }
         Ok(labels)
     }
+}
+
+async fn upsert_unit_info<'c>(
+    executor: impl SqliteExecutor<'c>,
+    unit: &ArchiveUnitInfo,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    sqlx::query(UPSERT_UNIT_INFO)
+        .bind(unit.unit_id)
+        .bind(&unit.unit_type)
+        .bind(unit.name.as_deref())
+        .bind(unit.timezone.as_deref())
+        .bind(secs(now))
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 async fn set_state(
