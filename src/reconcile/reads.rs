@@ -59,15 +59,18 @@ pub fn merge_unchanged(stored: &[StoredReservation], now: DateTime<Utc>) -> Vec<
         .collect()
 }
 
-/// Reservations that still matter: not ended, starting within the horizon.
+/// Stored reservations that still matter: in the last successful read (no misses), not
+/// ended, starting within the horizon.
 pub fn upcoming<'a>(
-    reservations: impl IntoIterator<Item = &'a Reservation>,
+    stored: impl IntoIterator<Item = &'a StoredReservation>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> u32 {
     let horizon_end = policy.horizon_end(now);
-    let count = reservations
+    let count = stored
         .into_iter()
+        .filter(|s| s.misses == 0)
+        .map(|s| &s.reservation)
         .filter(|r| r.end > now && r.start <= horizon_end)
         .count();
     u32::try_from(count).unwrap_or(u32::MAX)
