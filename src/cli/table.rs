@@ -1,4 +1,8 @@
-//! Plain text tables for terminal output.
+//! Terminal output: plain text tables, and JSON for scripts.
+
+use serde::Serialize;
+
+use super::CliError;
 
 /// Prints rows under headers, each column as wide as its widest cell.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
@@ -38,6 +42,28 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str("(none)\n");
     }
     out
+}
+
+/// `value` as pretty JSON on standard output (the commands' `--json`).
+pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+    println!("{text}");
+    Ok(())
+}
+
+/// `items` as JSON with `--json`, else as a table of one `row` each under `headers`.
+pub fn print_list<T: Serialize>(
+    context: &super::Context,
+    items: &[T],
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(), CliError> {
+    if context.json {
+        return print_json(&items);
+    }
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    print_table(headers, &rows);
+    Ok(())
 }
 
 /// `-` for an absent value.
