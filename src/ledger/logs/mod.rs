@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteExecutor};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
-use super::{Ledger, LedgerError};
+use super::{Ledger, LedgerError, from_ts, ts};
 use crate::flexykey::LogEntry;
 use crate::sources::Credentials;
 
@@ -139,26 +139,14 @@ fn bind_filter<'q>(
 ) -> Query<'q, Sqlite, SqliteArguments> {
     query
         .bind(filter.unit_id)
-        .bind(filter.from.map_or(i64::MIN, secs))
-        .bind(filter.to.map_or(i64::MAX, secs))
+        .bind(filter.from.map_or(i64::MIN, ts))
+        .bind(filter.to.map_or(i64::MAX, ts))
         .bind(filter.source_id.clone())
         .bind(phone_tail(filter.source_id.as_deref()))
 }
 
-fn secs(time: DateTime<Utc>) -> i64 {
-    time.timestamp()
-}
-
-fn time(secs: i64) -> Result<DateTime<Utc>, LedgerError> {
-    DateTime::from_timestamp(secs, 0).ok_or_else(|| {
-        LedgerError::Sql(sqlx::Error::Decode(
-            format!("archive: time {secs} is out of range").into(),
-        ))
-    })
-}
-
-fn opt_time(secs: Option<i64>) -> Result<Option<DateTime<Utc>>, LedgerError> {
-    secs.map(time).transpose()
+fn opt_time(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>, LedgerError> {
+    seconds.map(from_ts).transpose()
 }
 
 /// Inserts `entries` inside `tx`; returns how many were new.
@@ -181,7 +169,7 @@ async fn insert_entries(
             let entry = &item.entry;
             query = query
                 .bind(unit_id)
-                .bind(secs(entry.server_date))
+                .bind(ts(entry.server_date))
                 .bind(&item.hash[..])
                 .bind(entry.unit_date.as_deref())
                 .bind(entry.source_id.as_deref())
@@ -211,7 +199,7 @@ fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ArchivedEntry, Ledger
     Ok(ArchivedEntry {
         unit_id: row.try_get("unit_id")?,
         entry: LogEntry {
-            server_date: time(row.try_get("server_date")?)?,
+            server_date: from_ts(row.try_get("server_date")?)?,
             unit_date: row.try_get("unit_date")?,
             source_id: row.try_get("source_id")?,
             source_label: row.try_get("source_label")?,
@@ -286,10 +274,7 @@ impl Ledger {
         entries: &[HashedLogEntry],
         window_end: DateTime<Utc>,
     ) -> Result<u64, LedgerError> {
-        let newest = entries
-            .iter()
-            .map(|item| secs(item.entry.server_date))
-            .max();
+        let newest = entries.iter().map(|item| ts(item.entry.server_date)).max();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = insert_entries(&mut tx, unit_id, entries).await?;
         sqlx::query(
@@ -300,7 +285,7 @@ impl Ledger {
         )
         .bind(unit_id)
         .bind(newest)
-        .bind(secs(window_end))
+        .bind(ts(window_end))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -318,9 +303,9 @@ impl Ledger {
         row.map(|(from, to, position)| {
             Ok(BackfillJob {
                 unit_id,
-                from: time(from)?,
-                to: time(to)?,
-                position: time(position)?,
+                from: from_ts(from)?,
+                to: from_ts(to)?,
+                position: from_ts(position)?,
             })
         })
         .transpose()
@@ -341,8 +326,8 @@ impl Ledger {
              range_from = ?2, range_to = ?3",
         )
         .bind(unit_id)
-        .bind(secs(from))
-        .bind(secs(to))
+        .bind(ts(from))
+        .bind(ts(to))
         .execute(&self.pool)
         .await?;
         self.archive_backfill(unit_id)
@@ -364,7 +349,7 @@ impl Ledger {
             "UPDATE archive_backfills SET position = ?2 WHERE unit_id = ?1 AND position < ?2",
         )
         .bind(unit_id)
-        .bind(secs(position))
+        .bind(ts(position))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -380,7 +365,7 @@ impl Ledger {
         Ok(
             sqlx::query("DELETE FROM archive_entries WHERE unit_id = ? AND server_date < ?")
                 .bind(unit_id)
-                .bind(secs(cutoff))
+                .bind(ts(cutoff))
                 .execute(&self.pool)
                 .await?
                 .rows_affected(),
@@ -500,7 +485,7 @@ impl Ledger {
             let Ok(credentials) = serde_json::from_str::<Credentials>(&credentials) else {
                 continue;
             };
-            let (start, end) = (time(start)?, time(end)?);
+            let (start, end) = (from_ts(start)?, from_ts(end)?);
             let all = credentials
                 .phones
                 .into_iter()
@@ -527,7 +512,7 @@ async fn upsert_unit_info<'c>(
         .bind(&unit.unit_type)
         .bind(unit.name.as_deref())
         .bind(unit.timezone.as_deref())
-        .bind(secs(now))
+        .bind(ts(now))
         .execute(executor)
         .await?;
     Ok(())
@@ -543,7 +528,7 @@ async fn set_state(
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
-    .bind(secs(now))
+    .bind(ts(now))
     .execute(&mut **tx)
     .await?;
     Ok(())
