@@ -8,5 +8,7 @@ pub mod daemon;
 pub mod flexykey;
 pub mod ledger;
 pub mod reconcile;
+pub mod redact;
 pub mod sandbox;
 pub mod sources;
+pub mod when;

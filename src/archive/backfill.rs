@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::identity::hash_entries;
-use super::pull::{WINDOW, units_to_archive, windows};
+use super::pull::{WINDOW, fetch_window, units_to_archive, windows};
 use super::{ArchiveError, LogSource};
 use crate::config::UnitSelection;
 use crate::ledger::Ledger;
@@ -109,13 +108,9 @@ async fn backfill_unit<S: LogSource, P: BackfillProgress>(
     let remaining = windows(job.position, job.to, WINDOW);
     progress.unit_started(unit_id, all, all.saturating_sub(remaining.len() as u64));
     for (start, end) in remaining {
-        let entries = source
-            .unit_logs(unit_id, start, end)
-            .await
-            .map_err(|source| ArchiveError::Unit { unit_id, source })?;
+        let hashed = fetch_window(source, unit_id, start, end).await?;
         report.windows += 1;
-        report.fetched += entries.len() as u64;
-        let hashed = hash_entries(unit_id, entries);
+        report.fetched += hashed.len() as u64;
         let stored = ledger
             .archive_store_backfilled(unit_id, &hashed, end)
             .await?;

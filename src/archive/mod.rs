@@ -11,7 +11,6 @@ mod export;
 mod identity;
 mod pull;
 mod show;
-mod when;
 
 #[cfg(test)]
 mod tests;
@@ -28,7 +27,6 @@ pub use pull::{
     units_to_archive, windows,
 };
 pub use show::{CredentialIndex, ShowOptions, mask_phone_numbers, show};
-pub use when::{WhenBound, parse_when};
 
 use crate::flexykey::{ApiError, BookingObject, Client, LogEntry, Unit};
 use crate::ledger::LedgerError;

@@ -7,7 +7,7 @@ use super::identity::hash_entries;
 use super::{ArchiveError, LogSource};
 use crate::config::{ArchiveConfig, UnitSelection};
 use crate::flexykey::{ApiError, Unit};
-use crate::ledger::{ArchiveUnitInfo, Ledger};
+use crate::ledger::{ArchiveUnitInfo, HashedLogEntry, Ledger};
 
 /// The longest window one request (before the client's own bisection) covers. It bounds what
 /// a first pull or a backfill holds in memory and loses on an interruption.
@@ -67,6 +67,21 @@ pub fn windows(
         start = end;
     }
     cuts
+}
+
+/// One window of a unit's logs from FlexyKey, ready to be archived. A failure is the unit's
+/// ([`ArchiveError::Unit`]): a pull goes on with the other units.
+pub(super) async fn fetch_window<S: LogSource>(
+    source: &S,
+    unit_id: i64,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<HashedLogEntry>, ArchiveError> {
+    let entries = source
+        .unit_logs(unit_id, start, end)
+        .await
+        .map_err(|source| ArchiveError::Unit { unit_id, source })?;
+    Ok(hash_entries(unit_id, entries))
 }
 
 fn unit_info(unit: &Unit) -> ArchiveUnitInfo {
@@ -299,13 +314,9 @@ pub async fn pull_unit<S: LogSource>(
         expired: 0,
     };
     for (start, end) in windows(from, now, WINDOW) {
-        let entries = source
-            .unit_logs(unit_id, start, end)
-            .await
-            .map_err(|source| ArchiveError::Unit { unit_id, source })?;
+        let hashed = fetch_window(source, unit_id, start, end).await?;
         report.windows += 1;
-        report.fetched += entries.len() as u64;
-        let hashed = hash_entries(unit_id, entries);
+        report.fetched += hashed.len() as u64;
         report.stored += ledger.archive_store_pulled(unit_id, &hashed, end).await?;
     }
     if let Some(cutoff) = retention_cutoff(config, now) {

@@ -12,31 +12,17 @@ use regex::Regex;
 
 use super::ArchiveError;
 use crate::ledger::{ArchiveFilter, ArchivedEntry, CredentialLabel, Ledger};
+use crate::redact::mask_with;
 
 /// Digit runs long enough to be phone numbers (spaces and dashes allowed inside).
 static PHONE_LIKE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\d(?:[ \-]?\d){6,}").expect("constant pattern"));
 
 /// Masks every digit of phone-like numbers in `text` but the last 3: `+46701234567` becomes
-/// `+*********567`.
+/// `+********567`.
 pub fn mask_phone_numbers(text: &str) -> String {
     PHONE_LIKE
-        .replace_all(text, |caps: &regex::Captures<'_>| {
-            let found = &caps[0];
-            let digits = found.chars().filter(char::is_ascii_digit).count();
-            let mut seen = 0;
-            found
-                .chars()
-                .map(|ch| {
-                    if ch.is_ascii_digit() {
-                        seen += 1;
-                        if seen + 3 <= digits { '*' } else { ch }
-                    } else {
-                        ch
-                    }
-                })
-                .collect::<String>()
-        })
+        .replace_all(text, |caps: &regex::Captures<'_>| mask_with(&caps[0], '*'))
         .into_owned()
 }
 

@@ -2,11 +2,12 @@
 //! validated before the first call, so a typo never reaches FlexyKey.
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use super::table::{mask, or_dash, print_table};
-use super::{CliError, Context, parse_when};
+use super::table::{or_dash, print_json, print_list, print_table};
+use super::{CliError, Context};
 use crate::flexykey::{Client, NewBooking, OutputAction, OutputName, UnitRef};
+use crate::redact::mask;
+use crate::when::{WhenBound, parse_when};
 
 #[derive(Debug, Subcommand)]
 pub enum UnitCommand {
@@ -99,34 +100,21 @@ fn client(context: &Context) -> Result<Client, CliError> {
     Ok(Client::new(&config.flexykey)?)
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
-    println!("{text}");
-    Ok(())
-}
-
 pub async fn units(context: &Context) -> Result<(), CliError> {
     let units = client(context)?.units().await?;
-    if context.json {
-        return print_json(&units);
-    }
-    let rows: Vec<Vec<String>> = units
-        .iter()
-        .map(|unit| {
-            vec![
-                unit.unit_id.to_string(),
-                unit.unit_type.clone(),
-                or_dash(unit.serial_number.as_deref()),
-                or_dash(unit.name.as_deref()),
-                unit.timezone()
-                    .map(|tz| tz.name().to_owned())
-                    .unwrap_or_else(|| or_dash(unit.timezone_id.as_deref())),
-                or_dash(unit.soft_version.as_deref()),
-            ]
-        })
-        .collect();
-    print_table(&["ID", "TYPE", "SERIAL", "NAME", "ZONE", "VERSION"], &rows);
-    Ok(())
+    let headers = ["ID", "TYPE", "SERIAL", "NAME", "ZONE", "VERSION"];
+    print_list(context, &units, &headers, |unit| {
+        vec![
+            unit.unit_id.to_string(),
+            unit.unit_type.clone(),
+            or_dash(unit.serial_number.as_deref()),
+            or_dash(unit.name.as_deref()),
+            unit.timezone()
+                .map(|tz| tz.name().to_owned())
+                .unwrap_or_else(|| or_dash(unit.timezone_id.as_deref())),
+            or_dash(unit.soft_version.as_deref()),
+        ]
+    })
 }
 
 pub async fn unit(cmd: UnitCommand, context: &Context) -> Result<(), CliError> {
@@ -237,22 +225,14 @@ pub async fn unit(cmd: UnitCommand, context: &Context) -> Result<(), CliError> {
 
 pub async fn objects(context: &Context) -> Result<(), CliError> {
     let objects = client(context)?.booking_objects().await?;
-    if context.json {
-        return print_json(&objects);
-    }
-    let rows: Vec<Vec<String>> = objects
-        .iter()
-        .map(|object| {
-            let units: Vec<String> = object.unit_ids.iter().map(i64::to_string).collect();
-            vec![
-                object.booking_object_id.to_string(),
-                or_dash(object.name.as_deref()),
-                units.join(", "),
-            ]
-        })
-        .collect();
-    print_table(&["OBJECT", "NAME", "UNITS"], &rows);
-    Ok(())
+    print_list(context, &objects, &["OBJECT", "NAME", "UNITS"], |object| {
+        let units: Vec<String> = object.unit_ids.iter().map(i64::to_string).collect();
+        vec![
+            object.booking_object_id.to_string(),
+            or_dash(object.name.as_deref()),
+            units.join(", "),
+        ]
+    })
 }
 
 pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), CliError> {
@@ -261,33 +241,23 @@ pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), Cli
             let (from, to) = window(&from, &to, context)?;
             let mut bookings = client(context)?.bookings(object, from, to).await?;
             bookings.sort_by_key(|b| (b.start, b.booking_id));
-            if context.json {
-                return print_json(&bookings);
-            }
-            let rows: Vec<Vec<String>> = bookings
-                .iter()
-                .map(|b| {
-                    let phones: Vec<String> = b.phones.iter().map(|p| mask(p)).collect();
-                    vec![
-                        b.booking_id.to_string(),
-                        context.show_time(b.start),
-                        context.show_time(b.end),
-                        if phones.is_empty() {
-                            "-".into()
-                        } else {
-                            phones.join(" ")
-                        },
-                        b.code.as_deref().map(mask).unwrap_or_else(|| "-".into()),
-                        b.rfid.as_deref().map(mask).unwrap_or_else(|| "-".into()),
-                        or_dash(b.name.as_deref()),
-                    ]
-                })
-                .collect();
-            print_table(
-                &["BOOKING", "START", "END", "PHONES", "CODE", "RFID", "NAME"],
-                &rows,
-            );
-            Ok(())
+            let headers = ["BOOKING", "START", "END", "PHONES", "CODE", "RFID", "NAME"];
+            print_list(context, &bookings, &headers, |b| {
+                let phones: Vec<String> = b.phones.iter().map(|p| mask(p)).collect();
+                vec![
+                    b.booking_id.to_string(),
+                    context.show_time(b.start),
+                    context.show_time(b.end),
+                    if phones.is_empty() {
+                        "-".into()
+                    } else {
+                        phones.join(" ")
+                    },
+                    b.code.as_deref().map(mask).unwrap_or_else(|| "-".into()),
+                    b.rfid.as_deref().map(mask).unwrap_or_else(|| "-".into()),
+                    or_dash(b.name.as_deref()),
+                ]
+            })
         }
         BookingsCommand::Create {
             object,
@@ -361,9 +331,14 @@ fn window(
     to: &str,
     context: &Context,
 ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), CliError> {
-    let start =
-        parse_when(from, context.tz).map_err(|e| CliError::Usage(format!("--from: {e}")))?;
-    let end = parse_when(to, context.tz).map_err(|e| CliError::Usage(format!("--to: {e}")))?;
+    // A booking's end is exclusive: a bare date stands for its midnight at either end.
+    let now = chrono::Utc::now();
+    let when = |flag: &str, text: &str| {
+        parse_when(text, WhenBound::Start, context.tz, now)
+            .map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+    };
+    let start = when("--from", from)?;
+    let end = when("--to", to)?;
     if end <= start {
         return Err(CliError::Usage(format!(
             "--to ({to}) must be after --from ({from})"

@@ -378,23 +378,19 @@ async fn read_config_source(
     Ok(ical::preview_from_bytes(&bytes, source, rules))
 }
 
-fn http_client() -> Result<reqwest::Client, CliError> {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .map_err(|err| CliError::Other(err.into()))
-}
-
 /// The feed's bytes, for a preview with its own window (the reservations' skipped list needs
 /// the rules applied here rather than inside `read_source`).
 async fn fetch_bytes(source: &SourceConfig) -> Result<Vec<u8>, CliError> {
-    let http = http_client()?;
+    // The client `sync` reads feeds with, so that a preview sees what a pass would.
+    let http =
+        crate::reconcile::feeds::feed_http_client().map_err(|err| CliError::Other(err.into()))?;
     crate::sources::fetch::fetch_bytes(&http, source)
         .await
         .map_err(|err| CliError::Other(anyhow::anyhow!("source {}: {err}", source.name)))
 }
 
+/// A preview hides more than `crate::redact::mask`: a short value (a keypad code) entirely,
+/// a longer one (a phone number) all but its last two characters; `--show` shows it whole.
 fn mask(value: &str, show: bool) -> String {
     if show {
         return value.to_owned();

@@ -13,11 +13,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{CliError, Context};
 use crate::archive::{
     self, ArchiveError, BackfillProgress, CredentialIndex, ExportFormat, ExportRecord, ShowOptions,
-    UnitBackfill, WhenBound, mask_phone_numbers, parse_when,
+    UnitBackfill, mask_phone_numbers,
 };
 use crate::config::{Config, UnitSelection};
 use crate::flexykey::Client;
 use crate::ledger::{ArchiveFilter, Ledger};
+use crate::when::{WhenBound, parse_when};
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
@@ -125,7 +126,9 @@ fn when(
     bound: WhenBound,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, CliError> {
-    parse_when(text, bound, now).map_err(|reason| CliError::Usage(format!("{flag}: {reason}")))
+    // The logs commands read dates as UTC days (see the flags' help), whatever `--tz` says.
+    parse_when(text, bound, None, now)
+        .map_err(|reason| CliError::Usage(format!("{flag}: {reason}")))
 }
 
 fn archive_err(err: ArchiveError) -> CliError {

@@ -9,7 +9,8 @@ mod sandbox;
 mod sync;
 mod table;
 
-pub use table::{mask, render_table};
+pub use crate::redact::mask;
+pub use table::render_table;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -203,65 +204,9 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
     }
 }
 
-/// A point in time from the command line: an RFC 3339 time (`2026-12-01T15:00:00Z`), a local
-/// date-time (`2026-12-01T15:00`), or a date (`2026-12-01`, midnight); local forms are read in
-/// `--tz`, else UTC.
-pub fn parse_when(
-    text: &str,
-    tz: Option<chrono_tz::Tz>,
-) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
-    let text = text.trim();
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .ok_or_else(|| {
-            format!("expected a date (2026-12-01) or a time (2026-12-01T15:00:00Z), found {text:?}")
-        })?;
-    let zone = tz.unwrap_or(chrono_tz::UTC);
-    // A local time that does not exist (spring forward) is read with the offset before the gap.
-    zone.from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|| {
-            use chrono::Offset;
-            let before = zone
-                .from_local_datetime(&(local - chrono::Duration::hours(3)))
-                .earliest()?;
-            let offset = before.offset().fix().local_minus_utc();
-            Some(Utc.from_utc_datetime(&(local - chrono::Duration::seconds(offset.into()))))
-        })
-        .ok_or_else(|| format!("{text:?} does not exist in {}", zone.name()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_when_reads_rfc3339_dates_and_local_times() {
-        let utc = parse_when("2026-12-01T15:00:00Z", None).unwrap();
-        assert_eq!(utc.to_rfc3339(), "2026-12-01T15:00:00+00:00");
-        let date = parse_when("2026-12-01", Some(chrono_tz::Europe::Stockholm)).unwrap();
-        assert_eq!(date.to_rfc3339(), "2026-11-30T23:00:00+00:00");
-        // 02:30 does not exist on 2026-03-29 in Stockholm: read with the offset before the gap.
-        let gap = parse_when("2026-03-29T02:30", Some(chrono_tz::Europe::Stockholm)).unwrap();
-        assert_eq!(gap.to_rfc3339(), "2026-03-29T01:30:00+00:00");
-        assert!(
-            parse_when("tomorrow", None)
-                .unwrap_err()
-                .contains("tomorrow")
-        );
-    }
 
     #[test]
     fn exit_codes_follow_the_documented_table() {

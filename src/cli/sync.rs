@@ -4,6 +4,7 @@ mod view;
 
 use clap::Args;
 
+use super::table::print_json;
 use super::{CliError, Context};
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
@@ -83,9 +84,7 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         })?;
     ledger.close().await;
     if context.json {
-        let json = serde_json::to_string_pretty(&view::SyncJson::from(&report))
-            .map_err(|err| CliError::Other(err.into()))?;
-        println!("{json}");
+        print_json(&view::SyncJson::from(&report))?;
     } else {
         print!("{}", view::sync_text(&report, context));
     }
@@ -141,9 +140,7 @@ pub async fn status(context: &Context) -> Result<(), CliError> {
         .map_err(|err| CliError::Other(err.into()))?;
     ledger.close().await;
     if context.json {
-        let json =
-            serde_json::to_string_pretty(&report).map_err(|err| CliError::Other(err.into()))?;
-        println!("{json}");
+        print_json(&report)?;
     } else {
         print!("{}", view::status_text(&report, context));
     }

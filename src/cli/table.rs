@@ -1,4 +1,8 @@
-//! Plain text tables and the masking of personal data for terminal output.
+//! Terminal output: plain text tables, and JSON for scripts.
+
+use serde::Serialize;
+
+use super::CliError;
 
 /// Prints rows under headers, each column as wide as its widest cell.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
@@ -40,17 +44,26 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A phone number, card or code with all but its last three characters hidden.
-pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let keep = 3.min(chars.len());
-    let hidden = chars.len() - keep;
-    let mut shown: String = chars[..hidden]
-        .iter()
-        .map(|c| if c.is_alphanumeric() { '•' } else { *c })
-        .collect();
-    shown.extend(&chars[hidden..]);
-    shown
+/// `value` as pretty JSON on standard output (the commands' `--json`).
+pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+    println!("{text}");
+    Ok(())
+}
+
+/// `items` as JSON with `--json`, else as a table of one `row` each under `headers`.
+pub fn print_list<T: Serialize>(
+    context: &super::Context,
+    items: &[T],
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(), CliError> {
+    if context.json {
+        return print_json(&items);
+    }
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    print_table(headers, &rows);
+    Ok(())
 }
 
 /// `-` for an absent value.
@@ -61,12 +74,6 @@ pub fn or_dash(value: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_all_but_the_last_three() {
-        assert_eq!(mask("+46701234567"), "+••••••••567");
-        assert_eq!(mask("12"), "12");
-    }
 
     #[test]
     fn aligns_columns() {

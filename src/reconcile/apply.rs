@@ -218,20 +218,9 @@ impl<'a> Applier<'a> {
             let request = new_booking(&entry);
             let failure = match self.client.create_booking(&request).await {
                 Ok(booking) => {
-                    let owned = owned_from(&entry, &booking);
-                    self.ledger
-                        .journal_booking_created(
-                            journal_id,
-                            JournalState::Created,
-                            &owned,
-                            Utc::now(),
-                        )
-                        .await?;
-                    report.created += 1;
-                    report
-                        .created_ids
-                        .push((owned.booking_object_id, owned.booking_id));
-                    return Ok(CreateResult::Done);
+                    return self
+                        .record_made(journal_id, &entry, &booking, JournalState::Created, report)
+                        .await;
                 }
                 Err(err) => err,
             };
@@ -255,20 +244,9 @@ impl<'a> Applier<'a> {
                 .await?;
             match self.find_created(&entry).await {
                 Ok(Some(booking)) => {
-                    let owned = owned_from(&entry, &booking);
-                    self.ledger
-                        .journal_booking_created(
-                            journal_id,
-                            JournalState::Adopted,
-                            &owned,
-                            Utc::now(),
-                        )
-                        .await?;
-                    report.adopted += 1;
-                    report
-                        .created_ids
-                        .push((owned.booking_object_id, owned.booking_id));
-                    return Ok(CreateResult::Done);
+                    return self
+                        .record_made(journal_id, &entry, &booking, JournalState::Adopted, report)
+                        .await;
                 }
                 Ok(None) => {
                     self.ledger
@@ -301,6 +279,31 @@ impl<'a> Applier<'a> {
             "create {}: not completed",
             describe(&entry)
         )))
+    }
+
+    /// Stores `booking` as the one `entry` made: `Created` by the call just made, or `Adopted`
+    /// when a read after a doubtful call found it; counts it in `report`.
+    async fn record_made(
+        &self,
+        journal_id: i64,
+        entry: &JournalEntry,
+        booking: &Booking,
+        state: JournalState,
+        report: &mut ApplyReport,
+    ) -> Result<CreateResult, LedgerError> {
+        let owned = owned_from(entry, booking);
+        self.ledger
+            .journal_booking_created(journal_id, state, &owned, Utc::now())
+            .await?;
+        if state == JournalState::Adopted {
+            report.adopted += 1;
+        } else {
+            report.created += 1;
+        }
+        report
+            .created_ids
+            .push((owned.booking_object_id, owned.booking_id));
+        Ok(CreateResult::Done)
     }
 
     /// Lists the object's bookings over the window and finds the one this entry asked for.
@@ -404,7 +407,8 @@ fn new_booking(entry: &JournalEntry) -> NewBooking {
     }
 }
 
-fn owned_from(entry: &JournalEntry, booking: &Booking) -> OwnedBooking {
+/// The ledger's record of `booking`, created (or adopted) for the journal `entry`.
+pub(super) fn owned_from(entry: &JournalEntry, booking: &Booking) -> OwnedBooking {
     OwnedBooking {
         booking_id: booking.booking_id,
         reservation_key: entry.reservation_key.clone(),

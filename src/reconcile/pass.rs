@@ -8,13 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::adopt::{self, Listing};
-use super::apply::{Applier, ApplyReport, matches_entry};
+use super::apply::{Applier, ApplyReport, matches_entry, owned_from};
 use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
 use super::reading::{ReadInput, absorb_pushed, absorb_read, object_timezones};
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::flexykey::Client;
 use crate::ledger::{
-    BookingState, JournalState, Ledger, LedgerError, OwnedBooking, PassCounts, SourceReadRecord,
+    BookingState, JournalState, Ledger, LedgerError, PassCounts, SourceReadRecord,
     StoredReservation, WriteKind,
 };
 use crate::sources::ReadOutcome;
@@ -336,18 +336,7 @@ pub async fn run_pass<R: SourceReader>(
                     .find(|b| !known.contains(&b.booking_id) && matches_entry(b, entry));
                 match found {
                     Some(booking) => {
-                        let adopted = OwnedBooking {
-                            booking_id: booking.booking_id,
-                            reservation_key: entry.reservation_key.clone(),
-                            source: entry.source.clone(),
-                            booking_object_id: entry.booking_object_id,
-                            start: entry.start,
-                            end: entry.end,
-                            credentials: entry.credentials.clone(),
-                            name: entry.name.clone(),
-                            fingerprint: entry.fingerprint.clone(),
-                            state: BookingState::Active,
-                        };
+                        let adopted = owned_from(entry, booking);
                         ledger
                             .journal_booking_created(entry.id, JournalState::Adopted, &adopted, now)
                             .await?;

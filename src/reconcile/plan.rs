@@ -257,33 +257,22 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             continue;
         }
         let block = deletion_block(Some(state), &r.source);
-        if let Some(current) = matching {
+        // Nothing to create: the current version exists, or the reservation is beyond the
+        // horizon; only its other versions go.
+        let nothing_to_create = match matching {
+            Some(current) => Some(format!(
+                "superseded by booking {} of the same reservation",
+                current.booking_id
+            )),
+            None if r.start > horizon_end => Some(format!(
+                "its reservation moved beyond the {}-day horizon",
+                policy.horizon_days
+            )),
+            None => None,
+        };
+        if let Some(why) = nothing_to_create {
             for old in stale {
-                push_delete(
-                    &mut out,
-                    old,
-                    Category::Other,
-                    format!(
-                        "superseded by booking {} of the same reservation",
-                        current.booking_id
-                    ),
-                    &block,
-                );
-            }
-            continue;
-        }
-        if r.start > horizon_end {
-            for old in stale {
-                push_delete(
-                    &mut out,
-                    old,
-                    Category::Other,
-                    format!(
-                        "its reservation moved beyond the {}-day horizon",
-                        policy.horizon_days
-                    ),
-                    &block,
-                );
+                push_delete(&mut out, old, Category::Other, why.clone(), &block);
             }
             continue;
         }

@@ -37,14 +37,7 @@ pub(super) fn absorb_read(input: ReadInput<'_>, policy: &Policy, now: DateTime<U
         previous,
         confirmed,
     } = input;
-    let before = upcoming(
-        stored
-            .iter()
-            .filter(|s| s.misses == 0)
-            .map(|s| &s.reservation),
-        policy,
-        now,
-    );
+    let before = upcoming(stored, policy, now);
     let previous_hold = previous.and_then(|p| p.hold.as_ref());
     let mut record = SourceReadRecord {
         source: name.to_owned(),
@@ -100,14 +93,7 @@ pub(super) fn absorb_read(input: ReadInput<'_>, policy: &Policy, now: DateTime<U
     };
     record.last_success_at = Some(now);
     record.content_fingerprint = Some(content.clone());
-    let after = upcoming(
-        merged
-            .iter()
-            .filter(|s| s.misses == 0)
-            .map(|s| &s.reservation),
-        policy,
-        now,
-    );
+    let after = upcoming(&merged, policy, now);
     let verdict = assess_shrink(
         ShrinkInput {
             source: name,
@@ -215,14 +201,7 @@ pub(super) fn absorb_pushed(
         }
         Err(_) => stored.to_vec(),
     };
-    let upcoming_now = upcoming(
-        merged
-            .iter()
-            .filter(|s| s.misses == 0)
-            .map(|s| &s.reservation),
-        policy,
-        now,
-    );
+    let upcoming_now = upcoming(&merged, policy, now);
     let record = SourceReadRecord {
         source: name.to_owned(),
         last_attempt_at: now,

@@ -59,15 +59,18 @@ pub fn merge_unchanged(stored: &[StoredReservation], now: DateTime<Utc>) -> Vec<
         .collect()
 }
 
-/// Reservations that still matter: not ended, starting within the horizon.
+/// Stored reservations that still matter: in the last successful read (no misses), not
+/// ended, starting within the horizon.
 pub fn upcoming<'a>(
-    reservations: impl IntoIterator<Item = &'a Reservation>,
+    stored: impl IntoIterator<Item = &'a StoredReservation>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> u32 {
     let horizon_end = policy.horizon_end(now);
-    let count = reservations
+    let count = stored
         .into_iter()
+        .filter(|s| s.misses == 0)
+        .map(|s| &s.reservation)
         .filter(|r| r.end > now && r.start <= horizon_end)
         .count();
     u32::try_from(count).unwrap_or(u32::MAX)
@@ -182,6 +185,26 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
     }
 
+    /// The shrink guard's verdict on a read of source "s" under the default policy.
+    fn assess(
+        previous: Option<&ShrinkHold>,
+        before: u32,
+        after: u32,
+        content: &str,
+        confirmed: bool,
+        at: DateTime<Utc>,
+    ) -> ShrinkVerdict {
+        let input = ShrinkInput {
+            source: "s",
+            previous,
+            before,
+            after,
+            content,
+            confirmed,
+        };
+        assess_shrink(input, &Policy::default(), at)
+    }
+
     #[test]
     fn misses_count_only_successful_reads_and_reset_on_return() {
         let first = merge_fresh(&[], &[res("a", 1), res("b", 2)], now());
@@ -200,147 +223,34 @@ mod tests {
 
     #[test]
     fn a_big_shrink_holds_until_confirmed_or_unchanged_long_enough() {
-        let policy = Policy::default();
-        let verdict = assess_shrink(
-            ShrinkInput {
-                source: "s",
-                previous: None,
-                before: 30,
-                after: 10,
-                content: "c1",
-                confirmed: false,
-            },
-            &policy,
-            now(),
-        );
+        let verdict = assess(None, 30, 10, "c1", false, now());
         let hold = verdict.hold.expect("held");
         assert_eq!(hold.baseline, 30);
         assert!(hold.reason.contains("--confirm s"), "{}", hold.reason);
         // Same content an hour later: still held, since the first time.
         let later = now() + Duration::hours(1);
-        let again = assess_shrink(
-            ShrinkInput {
-                source: "s",
-                previous: Some(&hold),
-                before: 10,
-                after: 10,
-                content: "c1",
-                confirmed: false,
-            },
-            &policy,
-            later,
-        );
+        let again = assess(Some(&hold), 10, 10, "c1", false, later);
         assert_eq!(again.hold.as_ref().map(|h| h.since), Some(now()));
         // Different shrunken content restarts the clock.
-        let other = assess_shrink(
-            ShrinkInput {
-                source: "s",
-                previous: Some(&hold),
-                before: 10,
-                after: 9,
-                content: "c2",
-                confirmed: false,
-            },
-            &policy,
-            later,
-        );
+        let other = assess(Some(&hold), 10, 9, "c2", false, later);
         assert_eq!(other.hold.as_ref().map(|h| h.since), Some(later));
         // Unchanged for 24 hours: released.
         let day = now() + Duration::hours(24);
-        let released = assess_shrink(
-            ShrinkInput {
-                source: "s",
-                previous: Some(&hold),
-                before: 10,
-                after: 10,
-                content: "c1",
-                confirmed: false,
-            },
-            &policy,
-            day,
-        );
+        let released = assess(Some(&hold), 10, 10, "c1", false, day);
         assert_eq!(released.hold, None);
         assert!(released.released.is_some());
         // Recovered content: released.
-        let recovered = assess_shrink(
-            ShrinkInput {
-                source: "s",
-                previous: Some(&hold),
-                before: 10,
-                after: 29,
-                content: "c3",
-                confirmed: false,
-            },
-            &policy,
-            later,
-        );
+        let recovered = assess(Some(&hold), 10, 29, "c3", false, later);
         assert_eq!(recovered.hold, None);
         // Operator confirmation: released at once.
-        let confirmed = assess_shrink(
-            ShrinkInput {
-                source: "s",
-                previous: Some(&hold),
-                before: 10,
-                after: 10,
-                content: "c1",
-                confirmed: true,
-            },
-            &policy,
-            later,
-        );
+        let confirmed = assess(Some(&hold), 10, 10, "c1", true, later);
         assert_eq!(confirmed.hold, None);
     }
 
     #[test]
     fn small_shrinks_and_empty_sources_hold_nothing() {
-        let policy = Policy::default();
-        assert_eq!(
-            assess_shrink(
-                ShrinkInput {
-                    source: "s",
-                    previous: None,
-                    before: 30,
-                    after: 15,
-                    content: "c",
-                    confirmed: false
-                },
-                &policy,
-                now()
-            )
-            .hold,
-            None
-        );
-        assert_eq!(
-            assess_shrink(
-                ShrinkInput {
-                    source: "s",
-                    previous: None,
-                    before: 0,
-                    after: 0,
-                    content: "c",
-                    confirmed: false
-                },
-                &policy,
-                now()
-            )
-            .hold,
-            None
-        );
-        assert!(
-            assess_shrink(
-                ShrinkInput {
-                    source: "s",
-                    previous: None,
-                    before: 3,
-                    after: 0,
-                    content: "c",
-                    confirmed: false
-                },
-                &policy,
-                now()
-            )
-            .hold
-            .is_some()
-        );
+        assert_eq!(assess(None, 30, 15, "c", false, now()).hold, None);
+        assert_eq!(assess(None, 0, 0, "c", false, now()).hold, None);
+        assert!(assess(None, 3, 0, "c", false, now()).hold.is_some());
     }
 }

@@ -139,8 +139,7 @@ pub async fn status_report(
                 upcoming_reservations: super::reads::upcoming(
                     reservations
                         .iter()
-                        .filter(|r| r.reservation.source == s.name && r.misses == 0)
-                        .map(|r| &r.reservation),
+                        .filter(|r| r.reservation.source == s.name),
                     &policy,
                     now,
                 ),

@@ -3,10 +3,12 @@
 
 pub mod fetch;
 pub mod ical;
+pub mod phone;
 pub mod webhook;
 
 pub use fetch::{FetchMemo, ReadContext, read_source};
 pub use ical::{RuleContext, reservations_from_text};
+pub use phone::normalize_phone;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

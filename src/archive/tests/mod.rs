@@ -107,29 +107,6 @@ fn windows_cover_the_range_without_gaps() {
     assert_eq!(windows(to, from, WINDOW), vec![(from, from)]);
 }
 
-#[test]
-fn when_reads_dates_times_and_now() {
-    let now = at(2026, 5, 1, 12, 0, 0);
-    assert_eq!(
-        parse_when("2026-01-14", WhenBound::Start, now).unwrap(),
-        at(2026, 1, 14, 0, 0, 0)
-    );
-    assert_eq!(
-        parse_when("2026-01-14", WhenBound::End, now).unwrap(),
-        at(2026, 1, 14, 23, 59, 59)
-    );
-    assert_eq!(
-        parse_when("2026-01-14T08:00:00+01:00", WhenBound::Start, now).unwrap(),
-        at(2026, 1, 14, 7, 0, 0)
-    );
-    assert_eq!(parse_when("now", WhenBound::End, now).unwrap(), now);
-    let err = parse_when("14/01/2026", WhenBound::Start, now).unwrap_err();
-    assert!(
-        err.contains("14/01/2026") && err.contains("2026-01-14"),
-        "{err}"
-    );
-}
-
 #[tokio::test]
 async fn a_busy_day_is_archived_once_and_a_second_pull_asks_once() {
     let dir = tempfile::tempdir().unwrap();

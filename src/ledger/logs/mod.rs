@@ -7,9 +7,11 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteExecutor};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
-use super::{Ledger, LedgerError};
+use super::{Ledger, LedgerError, from_ts, ts};
 use crate::flexykey::LogEntry;
 use crate::sources::Credentials;
 
@@ -124,20 +126,27 @@ fn phone_tail(source_id: Option<&str>) -> Option<String> {
         .then(|| digits[digits.len() - 9..].to_owned())
 }
 
-fn secs(time: DateTime<Utc>) -> i64 {
-    time.timestamp()
+/// An [`ArchiveFilter`]'s conditions after the one on `unit_id` (`?1`), with the parameters
+/// [`bind_filter`] binds.
+const FILTER_REST: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
+    OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5))";
+
+/// Binds `?1` to `?5` of a query over an [`ArchiveFilter`]: unit, time range, source id and
+/// the source id's phone tail.
+fn bind_filter<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    filter: &ArchiveFilter,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    query
+        .bind(filter.unit_id)
+        .bind(filter.from.map_or(i64::MIN, ts))
+        .bind(filter.to.map_or(i64::MAX, ts))
+        .bind(filter.source_id.clone())
+        .bind(phone_tail(filter.source_id.as_deref()))
 }
 
-fn time(secs: i64) -> Result<DateTime<Utc>, LedgerError> {
-    DateTime::from_timestamp(secs, 0).ok_or_else(|| {
-        LedgerError::Sql(sqlx::Error::Decode(
-            format!("archive: time {secs} is out of range").into(),
-        ))
-    })
-}
-
-fn opt_time(secs: Option<i64>) -> Result<Option<DateTime<Utc>>, LedgerError> {
-    secs.map(time).transpose()
+fn opt_time(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>, LedgerError> {
+    seconds.map(from_ts).transpose()
 }
 
 /// Inserts `entries` inside `tx`; returns how many were new.
@@ -160,7 +169,7 @@ async fn insert_entries(
             let entry = &item.entry;
             query = query
                 .bind(unit_id)
-                .bind(secs(entry.server_date))
+                .bind(ts(entry.server_date))
                 .bind(&item.hash[..])
                 .bind(entry.unit_date.as_deref())
                 .bind(entry.source_id.as_deref())
@@ -190,7 +199,7 @@ fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ArchivedEntry, Ledger
     Ok(ArchivedEntry {
         unit_id: row.try_get("unit_id")?,
         entry: LogEntry {
-            server_date: time(row.try_get("server_date")?)?,
+            server_date: from_ts(row.try_get("server_date")?)?,
             unit_date: row.try_get("unit_date")?,
             source_id: row.try_get("source_id")?,
             source_label: row.try_get("source_label")?,
@@ -236,14 +245,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         for unit in units {
-            sqlx::query(UPSERT_UNIT_INFO)
-                .bind(unit.unit_id)
-                .bind(&unit.unit_type)
-                .bind(unit.name.as_deref())
-                .bind(unit.timezone.as_deref())
-                .bind(secs(now))
-                .execute(&mut *tx)
-                .await?;
+            upsert_unit_info(&mut *tx, unit, now).await?;
         }
         set_state(&mut tx, UNITS_LISTED_AT, now).await?;
         tx.commit().await?;
@@ -261,15 +263,7 @@ impl Ledger {
         unit: &ArchiveUnitInfo,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        sqlx::query(UPSERT_UNIT_INFO)
-            .bind(unit.unit_id)
-            .bind(&unit.unit_type)
-            .bind(unit.name.as_deref())
-            .bind(unit.timezone.as_deref())
-            .bind(secs(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        upsert_unit_info(&self.pool, unit, now).await
     }
 
     /// Stores one pulled window: the new entries, the cursor (newest `serverDate`) and the
@@ -280,10 +274,7 @@ impl Ledger {
         entries: &[HashedLogEntry],
         window_end: DateTime<Utc>,
     ) -> Result<u64, LedgerError> {
-        let newest = entries
-            .iter()
-            .map(|item| secs(item.entry.server_date))
-            .max();
+        let newest = entries.iter().map(|item| ts(item.entry.server_date)).max();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = insert_entries(&mut tx, unit_id, entries).await?;
         sqlx::query(
@@ -294,7 +285,7 @@ impl Ledger {
         )
         .bind(unit_id)
         .bind(newest)
-        .bind(secs(window_end))
+        .bind(ts(window_end))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -312,9 +303,9 @@ impl Ledger {
         row.map(|(from, to, position)| {
             Ok(BackfillJob {
                 unit_id,
-                from: time(from)?,
-                to: time(to)?,
-                position: time(position)?,
+                from: from_ts(from)?,
+                to: from_ts(to)?,
+                position: from_ts(position)?,
             })
         })
         .transpose()
@@ -335,8 +326,8 @@ impl Ledger {
              range_from = ?2, range_to = ?3",
         )
         .bind(unit_id)
-        .bind(secs(from))
-        .bind(secs(to))
+        .bind(ts(from))
+        .bind(ts(to))
         .execute(&self.pool)
         .await?;
         self.archive_backfill(unit_id)
@@ -358,7 +349,7 @@ impl Ledger {
             "UPDATE archive_backfills SET position = ?2 WHERE unit_id = ?1 AND position < ?2",
         )
         .bind(unit_id)
-        .bind(secs(position))
+        .bind(ts(position))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -374,7 +365,7 @@ impl Ledger {
         Ok(
             sqlx::query("DELETE FROM archive_entries WHERE unit_id = ? AND server_date < ?")
                 .bind(unit_id)
-                .bind(secs(cutoff))
+                .bind(ts(cutoff))
                 .execute(&self.pool)
                 .await?
                 .rows_affected(),
@@ -389,22 +380,17 @@ impl Ledger {
     ) -> BoxStream<'_, Result<ArchivedEntry, LedgerError>> {
         const COLUMNS: &str = "SELECT unit_id, server_date, unit_date, source_id, source_label, \
             action_label, log_msg FROM archive_entries";
-        const RANGE: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
-            OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5)) \
-            ORDER BY unit_id, server_date, entry_hash";
+        const ORDER: &str = "ORDER BY unit_id, server_date, entry_hash";
         static FOR_UNIT: OnceLock<String> = OnceLock::new();
         static ALL_UNITS: OnceLock<String> = OnceLock::new();
         let sql = if filter.unit_id.is_some() {
-            FOR_UNIT.get_or_init(|| format!("{COLUMNS} WHERE unit_id = ?1 AND {RANGE}"))
+            FOR_UNIT
+                .get_or_init(|| format!("{COLUMNS} WHERE unit_id = ?1 AND {FILTER_REST} {ORDER}"))
         } else {
-            ALL_UNITS.get_or_init(|| format!("{COLUMNS} WHERE ?1 IS NULL AND {RANGE}"))
+            ALL_UNITS
+                .get_or_init(|| format!("{COLUMNS} WHERE ?1 IS NULL AND {FILTER_REST} {ORDER}"))
         };
-        sqlx::query(sql.as_str())
-            .bind(filter.unit_id)
-            .bind(filter.from.map_or(i64::MIN, secs))
-            .bind(filter.to.map_or(i64::MAX, secs))
-            .bind(filter.source_id.clone())
-            .bind(phone_tail(filter.source_id.as_deref()))
+        bind_filter(sqlx::query(sql.as_str()), filter)
             .fetch(&self.pool)
             .map_err(LedgerError::from)
             .and_then(|row| futures::future::ready(entry_from_row(&row)))
@@ -413,18 +399,17 @@ impl Ledger {
 
     /// How many archived entries `filter` selects.
     pub async fn archive_count(&self, filter: &ArchiveFilter) -> Result<u64, LedgerError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM archive_entries WHERE (?1 IS NULL OR unit_id = ?1) \
-             AND server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
-             OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5))",
-        )
-        .bind(filter.unit_id)
-        .bind(filter.from.map_or(i64::MIN, secs))
-        .bind(filter.to.map_or(i64::MAX, secs))
-        .bind(filter.source_id.clone())
-        .bind(phone_tail(filter.source_id.as_deref()))
-        .fetch_one(&self.pool)
-        .await?;
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "SELECT count(*) FROM archive_entries WHERE (?1 IS NULL OR unit_id = ?1) \
+                 AND {FILTER_REST}"
+            )
+        });
+        let count: i64 = bind_filter(sqlx::query(sql.as_str()), filter)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -500,7 +485,7 @@ impl Ledger {
             let Ok(credentials) = serde_json::from_str::<Credentials>(&credentials) else {
                 continue;
             };
-            let (start, end) = (time(start)?, time(end)?);
+            let (start, end) = (from_ts(start)?, from_ts(end)?);
             let all = credentials
                 .phones
                 .into_iter()
@@ -517,6 +502,22 @@ impl Ledger {
     }
 }
 
+async fn upsert_unit_info<'c>(
+    executor: impl SqliteExecutor<'c>,
+    unit: &ArchiveUnitInfo,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    sqlx::query(UPSERT_UNIT_INFO)
+        .bind(unit.unit_id)
+        .bind(&unit.unit_type)
+        .bind(unit.name.as_deref())
+        .bind(unit.timezone.as_deref())
+        .bind(ts(now))
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 async fn set_state(
     tx: &mut Transaction<'static, Sqlite>,
     key: &str,
@@ -527,7 +528,7 @@ async fn set_state(
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
-    .bind(secs(now))
+    .bind(ts(now))
     .execute(&mut **tx)
     .await?;
     Ok(())

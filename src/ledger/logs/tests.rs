@@ -31,8 +31,8 @@ async fn owned_bookings(ledger: &Ledger) {
          credentials, label, fingerprint, first_seen, last_seen) \
          VALUES ('airbnb/HM1', 'airbnb', 123, ?1, ?2, ?3, 'Reserved · HM1', 'f', ?1, ?1)",
     )
-    .bind(secs(at(6)))
-    .bind(secs(at(12)))
+    .bind(ts(at(6)))
+    .bind(ts(at(12)))
     .bind(credentials)
     .execute(&ledger.pool)
     .await
@@ -47,8 +47,8 @@ async fn owned_bookings(ledger: &Ledger) {
         .bind(booking_id)
         .bind(key)
         .bind(object)
-        .bind(secs(at(6)))
-        .bind(secs(at(12)))
+        .bind(ts(at(6)))
+        .bind(ts(at(12)))
         .bind(credentials)
         .execute(&ledger.pool)
         .await

@@ -31,7 +31,7 @@ mod zone;
 pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
-pub use rules::{Preview, Skipped, normalize_phone};
+pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
 

@@ -12,7 +12,7 @@ use super::event::Status;
 use super::expand::{Occurrence, When};
 use super::zone::Zone;
 use crate::config::{CodePolicy, Preset, SourceConfig};
-use crate::sources::{Credentials, Reservation};
+use crate::sources::{Credentials, Reservation, normalize_phone};
 
 /// What a source yields: reservations, and each skipped occurrence with its reason.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,23 +46,6 @@ static PHONE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 static HELPER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(check[- ]?in|check[- ]?out|arrival|departure)\b").expect("constant regex")
 });
-
-/// A phone number in E.164, or `None` when it has too few or too many digits.
-pub fn normalize_phone(raw: &str, default_country: &str) -> Option<String> {
-    let trimmed = raw.trim();
-    let digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
-    let full = if trimmed.starts_with('+') {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_owned()
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        format!("{default_country}{rest}")
-    } else {
-        format!("{default_country}{digits}")
-    };
-    // E.164: 8 to 15 digits, and no country code begins with 0.
-    ((8..=15).contains(&full.len()) && !full.starts_with('0')).then(|| format!("+{full}"))
-}
 
 fn phones_of(occ: &Occurrence, country: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -351,25 +334,6 @@ pub(super) fn make_unique(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phone_numbers_become_e164() {
-        assert_eq!(
-            normalize_phone("070-123 45 67", "46").as_deref(),
-            Some("+46701234567")
-        );
-        assert_eq!(
-            normalize_phone("0046 70 111 22 33", "46").as_deref(),
-            Some("+46701112233")
-        );
-        assert_eq!(
-            normalize_phone("+1 (415) 555-0100", "46").as_deref(),
-            Some("+14155550100")
-        );
-        assert_eq!(normalize_phone("+0987654321", "46"), None);
-        assert_eq!(normalize_phone("12345", "46"), None);
-        assert_eq!(normalize_phone("+1234567890123456", "46"), None);
-    }
 
     #[test]
     fn labels_never_carry_full_phone_numbers() {

@@ -11,8 +11,8 @@ use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarProperty, ICalendarValue,
 };
 use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset,
-    TimeZone, Utc, Weekday,
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc,
+    Weekday,
 };
 
 /// A zone a local time can be read in.
@@ -30,15 +30,8 @@ impl Zone {
         let offset = match self {
             Zone::Utc => 0,
             Zone::Fixed(offset) => offset.local_minus_utc(),
-            Zone::Iana(tz) => match tz.from_local_datetime(&local) {
-                LocalResult::Single(dt) => dt.offset().fix().local_minus_utc(),
-                LocalResult::Ambiguous(first, _) => first.offset().fix().local_minus_utc(),
-                LocalResult::None => {
-                    // In the gap: the offset in force a day before.
-                    let before = local.checked_sub_signed(Duration::days(1))?;
-                    tz.offset_from_utc_datetime(&before).fix().local_minus_utc()
-                }
-            },
+            // The same gap and fall-back rule as every other local time flexysync reads.
+            Zone::Iana(tz) => return crate::when::local_to_utc(local, *tz),
             Zone::Custom(zone) => zone.offset_for_local(local)?,
         };
         let utc = local.checked_sub_signed(Duration::seconds(i64::from(offset)))?;

@@ -13,7 +13,7 @@ mod writer;
 use chrono::{DateTime, Duration, Utc};
 
 pub use endpoint::{MAX_BODY_BYTES, WebhookSources, WebhookState, routes};
-pub use normalize::{normalize_phone, parse_time};
+pub use normalize::parse_time;
 pub use snapshot::{SnapshotError, apply_snapshot, fetch_snapshot, sync_snapshot};
 
 use super::{Credentials, Reservation};

@@ -1,7 +1,9 @@
-//! Times and phone numbers as senders write them, turned into UTC and E.164.
+//! Times as senders write them, turned into UTC.
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+
+use crate::when::local_to_utc;
 
 /// `text` quoted for an error message, cut short: payload values may be long.
 pub(super) fn excerpt(text: &str) -> String {
@@ -52,63 +54,6 @@ pub fn parse_time(text: &str, zone: Option<Tz>) -> Result<DateTime<Utc>, String>
         )
     })?;
     local_to_utc(local, zone).ok_or_else(|| format!("{} is out of range", excerpt(text)))
-}
-
-fn local_to_utc(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(time) => Some(time.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
-        LocalResult::None => {
-            // In a gap: find the offset in force just before it (gaps last at most a day).
-            let offset = (1..=48).find_map(|hours| {
-                let before = local.checked_sub_signed(chrono::Duration::hours(hours))?;
-                match zone.from_local_datetime(&before) {
-                    LocalResult::Single(time) => Some(time.offset().fix()),
-                    LocalResult::Ambiguous(_, last) => Some(last.offset().fix()),
-                    LocalResult::None => None,
-                }
-            })?;
-            with_fixed_offset(local, offset)
-        }
-    }
-}
-
-fn with_fixed_offset(local: NaiveDateTime, offset: FixedOffset) -> Option<DateTime<Utc>> {
-    offset
-        .from_local_datetime(&local)
-        .single()
-        .map(|time| time.with_timezone(&Utc))
-}
-
-/// E.164 (`+46701234567`) from what people type: spaces, dashes, dots, parentheses and a
-/// `(0)` are dropped; a leading `00` is `+`; a number without a country code gets
-/// `default_country` in place of its leading trunk `0`. `None` when it is not a phone number.
-pub fn normalize_phone(raw: &str, default_country: &str) -> Option<String> {
-    let text = raw.trim().replace("(0)", "");
-    let (international, rest) = if let Some(rest) = text.strip_prefix('+') {
-        (true, rest)
-    } else if let Some(rest) = text.strip_prefix("00") {
-        (true, rest)
-    } else {
-        (false, text.as_str())
-    };
-    let mut digits = String::with_capacity(rest.len());
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else if !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}') {
-            return None;
-        }
-    }
-    let number = if international {
-        digits
-    } else {
-        let national = digits.strip_prefix('0').unwrap_or(&digits);
-        format!("{default_country}{national}")
-    };
-    // E.164: at most 15 digits; fewer than 8 is no mobile or landline anywhere.
-    let valid = (8..=15).contains(&number.len()) && !number.starts_with('0');
-    valid.then(|| format!("+{number}"))
 }
 
 #[cfg(test)]
@@ -172,28 +117,6 @@ mod tests {
         assert_eq!(
             parse_time("2026-10-25T03:30:00", STOCKHOLM).unwrap(),
             utc("2026-10-25T02:30:00Z")
-        );
-    }
-
-    #[test]
-    fn phones_become_e164() {
-        let cases = [
-            ("+46701234567", Some("+46701234567")),
-            ("+46 (0)70-123 45 67", Some("+46701234567")),
-            ("0046701234567", Some("+46701234567")),
-            ("070-123 45 67", Some("+46701234567")),
-            ("+1 (415) 555-0100", Some("+14155550100")),
-            ("070 12", None),
-            ("call me", None),
-            ("+46 70 123 45 67 89 01 23", None),
-            ("", None),
-        ];
-        for (raw, expected) in cases {
-            assert_eq!(normalize_phone(raw, "46").as_deref(), expected, "{raw}");
-        }
-        assert_eq!(
-            normalize_phone("040-123456", "47").as_deref(),
-            Some("+4740123456")
         );
     }
 }

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-use super::normalize::{excerpt, normalize_phone, parse_time};
+use super::normalize::{excerpt, parse_time};
 use crate::config::SourceConfig;
 use crate::ledger::webhooks::{BookingStatus, WebhookBooking};
+use crate::sources::normalize_phone;
 
 const MAX_ID_CHARS: usize = 200;
 const MAX_NAME_CHARS: usize = 100;
