@@ -393,6 +393,62 @@ fn corrupt(column: &str, value: &str) -> LedgerError {
     })
 }
 
+async fn record_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    delivery: &WebhookDelivery<'_>,
+) -> Result<DeliveryResult, LedgerError> {
+    let occurred_ms = delivery.occurred_at.timestamp_millis();
+    let seen: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM webhook_events \
+             WHERE source = ? AND event_id = ? AND result <> 'duplicate'",
+    )
+    .bind(delivery.source)
+    .bind(delivery.event_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let result = if seen.is_some() {
+        DeliveryResult::Duplicate
+    } else {
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT occurred_at_ms FROM webhook_bookings WHERE source = ? AND booking_id = ?",
+        )
+        .bind(delivery.source)
+        .bind(&delivery.booking.booking_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if last.is_some_and(|last| last > occurred_ms) {
+            DeliveryResult::Stale
+        } else {
+            bind_booking(
+                sqlx::query(UPSERT_BOOKING),
+                delivery.source,
+                delivery.booking,
+            )
+            .bind(occurred_ms)
+            .bind(delivery.event_id)
+            .bind(delivery.received_at.timestamp_millis())
+            .execute(&mut **tx)
+            .await?;
+            DeliveryResult::Applied
+        }
+    };
+    sqlx::query(
+        "INSERT INTO webhook_events (source, event_id, event_type, booking_id, \
+             occurred_at_ms, received_at_ms, raw_json, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(delivery.source)
+    .bind(delivery.event_id)
+    .bind(delivery.event_type)
+    .bind(&delivery.booking.booking_id)
+    .bind(occurred_ms)
+    .bind(delivery.received_at.timestamp_millis())
+    .bind(delivery.raw_json)
+    .bind(result.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(result)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,60 +580,4 @@ mod tests {
                 .is_empty()
         );
     }
-}
-
-async fn record_one(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    delivery: &WebhookDelivery<'_>,
-) -> Result<DeliveryResult, LedgerError> {
-    let occurred_ms = delivery.occurred_at.timestamp_millis();
-    let seen: Option<i64> = sqlx::query_scalar(
-        "SELECT seq FROM webhook_events \
-             WHERE source = ? AND event_id = ? AND result <> 'duplicate'",
-    )
-    .bind(delivery.source)
-    .bind(delivery.event_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let result = if seen.is_some() {
-        DeliveryResult::Duplicate
-    } else {
-        let last: Option<i64> = sqlx::query_scalar(
-            "SELECT occurred_at_ms FROM webhook_bookings WHERE source = ? AND booking_id = ?",
-        )
-        .bind(delivery.source)
-        .bind(&delivery.booking.booking_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if last.is_some_and(|last| last > occurred_ms) {
-            DeliveryResult::Stale
-        } else {
-            bind_booking(
-                sqlx::query(UPSERT_BOOKING),
-                delivery.source,
-                delivery.booking,
-            )
-            .bind(occurred_ms)
-            .bind(delivery.event_id)
-            .bind(delivery.received_at.timestamp_millis())
-            .execute(&mut **tx)
-            .await?;
-            DeliveryResult::Applied
-        }
-    };
-    sqlx::query(
-        "INSERT INTO webhook_events (source, event_id, event_type, booking_id, \
-             occurred_at_ms, received_at_ms, raw_json, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(delivery.source)
-    .bind(delivery.event_id)
-    .bind(delivery.event_type)
-    .bind(&delivery.booking.booking_id)
-    .bind(occurred_ms)
-    .bind(delivery.received_at.timestamp_millis())
-    .bind(delivery.raw_json)
-    .bind(result.as_str())
-    .execute(&mut **tx)
-    .await?;
-    Ok(result)
 }
