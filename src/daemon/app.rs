@@ -27,7 +27,7 @@ const RECENT_ERRORS: usize = 20;
 pub struct App {
     config: RwLock<Arc<Config>>,
     pub ledger: Ledger,
-    pub client: Client,
+    client: RwLock<Client>,
     pub http: reqwest::Client,
     pub locks: JobLocks,
     code_secret: Vec<u8>,
@@ -50,7 +50,7 @@ impl App {
         App {
             config: RwLock::new(Arc::new(config)),
             ledger,
-            client,
+            client: RwLock::new(client),
             http,
             locks: JobLocks::default(),
             code_secret,
@@ -68,8 +68,21 @@ impl App {
             .clone()
     }
 
-    pub fn replace_config(&self, config: Config) {
+    /// Swaps in a reloaded config, and the client built from its `[flexykey]` section when
+    /// that changed (a rotated password, another rate).
+    pub fn replace_config(&self, config: Config, client: Option<Client>) {
+        if let Some(client) = client {
+            *self.client.write().unwrap_or_else(|p| p.into_inner()) = client;
+        }
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+    }
+
+    /// The FlexyKey client in force now (cheap to clone: it shares its limiter).
+    pub fn client(&self) -> Client {
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn recent_errors(&self) -> Vec<ErrorRow> {
@@ -106,7 +119,8 @@ impl App {
         };
         let started = Utc::now();
         let scope = only_source.unwrap_or("all sources");
-        match run_pass(&config, &self.ledger, &self.client, &reader, &options).await {
+        let client = self.client();
+        match run_pass(&config, &self.ledger, &client, &reader, &options).await {
             Ok(report) => {
                 self.record_pass(scope, started, &report);
                 Some(report)
@@ -169,7 +183,8 @@ impl App {
         if !config.archive.enabled {
             return;
         }
-        match crate::archive::pull(&self.client, &self.ledger, &config.archive, Utc::now()).await {
+        let client = self.client();
+        match crate::archive::pull(&client, &self.ledger, &config.archive, Utc::now()).await {
             Ok(report) => {
                 metrics::counter!(m::LOG_ENTRIES).increment(report.stored());
                 tracing::info!(

@@ -15,7 +15,7 @@ use super::app::{ARCHIVE_JOB, App, FULL_PASS_JOB};
 use super::lifecycle::{self, Request};
 use super::scheduler::{JobFn, schedule_loop};
 use super::server;
-use crate::config::{Config, parse_schedule};
+use crate::config::{Config, FlexyKeyConfig, parse_schedule};
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
 use crate::sources::webhook::{WebhookSources, WebhookState};
@@ -145,11 +145,41 @@ fn reload(app: &App, options: &RunOptions, webhooks: &WebhookSources) -> bool {
         return false;
     };
     lifecycle::notify_reloading();
-    let outcome = match Config::load(path) {
-        Ok(config) => {
+    let outcome = match Config::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|config| {
+            let running = app.config();
+            let client = if same_account(&running.flexykey, &config.flexykey) {
+                None
+            } else {
+                Some(Client::new(&config.flexykey).map_err(|e| e.to_string())?)
+            };
+            Ok((config, client, running))
+        }) {
+        Ok((config, client, running)) => {
+            for (key, changed) in [
+                ("ledger.path", running.ledger.path != config.ledger.path),
+                (
+                    "server.listen",
+                    running.server.listen != config.server.listen,
+                ),
+                (
+                    "log",
+                    running.log.level != config.log.level
+                        || running.log.format != config.log.format,
+                ),
+            ] {
+                if changed {
+                    tracing::warn!(
+                        key,
+                        "changed in the config; takes effect at the next restart"
+                    );
+                }
+            }
+            let new_client = client.is_some();
             webhooks.replace(&config.sources);
-            app.replace_config(config);
-            tracing::info!(path = %path.display(), "config reloaded");
+            app.replace_config(config, client);
+            tracing::info!(path = %path.display(), new_client, "config reloaded");
             true
         }
         Err(err) => {
@@ -159,6 +189,18 @@ fn reload(app: &App, options: &RunOptions, webhooks: &WebhookSources) -> bool {
     };
     lifecycle::notify_ready();
     outcome
+}
+
+/// Whether two `[flexykey]` sections make the same client.
+fn same_account(a: &FlexyKeyConfig, b: &FlexyKeyConfig) -> bool {
+    use secrecy::ExposeSecret;
+    let password = |c: &FlexyKeyConfig| c.password.as_ref().map(|p| p.expose_secret().to_owned());
+    a.base_url == b.base_url
+        && a.username == b.username
+        && password(a) == password(b)
+        && a.requests_per_second == b.requests_per_second
+        && a.burst == b.burst
+        && a.timeout_seconds == b.timeout_seconds
 }
 
 /// Starts one schedule loop per source, the archive and the full pass. Returns the token that

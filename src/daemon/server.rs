@@ -47,7 +47,7 @@ async fn readiness_problems(app: &App) -> Vec<String> {
     if let Err(err) = app.ledger.check_writable().await {
         problems.push(format!("ledger not writable: {err}"));
     }
-    if app.client.last_call_ok() == Some(false) {
+    if app.client().last_call_ok() == Some(false) {
         problems.push("FlexyKey did not answer the last call".to_owned());
     }
     let now = Utc::now();

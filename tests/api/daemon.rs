@@ -277,6 +277,28 @@ listen = "127.0.0.1:{port}"
     );
     assert!(page.contains("cabin"), "{page}");
 
+    // SIGHUP with a valid config that points at another FlexyKey (think: a rotated password):
+    // the new client is used, and the owned bookings missing there are made again.
+    let second = start_sandbox(SandboxOptions::default()).await;
+    write_config(
+        dir.path(),
+        &second.base_url(),
+        sandbox::DEMO_USER,
+        sandbox::DEMO_PASSWORD,
+        &extra,
+    );
+    signal(pid, "HUP");
+    assert!(
+        eventually(Duration::from_secs(20), || second
+            .bookings_of(sandbox::OBJECT_CABIN)
+            .len()
+            == 3)
+        .await,
+        "the reloaded client was not used: {}",
+        log()
+    );
+    assert!(log().contains("config reloaded"), "{}", log());
+
     // A broken config on SIGHUP is refused; the service keeps running on the old one.
     std::fs::write(&config, "[flexykey]\nthis is not toml").unwrap();
     signal(pid, "HUP");
