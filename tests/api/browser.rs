@@ -7,7 +7,7 @@ use flexysync::sandbox::{self, SandboxOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::daemon::{calendar, serve_feed, stay};
-use crate::helpers::{start_sandbox, write_config};
+use crate::helpers::{sandbox_config, start_sandbox};
 
 fn chromium() -> Option<std::path::PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -61,13 +61,7 @@ async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red(
         foreign.url,
         sandbox::OBJECT_OTHER
     );
-    let path = write_config(
-        dir.path(),
-        &sandbox.base_url(),
-        sandbox::DEMO_USER,
-        sandbox::DEMO_PASSWORD,
-        &extra,
-    );
+    let path = sandbox_config(dir.path(), &sandbox, &extra);
     let config = flexysync::config::Config::load(&path).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());

@@ -3,7 +3,7 @@
 use flexysync::sandbox::{self, SandboxOptions};
 
 use crate::daemon::{calendar, serve_feed, stay};
-use crate::helpers::{binary, code, run, start_sandbox, stderr, stdout, write_config};
+use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_tells_both_passes_and_keeps_its_ledger() {
@@ -62,13 +62,7 @@ async fn check_reports_one_line_per_check_and_fails_on_any() {
         feed.url,
         sandbox::OBJECT_CABIN
     );
-    let config = write_config(
-        dir.path(),
-        &sandbox.base_url(),
-        sandbox::DEMO_USER,
-        sandbox::DEMO_PASSWORD,
-        &good,
-    );
+    let config = sandbox_config(dir.path(), &sandbox, &good);
     let out = run(&config, &["check"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
@@ -80,13 +74,7 @@ async fn check_reports_one_line_per_check_and_fails_on_any() {
         "{good}\n[[sources]]\nname = \"gone\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = 999\n",
         feed.url.replace("feed.ics", "missing.ics")
     );
-    let config = write_config(
-        dir.path(),
-        &sandbox.base_url(),
-        sandbox::DEMO_USER,
-        sandbox::DEMO_PASSWORD,
-        &bad,
-    );
+    let config = sandbox_config(dir.path(), &sandbox, &bad);
     let out = run(&config, &["check"]).await;
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let text = stdout(&out);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{Duration as Days, Utc};
 use flexysync::sandbox::{self, SandboxOptions};
 
-use crate::helpers::{binary, start_sandbox, write_config};
+use crate::helpers::{binary, sandbox_config, start_sandbox};
 
 const HOOK_SECRET: &str = "daemon-test-hook-secret";
 
@@ -155,13 +155,7 @@ listen = "127.0.0.1:{port}"
         sandbox::OBJECT_LAUNDRY,
         sandbox::UNIT_MAIN
     );
-    let config = write_config(
-        dir.path(),
-        &sandbox.base_url(),
-        sandbox::DEMO_USER,
-        sandbox::DEMO_PASSWORD,
-        &extra,
-    );
+    let config = sandbox_config(dir.path(), &sandbox, &extra);
     let log_path = dir.path().join("daemon.log");
     let mut child = tokio::process::Command::new(binary())
         .arg("--config")
@@ -280,13 +274,7 @@ listen = "127.0.0.1:{port}"
     // SIGHUP with a valid config that points at another FlexyKey (think: a rotated password):
     // the new client is used, and the owned bookings missing there are made again.
     let second = start_sandbox(SandboxOptions::default()).await;
-    write_config(
-        dir.path(),
-        &second.base_url(),
-        sandbox::DEMO_USER,
-        sandbox::DEMO_PASSWORD,
-        &extra,
-    );
+    sandbox_config(dir.path(), &second, &extra);
     signal(pid, "HUP");
     assert!(
         eventually(Duration::from_secs(20), || second
@@ -348,13 +336,7 @@ async fn a_pass_told_to_stop_starts_no_write() {
         feed.display(),
         sandbox::OBJECT_CABIN
     );
-    let path = write_config(
-        dir.path(),
-        &sandbox.base_url(),
-        sandbox::DEMO_USER,
-        sandbox::DEMO_PASSWORD,
-        &extra,
-    );
+    let path = sandbox_config(dir.path(), &sandbox, &extra);
     let config = flexysync::config::Config::load(&path).unwrap();
     let ledger = flexysync::ledger::Ledger::open_exclusive(&config.ledger.path)
         .await

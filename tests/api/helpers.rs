@@ -46,6 +46,17 @@ pub fn write_config(
     path
 }
 
+/// A config for the sandbox's demo account plus `extra` TOML, written into `dir`.
+pub fn sandbox_config(dir: &Path, sandbox: &Sandbox, extra: &str) -> PathBuf {
+    write_config(
+        dir,
+        &sandbox.base_url(),
+        flexysync::sandbox::DEMO_USER,
+        flexysync::sandbox::DEMO_PASSWORD,
+        extra,
+    )
+}
+
 /// Runs the real binary with `--config` and debug logging; returns its output.
 pub async fn run(config: &Path, args: &[&str]) -> Output {
     tokio::process::Command::new(binary())

@@ -108,50 +108,58 @@ fn seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap()
 }
 
-/// Replaces a booking of `[old_start, +48h)` with one two hours longer, against a strict API.
-async fn replace(old_start: DateTime<Utc>) -> (Vec<String>, Vec<OwnedBooking>, Vec<String>) {
-    let now = seconds(Utc::now());
-    let old_start = seconds(old_start);
-    let before = Reservation {
+/// The stay both tests change: a guest with a phone and a code on object 123.
+fn guest_stay(start: DateTime<Utc>) -> Reservation {
+    Reservation {
         source: "cabin".into(),
         key: "cabin/uid-1/".into(),
         booking_object_id: 123,
-        start: old_start,
-        end: old_start + Duration::hours(48),
+        start,
+        end: start + Duration::hours(48),
         credentials: Credentials {
             phones: vec!["+46701234567".into()],
             code: Some("1234".into()),
             rfid: None,
         },
         label: "Guest".into(),
-    };
-    let mut after = before.clone();
-    after.end += Duration::hours(2);
-    let old = OwnedBooking {
+    }
+}
+
+/// The booking flexysync owns for `stay` (booking 500), and the same as FlexyKey lists it.
+fn owned_booking_of(stay: &Reservation, now: DateTime<Utc>) -> (OwnedBooking, Value) {
+    let owned = OwnedBooking {
         booking_id: 500,
-        reservation_key: before.key.clone(),
+        reservation_key: stay.key.clone(),
         source: "cabin".into(),
         booking_object_id: 123,
-        start: before.start.max(now),
-        end: before.end,
-        credentials: before.credentials.clone(),
-        name: booking_name(&before.label, &before.key),
-        fingerprint: before.fingerprint(),
+        start: stay.start.max(now),
+        end: stay.end,
+        credentials: stay.credentials.clone(),
+        name: booking_name(&stay.label, &stay.key),
+        fingerprint: stay.fingerprint(),
         state: BookingState::Active,
     };
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let (client, state) = strict_flexykey(json!({
-        "bookingId": 500, "bookingObjectId": 123, "startDate": fmt(old.start),
-        "endDate": fmt(old.end), "phone1": "+46701234567", "code": "1234", "name": old.name,
-    }))
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
-    ledger.adopt_booking(&old, now).await.unwrap();
+    let listed = json!({
+        "bookingId": 500, "bookingObjectId": 123, "startDate": fmt(owned.start),
+        "endDate": fmt(owned.end), "phone1": "+46701234567", "code": "1234", "name": owned.name,
+    });
+    (owned, listed)
+}
+
+/// A ledger owning `old`, and the plan that replaces it with `after`.
+async fn ledger_and_plan(
+    dir: &std::path::Path,
+    old: &OwnedBooking,
+    after: Reservation,
+    now: DateTime<Utc>,
+) -> (Ledger, flexysync::reconcile::Plan) {
+    let ledger = Ledger::open(&dir.join("ledger.db")).await.unwrap();
+    ledger.adopt_booking(old, now).await.unwrap();
     let sources = HashMap::from([("cabin".to_owned(), SourceState::new(ReadKind::Fresh))]);
     let planned = plan(PlanInput {
         reservations: &[StoredReservation::new(after, now)],
-        owned: std::slice::from_ref(&old),
+        owned: std::slice::from_ref(old),
         sources: &sources,
         policy: &Policy::default(),
         now,
@@ -160,6 +168,19 @@ async fn replace(old_start: DateTime<Utc>) -> (Vec<String>, Vec<OwnedBooking>, V
         planned.operations[0].action,
         Action::Replace { .. }
     ));
+    (ledger, planned)
+}
+
+/// Replaces a booking of `[old_start, +48h)` with one two hours longer, against a strict API.
+async fn replace(old_start: DateTime<Utc>) -> (Vec<String>, Vec<OwnedBooking>, Vec<String>) {
+    let now = seconds(Utc::now());
+    let before = guest_stay(seconds(old_start));
+    let mut after = before.clone();
+    after.end += Duration::hours(2);
+    let (old, listed) = owned_booking_of(&before, now);
+    let (client, state) = strict_flexykey(listed).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, planned) = ledger_and_plan(dir.path(), &old, after, now).await;
     let report = Applier::new(&client, &ledger, None)
         .apply(&planned)
         .await
@@ -199,56 +220,14 @@ async fn a_refused_overlap_deletes_first_only_when_the_old_booking_has_not_start
 #[tokio::test]
 async fn a_lost_create_of_a_relabelled_stay_never_adopts_the_old_booking() {
     let now = seconds(Utc::now());
-    let start = now + Duration::days(2);
-    let before = Reservation {
-        source: "cabin".into(),
-        key: "cabin/uid-1/".into(),
-        booking_object_id: 123,
-        start,
-        end: start + Duration::hours(48),
-        credentials: Credentials {
-            phones: vec!["+46701234567".into()],
-            code: Some("1234".into()),
-            rfid: None,
-        },
-        label: "Guest".into(),
-    };
+    let before = guest_stay(now + Duration::days(2));
     let mut after = before.clone();
     after.label = "Guest (renamed)".into();
-    let old = OwnedBooking {
-        booking_id: 500,
-        reservation_key: before.key.clone(),
-        source: "cabin".into(),
-        booking_object_id: 123,
-        start: before.start,
-        end: before.end,
-        credentials: before.credentials.clone(),
-        name: booking_name(&before.label, &before.key),
-        fingerprint: before.fingerprint(),
-        state: BookingState::Active,
-    };
-    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let (client, state) = strict_flexykey(json!({
-        "bookingId": 500, "bookingObjectId": 123, "startDate": fmt(old.start),
-        "endDate": fmt(old.end), "phone1": "+46701234567", "code": "1234", "name": old.name,
-    }))
-    .await;
+    let (old, listed) = owned_booking_of(&before, now);
+    let (client, state) = strict_flexykey(listed).await;
     state.lock().unwrap().fail_posts = true;
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
-    ledger.adopt_booking(&old, now).await.unwrap();
-    let sources = HashMap::from([("cabin".to_owned(), SourceState::new(ReadKind::Fresh))]);
-    let planned = plan(PlanInput {
-        reservations: &[StoredReservation::new(after, now)],
-        owned: std::slice::from_ref(&old),
-        sources: &sources,
-        policy: &Policy::default(),
-        now,
-    });
-    assert!(matches!(
-        planned.operations[0].action,
-        Action::Replace { .. }
-    ));
+    let (ledger, planned) = ledger_and_plan(dir.path(), &old, after, now).await;
     let report = Applier::new(&client, &ledger, None)
         .apply(&planned)
         .await
