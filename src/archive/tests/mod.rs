@@ -226,6 +226,9 @@ async fn pulls_aborted_at_any_point_and_run_again_converge_to_the_exact_archive(
         }
         task.abort();
         let _ = task.await;
+        // SQLite's worker thread may still finish a commit the aborted task had sent: take
+        // the write lock once, so the reads below see the ledger after it, not half-way.
+        ledger.check_writable().await.unwrap();
         // Whatever is stored is exactly the history up to the stored position, each once.
         let position = ledger
             .archive_unit(3023)
