@@ -22,6 +22,8 @@ pub const ARCHIVE_JOB: &str = "archive";
 pub const FULL_PASS_JOB: &str = "full-pass";
 
 const RECENT_ERRORS: usize = 20;
+/// How long webhook deliveries are kept, for looking into what a sender sent.
+pub const WEBHOOK_EVENT_DAYS: i64 = 90;
 
 /// What every job and request handler shares.
 pub struct App {
@@ -175,6 +177,17 @@ impl App {
             "last pass {}: {summary}",
             started.format("%H:%M:%S")
         ));
+    }
+
+    /// Housekeeping after the hourly full pass: webhook deliveries are kept for
+    /// [`WEBHOOK_EVENT_DAYS`] days (each booking's current state stays for good).
+    pub async fn maintenance(&self) {
+        let before = Utc::now() - chrono::Duration::days(WEBHOOK_EVENT_DAYS);
+        match self.ledger.prune_webhook_events(before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old webhook deliveries forgotten"),
+            Err(err) => tracing::warn!(error = %err, "pruning webhook deliveries failed"),
+        }
     }
 
     /// Pulls every selected unit's new log entries into the archive.

@@ -238,6 +238,7 @@ fn start_jobs(
             let app = app.clone();
             Box::pin(async move {
                 app.pass(None).await;
+                app.maintenance().await;
             })
         });
         job

@@ -195,6 +195,15 @@ impl Ledger {
         Ok(results)
     }
 
+    /// Forgets deliveries received before `before`; the bookings' current state stays.
+    pub async fn prune_webhook_events(&self, before: DateTime<Utc>) -> Result<u64, LedgerError> {
+        let done = sqlx::query("DELETE FROM webhook_events WHERE received_at_ms < ?")
+            .bind(before.timestamp_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Confirmed bookings of `source` that end after `ends_after`.
     pub async fn webhook_confirmed_bookings(
         &self,
@@ -490,6 +499,18 @@ mod tests {
             })
             .await
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn pruning_forgets_old_deliveries_but_keeps_the_bookings() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
+        let stay = booking("b-1", BookingStatus::Confirmed, "first");
+        deliver(&ledger, "e1", 8, &stay).await;
+        deliver(&ledger, "e2", 10, &stay).await;
+        assert_eq!(ledger.prune_webhook_events(at(9)).await.unwrap(), 1);
+        assert_eq!(ledger.webhook_events("hooks").await.unwrap().len(), 1);
+        assert_eq!(ledger.webhook_bookings("hooks").await.unwrap().len(), 1);
     }
 
     #[tokio::test]
