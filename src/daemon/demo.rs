@@ -158,6 +158,7 @@ pub async fn run(dir: Option<PathBuf>, keep_running: bool) -> anyhow::Result<()>
     let writes_before = sandbox.write_calls().len();
     let report = app.pass(None).await.context("the first pass failed")?;
     describe_pass(&report);
+    describe_skipped(&config, &feeds);
     let writes = sandbox.write_calls().len() - writes_before;
     println!("  FlexyKey write calls: {writes}");
     app.archive().await;
@@ -231,6 +232,35 @@ async fn demo_app(config: &Config) -> anyhow::Result<App> {
         secret,
         CancellationToken::new(),
     ))
+}
+
+/// What the feeds hold that is not a stay, and why it was left out (the same rules as the
+/// pass, through the preview).
+fn describe_skipped(config: &Config, feeds: &DemoFeeds) {
+    let texts = feeds.feeds();
+    for source in &config.sources {
+        let feed = source.name.trim_start_matches("cabin-7-");
+        let Some(text) = texts.get(feed) else {
+            continue;
+        };
+        let ctx = crate::sources::RuleContext {
+            now: Utc::now(),
+            horizon_days: config.sync.horizon_days,
+            default_timezone: None,
+            code_secret: b"demo preview",
+            window: None,
+        };
+        let preview = crate::sources::ical::preview_from_bytes(text.as_bytes(), source, &ctx);
+        for skipped in &preview.skipped {
+            println!(
+                "  skipped in {}: {:?} from {}: {}",
+                source.name,
+                skipped.summary.as_deref().unwrap_or("(no summary)"),
+                skipped.start,
+                skipped.reason
+            );
+        }
+    }
 }
 
 fn describe_pass(report: &PassReport) {
