@@ -36,6 +36,8 @@ const LAST_CALL_FAILED: u8 = 2;
 pub struct Client {
     shared: Arc<Shared>,
     retry: RetryPolicy,
+    /// Shutdown: no request is sent once it fires; waits for the limiter or a retry end.
+    stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// What all clones share: the connection pool, the limiter and the health of the last call.
@@ -165,6 +167,7 @@ impl Client {
                 paused_until: Mutex::new(None),
             }),
             retry: RetryPolicy::default(),
+            stop: None,
         })
     }
 
@@ -176,6 +179,28 @@ impl Client {
             ..policy
         };
         self
+    }
+
+    /// The same client, sending nothing more once `stop` fires: a call still waiting for the
+    /// limiter, a 429 pause or a retry returns [`ApiError::Stopped`], known not to be sent.
+    pub fn with_stop(mut self, stop: Option<tokio_util::sync::CancellationToken>) -> Client {
+        self.stop = stop;
+        self
+    }
+
+    /// Waits out `future` unless the stop fires first (then `false`).
+    async fn unless_stopped(&self, future: impl std::future::Future<Output = ()>) -> bool {
+        match &self.stop {
+            Some(stop) => tokio::select! {
+                biased;
+                _ = stop.cancelled() => false,
+                _ = future => true,
+            },
+            None => {
+                future.await;
+                true
+            }
+        }
     }
 
     /// For the readiness probe: did the last HTTP attempt reach FlexyKey and get an answer
@@ -387,7 +412,9 @@ impl Client {
         let mut attempt_number: u32 = 0;
         loop {
             attempt_number = attempt_number.saturating_add(1);
-            self.wait_for_limiter().await;
+            if !self.unless_stopped(self.wait_for_limiter()).await {
+                return Err(ApiError::Stopped);
+            }
             let started = Instant::now();
             let attempt = self.send_once(call, url.clone()).await;
             let status = attempt.status_label();
@@ -438,7 +465,9 @@ impl Client {
                         reason = %exhausted,
                         "FlexyKey call failed, retrying"
                     );
-                    tokio::time::sleep(wait).await;
+                    if !self.unless_stopped(tokio::time::sleep(wait)).await {
+                        return Err(ApiError::Stopped);
+                    }
                 }
             }
         }

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The server answered something this client does not understand.
     #[error("FlexyKey sent an unexpected answer: {reason}")]
     Protocol { reason: String },
+    /// flexysync is shutting down and did not send the call: known not to have happened.
+    #[error("not sent: flexysync is shutting down")]
+    Stopped,
     /// The client could not be built from its config (bad URL, TLS setup).
     #[error("FlexyKey client setup: {reason}")]
     Setup { reason: String },
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::OutcomeUnknown { .. } => "outcome_unknown",
             ApiError::Protocol { .. } => "protocol",
             ApiError::Setup { .. } => "setup",
+            ApiError::Stopped => "stopped",
         }
     }
 }

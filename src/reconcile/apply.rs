@@ -225,6 +225,18 @@ impl<'a> Applier<'a> {
                 Err(err) => err,
             };
             let what = describe(&entry);
+            if matches!(failure, ApiError::Stopped) {
+                let text = failure.to_string();
+                self.ledger
+                    .journal_resolve(
+                        journal_id,
+                        JournalState::NotCreated,
+                        Some(&text),
+                        Utc::now(),
+                    )
+                    .await?;
+                return Ok(CreateResult::Failed(format!("create {what}: {text}")));
+            }
             if failure.is_refusal() {
                 let text = failure.to_string();
                 self.ledger
@@ -367,7 +379,8 @@ impl<'a> Applier<'a> {
             }
             Err(err) => {
                 let text = err.to_string();
-                let state = if err.is_refusal() {
+                // A refusal, or a call never sent (shutdown): the booking is certainly still there.
+                let state = if err.is_refusal() || matches!(err, ApiError::Stopped) {
                     JournalState::Failed
                 } else {
                     JournalState::InDoubt

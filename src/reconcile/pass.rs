@@ -113,6 +113,15 @@ pub async fn run_pass<R: SourceReader>(
     reader: &R,
     options: &PassOptions,
 ) -> Result<PassReport, PassError> {
+    // On shutdown no call is sent any more, not even one waiting for the rate limiter.
+    let stopping;
+    let client = match &options.stop {
+        Some(stop) => {
+            stopping = client.clone().with_stop(Some(stop.clone()));
+            &stopping
+        }
+        None => client,
+    };
     if let Some(name) = &options.only_source
         && !config.sources.iter().any(|s| &s.name == name)
     {

@@ -386,3 +386,42 @@ async fn a_pass_told_to_stop_starts_no_write() {
     assert!(report.converged);
     assert_eq!(sandbox.bookings_of(sandbox::OBJECT_CABIN).len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_client_sends_nothing_more_even_from_the_limiter_queue() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let mut config = flexysync::config::FlexyKeyConfig::new(
+        sandbox.base_url(),
+        sandbox::DEMO_USER,
+        sandbox::DEMO_PASSWORD,
+    );
+    config.requests_per_second = 0.5;
+    config.burst = 1;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let client = flexysync::flexykey::Client::new(&config)
+        .unwrap()
+        .with_stop(Some(stop.clone()));
+    client.booking_objects().await.unwrap();
+    // These wait for the limiter (one call per two seconds) when the stop comes.
+    let waiting: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.booking_objects().await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped_at = std::time::Instant::now();
+    stop.cancel();
+    for call in waiting {
+        let result = call.await.unwrap();
+        assert!(
+            matches!(result, Err(flexysync::flexykey::ApiError::Stopped)),
+            "{result:?}"
+        );
+    }
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(1),
+        "the queue was dropped at once"
+    );
+    assert_eq!(sandbox.journal().len(), 1, "nothing sent after the stop");
+}
