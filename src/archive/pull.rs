@@ -24,6 +24,9 @@ pub struct PullReport {
     pub skipped: Vec<i64>,
     /// Units whose pull failed, with the reason; the others were still pulled.
     pub failed: Vec<(i64, String)>,
+    /// Entries past `retention_days` of units no longer pulled (dropped from the config, gone
+    /// from the account, or failing), deleted all the same.
+    pub expired_elsewhere: u64,
 }
 
 impl PullReport {
@@ -282,6 +285,9 @@ pub async fn pull<S: LogSource>(
         }
     }
     report.failed = failed;
+    if let Some(cutoff) = retention_cutoff(config, now) {
+        report.expired_elsewhere = ledger.archive_delete_before(None, cutoff).await?;
+    }
     Ok(report)
 }
 
@@ -320,7 +326,7 @@ pub async fn pull_unit<S: LogSource>(
         report.stored += ledger.archive_store_pulled(unit_id, &hashed, end).await?;
     }
     if let Some(cutoff) = retention_cutoff(config, now) {
-        report.expired = ledger.archive_delete_before(unit_id, cutoff).await?;
+        report.expired = ledger.archive_delete_before(Some(unit_id), cutoff).await?;
     }
     tracing::debug!(
         unit_id,

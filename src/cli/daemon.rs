@@ -65,7 +65,8 @@ pub async fn check(context: &Context) -> Result<(), CliError> {
         }
         Err(err) => {
             report(false, err.to_string());
-            return Err(CliError::NotConverged("the config is invalid".into()));
+            // A config error exits 2, like every command's.
+            return Err(err);
         }
     };
     check_flexykey(&config, &mut report).await;

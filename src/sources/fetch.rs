@@ -125,6 +125,9 @@ pub async fn read_source(
             return (ReadOutcome::Failed { reason }, None);
         }
     };
+    if let Some(reason) = preview.incomplete {
+        return (ReadOutcome::Failed { reason }, None);
+    }
     let memo = FetchMemo {
         etag,
         last_modified,

@@ -98,6 +98,24 @@ async fn check_reports_one_line_per_check_and_fails_on_any() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_of_an_invalid_config_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[flexykey]\nusername = \"u\"\npassword = \"p\"\nburst = 0\n",
+    )
+    .unwrap();
+    let out = run(&config, &["check"]).await;
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("FAIL") && stdout(&out).contains("flexykey.burst"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shell_completions_are_printed() {
     for shell in ["bash", "zsh", "fish"] {
         let out = tokio::process::Command::new(binary())

@@ -381,6 +381,18 @@ async fn retention_deletes_entries_older_than_its_days() {
         .collect();
     assert!(report.units[0].expired > 0);
     assert_archived_exactly(&ledger, 3023, &kept).await;
+
+    // A unit no longer pulled (dropped from the config) still loses its expired entries.
+    let old_history = entries(8, at(2026, 3, 1, 0, 0, 0), TimeDelta::days(10), 50);
+    archive_of(&ledger, 9999, old_history.clone(), now).await;
+    config.units = UnitSelection::Listed(vec![3023]);
+    let report = pull(&source, &ledger, &config, now).await.unwrap();
+    assert!(report.expired_elsewhere > 0);
+    let recent: Vec<LogEntry> = old_history
+        .into_iter()
+        .filter(|entry| entry.server_date >= cutoff)
+        .collect();
+    assert_archived_exactly(&ledger, 9999, &recent).await;
 }
 
 /// Used by the read tests: an archive holding `entries` for `unit_id`.

@@ -356,20 +356,21 @@ impl Ledger {
         Ok(inserted)
     }
 
-    /// Deletes the unit's entries older than `cutoff` (retention); returns how many.
+    /// Deletes the unit's (or, with `None`, every unit's) entries older than `cutoff`
+    /// (retention); returns how many.
     pub async fn archive_delete_before(
         &self,
-        unit_id: i64,
+        unit_id: Option<i64>,
         cutoff: DateTime<Utc>,
     ) -> Result<u64, LedgerError> {
-        Ok(
-            sqlx::query("DELETE FROM archive_entries WHERE unit_id = ? AND server_date < ?")
-                .bind(unit_id)
-                .bind(ts(cutoff))
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+        Ok(sqlx::query(
+            "DELETE FROM archive_entries WHERE (?1 IS NULL OR unit_id = ?1) AND server_date < ?2",
         )
+        .bind(unit_id)
+        .bind(ts(cutoff))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// The archived entries `filter` selects, by unit, then time (then hash); streamed, so

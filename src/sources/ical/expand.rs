@@ -316,8 +316,18 @@ pub fn expand_group(
         Length::Exact(d) => d,
         Length::Nominal { days, seconds } => Duration::days(days) + Duration::seconds(seconds),
     };
-    let cutoff = opts.window_end.naive_utc() + margin;
-    let keep_from = opts.window_start.naive_utc() - margin - span;
+    // Checked: a window given on the command line may lie at the ends of the calendar.
+    let cutoff = opts
+        .window_end
+        .naive_utc()
+        .checked_add_signed(margin)
+        .unwrap_or(NaiveDateTime::MAX);
+    let keep_from = opts
+        .window_start
+        .naive_utc()
+        .checked_sub_signed(margin)
+        .and_then(|t| t.checked_sub_signed(span))
+        .unwrap_or(NaiveDateTime::MIN);
 
     let mut starts: BTreeSet<NaiveDateTime> = BTreeSet::new();
     starts.insert(start.naive);

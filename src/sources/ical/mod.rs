@@ -60,16 +60,20 @@ pub struct OccurrenceQuery {
 /// Parses and expands a whole feed, one UID group at a time (peak memory stays near the size
 /// of the text plus the occurrences). `floating` chooses the zone of floating times and dates
 /// from the calendar's X-WR-TIMEZONE. Never fails: what cannot be read is skipped with a
-/// warning.
+/// warning. The third value says why the result may lack events of the feed (no
+/// `END:VCALENDAR`: cut off in transit; the occurrence cap cut the rest), so that a reader
+/// treats it as unknown rather than as the whole truth.
 pub fn expand_feed(
     bytes: &[u8],
     floating: impl FnOnce(Option<&Zone>) -> Zone,
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
     warnings: &mut Vec<String>,
-) -> (Vec<Occurrence>, Zone) {
+) -> (Vec<Occurrence>, Zone, Option<String>) {
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
+    let mut incomplete = (!blocks.ended)
+        .then(|| "the feed ends without END:VCALENDAR (cut off in transit?)".to_owned());
     let zones = zone_table(&blocks, warnings);
     let x_wr_timezone = blocks.x_wr_timezone.as_deref().and_then(|name| {
         let zone = zones.resolve(name);
@@ -122,15 +126,17 @@ pub fn expand_feed(
         }
         if out.len() > opts.max_total {
             out.truncate(opts.max_total);
-            warnings.push(format!(
+            let reason = format!(
                 "more than {} occurrences in the window: the rest of the calendar was cut",
                 opts.max_total
-            ));
+            );
+            warnings.push(reason.clone());
+            incomplete = Some(reason);
             break;
         }
     }
     expand::sort_occurrences(&mut out);
-    (out, floating)
+    (out, floating, incomplete)
 }
 
 fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
@@ -161,7 +167,7 @@ pub fn occurrences_from_text(
     query: &OccurrenceQuery,
 ) -> (Vec<Occurrence>, Vec<String>) {
     let mut warnings = Vec::new();
-    let (occurrences, _) = expand_feed(
+    let (occurrences, _, _) = expand_feed(
         bytes,
         |_| query.floating.clone(),
         query.window_start,
@@ -219,7 +225,7 @@ pub fn source_zone(
 pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext<'_>) -> Preview {
     let mut warnings = Vec::new();
     let (window_start, window_end) = ctx.window();
-    let (occurrences, zone) = expand_feed(
+    let (occurrences, zone, incomplete) = expand_feed(
         bytes,
         |x_wr| source_zone(source, x_wr, ctx),
         window_start,
@@ -229,6 +235,7 @@ pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext
     let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);
     preview.warnings = warnings;
+    preview.incomplete = incomplete;
     preview
 }
 

@@ -20,6 +20,9 @@ pub struct Preview {
     pub reservations: Vec<Reservation>,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
+    /// Why the reservations may not be the feed's whole truth (cut off, capped): a reader must
+    /// then treat the read as unknown, never as a shrink.
+    pub incomplete: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -191,7 +194,10 @@ pub fn apply(
                 uid: occ.uid.to_string(),
                 recurrence_id: occ.recurrence_id.map(|r| r.to_string()),
                 start: occ.start.to_string(),
-                summary: occ.summary.as_deref().map(str::to_owned),
+                summary: occ
+                    .summary
+                    .as_deref()
+                    .map(|s| PHONE.replace_all(s, "[phone]").into_owned()),
                 reason: reason.to_owned(),
             });
         };

@@ -66,6 +66,8 @@ pub struct Blocks<'a> {
     pub timezones: Vec<Block<'a>>,
     /// The calendar-level `X-WR-TIMEZONE`, if any.
     pub x_wr_timezone: Option<String>,
+    /// An `END:VCALENDAR` line was seen: the feed was not cut off in transit.
+    pub ended: bool,
 }
 
 enum State {
@@ -86,6 +88,7 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
         let begins_event = line.eq_ignore_ascii_case("BEGIN:VEVENT");
         let begins_tz = line.eq_ignore_ascii_case("BEGIN:VTIMEZONE");
         let ends_calendar = line.eq_ignore_ascii_case("END:VCALENDAR");
+        blocks.ended |= ends_calendar;
         match state {
             State::Event { start, line: first } => {
                 if line.eq_ignore_ascii_case("END:VEVENT") {

@@ -81,6 +81,14 @@ async fn serve() -> String {
             get(|| async { "<!DOCTYPE html><html><body>Sign in</body></html>" }),
         )
         .route(
+            "/truncated.ics",
+            get(|| async {
+                // Cut off in transit, in the middle of its one stay.
+                let cut = CALENDAR.len() * 2 / 3;
+                CALENDAR[..cut].to_owned()
+            }),
+        )
+        .route(
             "/garbage.ics",
             get(|| async { vec![0x9fu8, 0x00, 0xff, 0x13, 0x37, 0x42] }),
         )
@@ -179,6 +187,7 @@ async fn failures_are_unknown_with_a_clear_reason() {
         ("login.ics", "not a calendar"),
         ("garbage.ics", "not a calendar"),
         ("big.ics", "too large"),
+        ("truncated.ics", "END:VCALENDAR"),
     ];
     for (path, expected) in cases {
         let (outcome, memo) = read(&format!("{base}/{path}"), None).await;

@@ -294,3 +294,31 @@ fn bad_dates_and_files_exit_with_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--from \"2025-13-01\""));
 }
+
+#[test]
+fn skipped_events_never_show_full_phone_numbers_and_a_cut_feed_is_incomplete() {
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:c1\r\nDTSTART;VALUE=DATE:20260410\r\nDTEND;VALUE=DATE:20260412\r\nSTATUS:CANCELLED\r\nSUMMARY:Anna +46 70 123 45 67\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let src = source(serde_json::json!({}));
+    let preview = preview_from_bytes(
+        text.as_bytes(),
+        &src,
+        &rules_ctx("2026-04-01", "2026-05-01"),
+    );
+    assert_eq!(preview.skipped.len(), 1);
+    let summary = preview.skipped[0].summary.as_deref().unwrap();
+    assert!(
+        !summary.contains("123 45 67") && summary.contains("[phone]"),
+        "{summary}"
+    );
+    assert_eq!(preview.incomplete, None);
+
+    let cut = &text[..text.len() - "END:VCALENDAR\r\n".len()];
+    let preview = preview_from_bytes(cut.as_bytes(), &src, &rules_ctx("2026-04-01", "2026-05-01"));
+    assert!(
+        preview
+            .incomplete
+            .as_deref()
+            .unwrap()
+            .contains("END:VCALENDAR")
+    );
+}
