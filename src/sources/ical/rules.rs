@@ -1,6 +1,7 @@
 //! Occurrences → reservations: the source's preset, summary filters, check-in/out times,
 //! buffers, phone numbers and keypad codes.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -295,45 +296,57 @@ pub fn apply(
 
 /// Derived codes differ among the object's overlapping reservations: on a clash the later key
 /// (in key order, so the result does not depend on feed order) takes its next candidate.
+/// Settled reservations are kept by (object, code), so a clash check looks only at the few
+/// that share a code, never at every earlier stay.
 pub(super) fn make_unique(
     reservations: &mut [Reservation],
     derived: &[usize],
     secret: &[u8],
     length: u8,
 ) {
-    let mut settled: Vec<bool> = vec![true; reservations.len()];
-    for &index in derived {
-        settled[index] = false;
+    type Windows = Vec<(DateTime<Utc>, DateTime<Utc>)>;
+    let mut settled: HashMap<(i64, String), Windows> = HashMap::new();
+    let is_derived: HashSet<usize> = derived.iter().copied().collect();
+    for (index, reservation) in reservations.iter().enumerate() {
+        if let (false, Some(code)) = (is_derived.contains(&index), &reservation.credentials.code) {
+            settled
+                .entry((reservation.booking_object_id, code.clone()))
+                .or_default()
+                .push((reservation.start, reservation.end));
+        }
     }
     let mut order: Vec<usize> = derived.to_vec();
     order.sort_by(|a, b| reservations[*a].key.cmp(&reservations[*b].key));
-    // Reservations by start, so that only the overlapping neighbours are compared.
-    let mut by_start: Vec<usize> = (0..reservations.len()).collect();
-    by_start.sort_by_key(|i| reservations[*i].start);
-    for &index in &order {
-        let (start, end) = (reservations[index].start, reservations[index].end);
-        let neighbours: Vec<usize> = by_start
-            .iter()
-            .copied()
-            .take_while(|i| reservations[*i].start < end)
-            .filter(|i| *i != index && settled[*i] && reservations[*i].end > start)
-            .filter(|i| reservations[*i].booking_object_id == reservations[index].booking_object_id)
-            .collect();
+    for index in order {
+        let reservation = &mut reservations[index];
+        let (object, start, end) = (
+            reservation.booking_object_id,
+            reservation.start,
+            reservation.end,
+        );
+        let clashes = |settled: &HashMap<(i64, String), Windows>, code: &str| {
+            settled
+                .get(&(object, code.to_owned()))
+                .is_some_and(|windows| windows.iter().any(|(s, e)| *s < end && *e > start))
+        };
         let mut attempt = 0u32;
         while attempt <= 1000
-            && neighbours
-                .iter()
-                .any(|i| reservations[*i].credentials.code == reservations[index].credentials.code)
+            && reservation
+                .credentials
+                .code
+                .as_deref()
+                .is_some_and(|code| clashes(&settled, code))
         {
             attempt += 1;
-            reservations[index].credentials.code = Some(derive_code(
-                secret,
-                &reservations[index].key,
-                length,
-                attempt,
-            ));
+            reservation.credentials.code =
+                Some(derive_code(secret, &reservation.key, length, attempt));
         }
-        settled[index] = true;
+        if let Some(code) = &reservation.credentials.code {
+            settled
+                .entry((object, code.clone()))
+                .or_default()
+                .push((start, end));
+        }
     }
 }
 
