@@ -43,6 +43,10 @@ impl FeedReader {
 }
 
 impl SourceReader for FeedReader {
+    fn code_secret(&self) -> &[u8] {
+        &self.code_secret
+    }
+
     fn read(
         &self,
         source: &SourceConfig,

@@ -3,6 +3,7 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod codes;
 pub mod feeds;
 pub mod marker;
 pub mod pass;

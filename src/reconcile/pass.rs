@@ -9,9 +9,10 @@ use chrono_tz::Tz;
 
 use super::adopt::{self, Listing};
 use super::apply::{Applier, ApplyReport, matches_entry, owned_from};
+use super::codes::distinct_across_sources;
 use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
 use super::reading::{ReadInput, absorb_pushed, absorb_read, object_timezones};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{CodePolicy, Config, SourceConfig, SourceKind};
 use crate::flexykey::Client;
 use crate::ledger::{
     BookingState, JournalState, Ledger, LedgerError, PassCounts, SourceReadRecord,
@@ -22,6 +23,9 @@ use crate::sources::webhook::webhook_reservations;
 
 /// Reads one source. The memo is the reader's own (conditional-fetch state, as JSON).
 pub trait SourceReader: Sync {
+    /// The secret behind derived keypad codes (to keep them distinct across sources).
+    fn code_secret(&self) -> &[u8];
+
     fn read(
         &self,
         source: &SourceConfig,
@@ -187,7 +191,7 @@ pub async fn run_pass<R: SourceReader>(
             reservations.extend(stored);
             continue;
         }
-        let (merged, record, source_report) = if source.kind == SourceKind::Webhook {
+        let (mut merged, record, mut source_report) = if source.kind == SourceKind::Webhook {
             let refreshed = match (&source.snapshot_url, dry) {
                 (Some(_), false) => {
                     // The shrink guard, unless the operator confirmed this source.
@@ -234,6 +238,19 @@ pub async fn run_pass<R: SourceReader>(
                 now,
             )
         };
+        // Derived codes also differ from those of earlier sources' stays on the same door.
+        if source.kind == SourceKind::Ical
+            && source.code != CodePolicy::None
+            && source_report.read != ReadKind::Failed
+        {
+            let clashes = distinct_across_sources(
+                &mut merged,
+                &reservations,
+                reader.code_secret(),
+                source.code_length,
+            );
+            source_report.warnings.extend(clashes);
+        }
         if !dry {
             let rows = (source_report.read != ReadKind::Failed).then_some(merged.as_slice());
             ledger.store_read(&record, rows).await?;
