@@ -225,22 +225,17 @@ impl<'a> Applier<'a> {
                 Err(err) => err,
             };
             let what = describe(&entry);
-            if matches!(failure, ApiError::Stopped) {
+            // Refused, or never sent (shutdown): certainly not created.
+            let stopped = matches!(failure, ApiError::Stopped);
+            if failure.is_refusal() || stopped {
                 let text = failure.to_string();
+                let state = if stopped {
+                    JournalState::NotCreated
+                } else {
+                    JournalState::Failed
+                };
                 self.ledger
-                    .journal_resolve(
-                        journal_id,
-                        JournalState::NotCreated,
-                        Some(&text),
-                        Utc::now(),
-                    )
-                    .await?;
-                return Ok(CreateResult::Failed(format!("create {what}: {text}")));
-            }
-            if failure.is_refusal() {
-                let text = failure.to_string();
-                self.ledger
-                    .journal_resolve(journal_id, JournalState::Failed, Some(&text), Utc::now())
+                    .journal_resolve(journal_id, state, Some(&text), Utc::now())
                     .await?;
                 return Ok(match failure {
                     ApiError::Conflict { .. } => {
