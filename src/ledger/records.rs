@@ -182,6 +182,24 @@ pub struct JournalEntry {
     pub intended_at: DateTime<Utc>,
 }
 
+impl JournalEntry {
+    /// The owned booking this create made (or found made) under `booking_id`.
+    pub fn owned_as(&self, booking_id: i64) -> OwnedBooking {
+        OwnedBooking {
+            booking_id,
+            reservation_key: self.reservation_key.clone(),
+            source: self.source.clone(),
+            booking_object_id: self.booking_object_id,
+            start: self.start,
+            end: self.end,
+            credentials: self.credentials.clone(),
+            name: self.name.clone(),
+            fingerprint: self.fingerprint.clone(),
+            state: BookingState::Active,
+        }
+    }
+}
+
 /// The counts of one sync pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PassCounts {

@@ -108,21 +108,6 @@ fn entry(kind: WriteKind, booking_id: Option<i64>) -> JournalEntry {
     }
 }
 
-fn owned(entry: &JournalEntry, booking_id: i64) -> OwnedBooking {
-    OwnedBooking {
-        booking_id,
-        reservation_key: entry.reservation_key.clone(),
-        source: entry.source.clone(),
-        booking_object_id: entry.booking_object_id,
-        start: entry.start,
-        end: entry.end,
-        credentials: entry.credentials.clone(),
-        name: entry.name.clone(),
-        fingerprint: entry.fingerprint.clone(),
-        state: BookingState::Active,
-    }
-}
-
 #[tokio::test]
 async fn the_journal_keeps_intents_open_until_resolved_and_owns_what_was_created() {
     let (_dir, ledger) = ledger().await;
@@ -143,13 +128,13 @@ async fn the_journal_keeps_intents_open_until_resolved_and_owns_what_was_created
         JournalState::InDoubt
     );
     ledger
-        .journal_booking_created(id, JournalState::Adopted, &owned(&create, 77), now())
+        .journal_booking_created(id, JournalState::Adopted, &create.owned_as(77), now())
         .await
         .unwrap();
     assert!(ledger.open_journal().await.unwrap().is_empty());
     assert_eq!(
         ledger.owned_bookings().await.unwrap(),
-        vec![owned(&create, 77)]
+        vec![create.owned_as(77)]
     );
 
     let delete = entry(WriteKind::Delete, Some(77));
@@ -184,7 +169,7 @@ async fn a_new_booking_retires_the_vanished_ones_of_its_reservation() {
     let (_dir, ledger) = ledger().await;
     let create = entry(WriteKind::Create, None);
     ledger
-        .adopt_booking(&owned(&create, 5), now())
+        .adopt_booking(&create.owned_as(5), now())
         .await
         .unwrap();
     ledger
@@ -197,7 +182,7 @@ async fn a_new_booking_retires_the_vanished_ones_of_its_reservation() {
     );
     let id = ledger.journal_intent(None, &create).await.unwrap();
     ledger
-        .journal_booking_created(id, JournalState::Created, &owned(&create, 6), now())
+        .journal_booking_created(id, JournalState::Created, &create.owned_as(6), now())
         .await
         .unwrap();
     let ids: Vec<i64> = ledger

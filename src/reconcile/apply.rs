@@ -10,9 +10,7 @@ use super::adopt::same_credentials;
 use super::marker::{booking_name, marker_in};
 use super::plan::{Action, Operation, Plan};
 use crate::flexykey::{ApiError, Booking, Client, NewBooking};
-use crate::ledger::{
-    BookingState, JournalEntry, JournalState, Ledger, LedgerError, OwnedBooking, WriteKind,
-};
+use crate::ledger::{JournalEntry, JournalState, Ledger, LedgerError, OwnedBooking, WriteKind};
 use crate::sources::Reservation;
 
 /// What applying a plan did.
@@ -298,7 +296,7 @@ impl<'a> Applier<'a> {
         state: JournalState,
         report: &mut ApplyReport,
     ) -> Result<CreateResult, LedgerError> {
-        let owned = owned_from(entry, booking);
+        let owned = entry.owned_as(booking.booking_id);
         self.ledger
             .journal_booking_created(journal_id, state, &owned, Utc::now())
             .await?;
@@ -412,22 +410,6 @@ fn new_booking(entry: &JournalEntry) -> NewBooking {
         code: entry.credentials.code.clone(),
         rfid: entry.credentials.rfid.clone(),
         name: Some(entry.name.clone()),
-    }
-}
-
-/// The ledger's record of `booking`, created (or adopted) for the journal `entry`.
-pub(super) fn owned_from(entry: &JournalEntry, booking: &Booking) -> OwnedBooking {
-    OwnedBooking {
-        booking_id: booking.booking_id,
-        reservation_key: entry.reservation_key.clone(),
-        source: entry.source.clone(),
-        booking_object_id: entry.booking_object_id,
-        start: entry.start,
-        end: entry.end,
-        credentials: entry.credentials.clone(),
-        name: entry.name.clone(),
-        fingerprint: entry.fingerprint.clone(),
-        state: BookingState::Active,
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::adopt::{self, Listing};
-use super::apply::{Applier, ApplyReport, matches_entry, owned_from};
+use super::apply::{Applier, ApplyReport, matches_entry};
 use super::codes::distinct_across_sources;
 use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
 use super::reading::{ReadInput, absorb_pushed, absorb_read, object_timezones};
@@ -362,7 +362,7 @@ pub async fn run_pass<R: SourceReader>(
                     .find(|b| !known.contains(&b.booking_id) && matches_entry(b, entry));
                 match found {
                     Some(booking) => {
-                        let adopted = owned_from(entry, booking);
+                        let adopted = entry.owned_as(booking.booking_id);
                         ledger
                             .journal_booking_created(entry.id, JournalState::Adopted, &adopted, now)
                             .await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{Duration as Days, Utc};
 use flexysync::sandbox::{self, SandboxOptions};
 
-use crate::helpers::{binary, sandbox_config, start_sandbox};
+use crate::helpers::{PassParts, binary, sandbox_config, start_sandbox};
 
 const HOOK_SECRET: &str = "daemon-test-hook-secret";
 
@@ -337,21 +337,14 @@ async fn a_pass_told_to_stop_starts_no_write() {
         sandbox::OBJECT_CABIN
     );
     let path = sandbox_config(dir.path(), &sandbox, &extra);
-    let config = flexysync::config::Config::load(&path).unwrap();
-    let ledger = flexysync::ledger::Ledger::open_exclusive(&config.ledger.path)
-        .await
-        .unwrap();
-    let client = flexysync::flexykey::Client::new(&config.flexykey).unwrap();
-    let http = flexysync::reconcile::feeds::feed_http_client().unwrap();
+    let pass = PassParts::load(&path).await;
     let stop = tokio_util::sync::CancellationToken::new();
     stop.cancel();
     let options = flexysync::reconcile::pass::PassOptions {
         stop: Some(stop),
         ..Default::default()
     };
-    let report = flexysync::reconcile::feeds::sync_once(&config, &ledger, &client, &http, &options)
-        .await
-        .unwrap();
+    let report = pass.sync(&options).await;
     assert_eq!(
         report.plan.operations.len(),
         2,
@@ -369,20 +362,12 @@ async fn a_pass_told_to_stop_starts_no_write() {
         report.applied.failures
     );
     assert!(
-        ledger.open_journal().await.unwrap().is_empty(),
+        pass.ledger.open_journal().await.unwrap().is_empty(),
         "nothing left in doubt"
     );
 
     // The next pass, not stopped, does the work.
-    let report = flexysync::reconcile::feeds::sync_once(
-        &config,
-        &ledger,
-        &client,
-        &http,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let report = pass.sync(&Default::default()).await;
     assert!(report.converged);
     assert_eq!(sandbox.bookings_of(sandbox::OBJECT_CABIN).len(), 2);
 }

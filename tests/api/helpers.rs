@@ -57,6 +57,47 @@ pub fn sandbox_config(dir: &Path, sandbox: &Sandbox, extra: &str) -> PathBuf {
     )
 }
 
+/// What a sync pass run from a test needs: the loaded config, its ledger (locked), the
+/// FlexyKey client and the feed HTTP client.
+pub struct PassParts {
+    pub config: flexysync::config::Config,
+    pub ledger: flexysync::ledger::Ledger,
+    pub client: flexysync::flexykey::Client,
+    pub http: reqwest::Client,
+}
+
+impl PassParts {
+    pub async fn load(config_path: &Path) -> PassParts {
+        let config = flexysync::config::Config::load(config_path).expect("load the config");
+        let ledger = flexysync::ledger::Ledger::open_exclusive(&config.ledger.path)
+            .await
+            .expect("open the ledger");
+        let client = flexysync::flexykey::Client::new(&config.flexykey).expect("client");
+        let http = flexysync::reconcile::feeds::feed_http_client().expect("feed client");
+        PassParts {
+            config,
+            ledger,
+            client,
+            http,
+        }
+    }
+
+    pub async fn sync(
+        &self,
+        options: &flexysync::reconcile::pass::PassOptions,
+    ) -> flexysync::reconcile::pass::PassReport {
+        flexysync::reconcile::feeds::sync_once(
+            &self.config,
+            &self.ledger,
+            &self.client,
+            &self.http,
+            options,
+        )
+        .await
+        .expect("the pass runs")
+    }
+}
+
 /// Runs the real binary with `--config` and debug logging; returns its output.
 pub async fn run(config: &Path, args: &[&str]) -> Output {
     tokio::process::Command::new(binary())

@@ -5,7 +5,7 @@ use flexysync::sandbox::{self, SandboxOptions};
 use flexysync::sources::ical::derive_code;
 
 use crate::daemon::{calendar, stay};
-use crate::helpers::{sandbox_config, start_sandbox};
+use crate::helpers::{PassParts, sandbox_config, start_sandbox};
 
 const SECRET: &str = "shared-door-secret";
 
@@ -35,17 +35,10 @@ async fn two_sources_on_one_door_never_share_a_derived_code() {
         source("b", &feed_b)
     );
     let path = sandbox_config(dir.path(), &sandbox, &extra);
-    let config = flexysync::config::Config::load(&path).unwrap();
-    let ledger = flexysync::ledger::Ledger::open_exclusive(&config.ledger.path)
-        .await
-        .unwrap();
-    let client = flexysync::flexykey::Client::new(&config.flexykey).unwrap();
-    let http = flexysync::reconcile::feeds::feed_http_client().unwrap();
+    let pass = PassParts::load(&path).await;
     let options = flexysync::reconcile::pass::PassOptions::default();
 
-    let report = flexysync::reconcile::feeds::sync_once(&config, &ledger, &client, &http, &options)
-        .await
-        .unwrap();
+    let report = pass.sync(&options).await;
     assert!(report.converged);
     let bookings = sandbox.bookings_of(sandbox::OBJECT_CABIN);
     assert_eq!(bookings.len(), 2);
@@ -62,9 +55,7 @@ async fn two_sources_on_one_door_never_share_a_derived_code() {
 
     // The same feeds again: nothing changes.
     sandbox.clear_journal();
-    let report = flexysync::reconcile::feeds::sync_once(&config, &ledger, &client, &http, &options)
-        .await
-        .unwrap();
+    let report = pass.sync(&options).await;
     assert!(report.converged);
     assert!(
         sandbox.write_calls().is_empty(),
