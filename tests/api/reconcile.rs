@@ -322,7 +322,7 @@ async fn webhook_bookings_are_created_and_a_cancellation_deletes_at_once() {
     use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking, WebhookDelivery};
     let mut world = World::start(Default::default(), "").await;
     world.add_sources(
-        "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret\"\n\
+        "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret-for-the-hook\"\n\
          objects = { \"room-a\" = 124 }\n",
     );
     let start = first_arrival() + Span::hours(8);

@@ -245,6 +245,13 @@ pub fn apply(
             );
             continue;
         }
+        if let Some(reason) = crate::sources::overlong_stay(source, start, end) {
+            preview
+                .warnings
+                .push(format!("UID {}: {reason}; skipped", occ.uid));
+            skip(&reason, &mut preview);
+            continue;
+        }
         let phones = phones_of(&occ, &source.default_country);
         let last4 = occ
             .description
