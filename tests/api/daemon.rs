@@ -287,8 +287,13 @@ listen = "127.0.0.1:{port}"
     );
     assert!(log().contains("config reloaded"), "{}", log());
 
-    // A broken config on SIGHUP is refused; the service keeps running on the old one.
-    std::fs::write(&config, "[flexykey]\nthis is not toml").unwrap();
+    // A broken config on SIGHUP is refused; the service keeps running on the old one. The
+    // log says where the file is broken but never shows the line: it holds a password.
+    std::fs::write(
+        &config,
+        "[flexykey]\nusername = \"u\"\npassword = \"Reload-Pw-Secret\n",
+    )
+    .unwrap();
     signal(pid, "HUP");
     assert!(
         eventually(Duration::from_secs(10), || log()
@@ -297,6 +302,16 @@ listen = "127.0.0.1:{port}"
         "{}",
         log()
     );
+    let refusal = log()
+        .lines()
+        .find(|l| l.contains("config reload refused"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        refusal.contains("line 3") && refusal.contains("flexykey.password"),
+        "{refusal}"
+    );
+    assert!(!log().contains("Reload-Pw"), "{}", log());
     assert_eq!(
         get(&format!("{base}/healthz")).await.map(|r| r.0),
         Some(200)
