@@ -1,6 +1,8 @@
 //! The real binary as a service: `flexysync run` against the sandbox and a loopback feed,
 //! with a webhook, metrics, the status page, a refused reload and a clean stop.
 
+mod descriptors;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
