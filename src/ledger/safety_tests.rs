@@ -49,7 +49,10 @@ async fn a_ledger_with_garbage_pages_is_refused_with_a_clear_message() {
     // open: only an integrity check finds them broken.
     for i in 0..300 {
         let value = format!("{i:0>200}");
-        ledger.meta_get_or_insert(&format!("k{i}"), &value).await.unwrap();
+        ledger
+            .meta_get_or_insert(&format!("k{i}"), &value)
+            .await
+            .unwrap();
     }
     ledger.close().await;
     let mut bytes = std::fs::read(&path).unwrap();

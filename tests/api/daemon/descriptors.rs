@@ -32,9 +32,10 @@ async fn three_hundred_idle_sockets_never_starve_a_delivery_or_healthz_at_128_de
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let base = format!("http://127.0.0.1:{port}");
     assert!(
-        eventually(Duration::from_secs(30), || std::net::TcpStream::connect(
-            ("127.0.0.1", port)
-        )
+        eventually(Duration::from_secs(30), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
         .is_ok())
         .await,
         "never listened: {}",
@@ -52,11 +53,12 @@ async fn three_hundred_idle_sockets_never_starve_a_delivery_or_healthz_at_128_de
 
     let mut idle = Vec::new();
     for _ in 0..300 {
-        idle.push(
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .unwrap(),
-        );
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        let stream = tokio::time::timeout(Duration::from_secs(3), connect)
+            .await
+            .unwrap_or_else(|_| panic!("the listener stopped accepting: {}", log()))
+            .unwrap();
+        idle.push(stream);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
