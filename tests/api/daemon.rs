@@ -71,6 +71,17 @@ async fn get(url: &str) -> Option<(u16, String)> {
     Some((status, response.text().await.unwrap_or_default()))
 }
 
+/// Polls `/readyz` (ready once the ledger is writable and FlexyKey has answered), up to 30 s.
+async fn became_ready(base: &str) -> bool {
+    for _ in 0..150 {
+        if let Some((200, _)) = get(&format!("{base}/readyz")).await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
 /// Waits until `check` holds, up to `limit`.
 async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
     let started = std::time::Instant::now();
@@ -173,16 +184,7 @@ listen = "127.0.0.1:{port}"
     let base = format!("http://127.0.0.1:{port}");
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
-    // Ready once the ledger is writable and FlexyKey has answered.
-    let mut ready = false;
-    for _ in 0..150 {
-        if let Some((200, _)) = get(&format!("{base}/readyz")).await {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(ready, "never ready: {}", log());
+    assert!(became_ready(&base).await, "never ready: {}", log());
     assert!(
         eventually(Duration::from_secs(20), || sandbox
             .bookings_of(sandbox::OBJECT_CABIN)

@@ -31,25 +31,7 @@ async fn three_hundred_idle_sockets_never_starve_a_delivery_or_healthz_at_128_de
         .unwrap();
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        eventually(Duration::from_secs(30), || std::net::TcpStream::connect((
-            "127.0.0.1",
-            port
-        ))
-        .is_ok())
-        .await,
-        "never listened: {}",
-        log()
-    );
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Some((200, _)) = get(&format!("{base}/readyz")).await {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(ready, "never ready: {}", log());
+    assert!(became_ready(&base).await, "never ready: {}", log());
 
     let mut idle = Vec::new();
     for _ in 0..300 {
