@@ -38,10 +38,24 @@ pub enum ConfigError {
 impl Config {
     /// Reads the file, applies environment overrides, resolves `*_file` secrets and validates.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Unreadable {
+        let unreadable = |reason: String| ConfigError::Unreadable {
             path: path.to_owned(),
-            reason: err.to_string(),
-        })?;
+            reason,
+        };
+        // A FIFO or a device as the config would hang or never end: regular files only.
+        let meta = std::fs::metadata(path).map_err(|err| unreadable(err.to_string()))?;
+        if !meta.is_file() {
+            return Err(unreadable(format!(
+                "not a regular file ({})",
+                file_kind(&meta)
+            )));
+        }
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(unreadable(format!(
+                "larger than {MAX_CONFIG_BYTES} bytes; this is not a config file"
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|err| unreadable(err.to_string()))?;
         Self::from_toml_with_env(&text, path, std::env::vars())
     }
 
@@ -209,6 +223,8 @@ fn dotted_key(key: &str) -> String {
     out
 }
 
+/// A config file is a few KiB; anything this large is a mistake.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Secret files hold a password or a key, never more than this.
 pub const MAX_SECRET_FILE_BYTES: u64 = 4096;
 /// Webhook and code secrets: anything shorter can be guessed or brute-forced.

@@ -306,6 +306,24 @@ fn the_stay_limit_is_sync_wide_with_a_per_source_override() {
 }
 
 #[test]
+fn the_config_itself_must_be_a_regular_file_of_sane_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, format!("{HEAD}# {}\n", "x".repeat(2 * 1024 * 1024))).unwrap();
+    for (path, why) in [
+        (Path::new("/dev/zero"), "not a regular file"),
+        (dir.path(), "not a regular file"),
+        (big.as_path(), "larger than"),
+    ] {
+        let err = Config::load(path).unwrap_err().to_string();
+        assert!(
+            err.contains(why) && err.contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn secret_files_must_be_small_regular_files() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");

@@ -228,6 +228,15 @@ pub fn apply(
             }
             _ => Some((occ.start_utc, occ.end_utc)),
         };
+        // The stay itself is measured, without the buffers around it.
+        if let Some(reason) = bounds.and_then(|(s, e)| crate::sources::overlong_stay(source, s, e))
+        {
+            preview
+                .warnings
+                .push(format!("UID {}: {reason}; skipped", occ.uid));
+            skip(&reason, &mut preview);
+            continue;
+        }
         let widened = bounds.and_then(|(s, e)| {
             Some((
                 s.checked_sub_signed(source.buffer_before.as_chrono())?,
@@ -243,13 +252,6 @@ pub fn apply(
                 "it ends before it starts (or has no length) after the check-in/out rules",
                 &mut preview,
             );
-            continue;
-        }
-        if let Some(reason) = crate::sources::overlong_stay(source, start, end) {
-            preview
-                .warnings
-                .push(format!("UID {}: {reason}; skipped", occ.uid));
-            skip(&reason, &mut preview);
             continue;
         }
         let phones = phones_of(&occ, &source.default_country);

@@ -184,13 +184,16 @@ fn ical_stays_longer_than_max_stay_days_are_skipped_with_a_warning_naming_the_ui
         BEGIN:VEVENT\r\nUID:forever@x\r\nDTSTART;VALUE=DATE:20261210\r\nDTEND;VALUE=DATE:99991231\r\nSUMMARY:Guest\r\nEND:VEVENT\r\n\
         BEGIN:VEVENT\r\nUID:season@x\r\nDTSTART;VALUE=DATE:20261210\r\nDTEND;VALUE=DATE:20270301\r\nSUMMARY:Guest\r\nEND:VEVENT\r\n\
         BEGIN:VEVENT\r\nUID:week@x\r\nDTSTART;VALUE=DATE:20261210\r\nDTEND;VALUE=DATE:20261217\r\nSUMMARY:Guest\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:sixty@x\r\nDTSTART:20261210T150000Z\r\nDTEND:20270208T150000Z\r\nSUMMARY:Guest\r\nEND:VEVENT\r\n\
         END:VCALENDAR\r\n";
-    let source = crate::feed::source(json!({}));
+    // Buffers widen access around a stay; they do not count towards its length.
+    let source = crate::feed::source(json!({"buffer_before": "2h", "buffer_after": "1h"}));
     let ctx = crate::feed::rules_ctx("2026-12-01", "2027-06-01");
     let (reservations, warnings) =
         flexysync::sources::reservations_from_text(calendar, &source, &ctx).unwrap();
-    let uids: Vec<&str> = reservations.iter().map(|r| r.key.as_str()).collect();
-    assert_eq!(uids, vec!["cabin/week@x/"]);
+    let mut uids: Vec<&str> = reservations.iter().map(|r| r.key.as_str()).collect();
+    uids.sort_unstable();
+    assert_eq!(uids, vec!["cabin/sixty@x/", "cabin/week@x/"]);
     for uid in ["forever@x", "season@x"] {
         assert!(
             warnings
@@ -203,7 +206,7 @@ fn ical_stays_longer_than_max_stay_days_are_skipped_with_a_warning_naming_the_ui
     let seasonal = crate::feed::source(json!({"max_stay_days": 120}));
     let (reservations, _) =
         flexysync::sources::reservations_from_text(calendar, &seasonal, &ctx).unwrap();
-    assert_eq!(reservations.len(), 2);
+    assert_eq!(reservations.len(), 3);
 }
 
 /// Reads until the server closes the connection (or `limit` passes): true when it closed.
