@@ -86,7 +86,14 @@ impl Config {
                 .set_override(key.clone(), value)
                 .map_err(|err| invalid(format!("environment variable {name}: {err}")))?;
         }
-        let merged = builder.build().map_err(|err| invalid(err.to_string()))?;
+        let merged = builder.build().map_err(|err| match err {
+            // Checked above; should the loader still refuse the text, its message (which
+            // quotes the line) is not shown.
+            config::ConfigError::FileParse { .. } => {
+                invalid("the file is not valid TOML".to_owned())
+            }
+            other => invalid(syntax::fold(&other.to_string())),
+        })?;
         let mut config: Config = merged
             .try_deserialize()
             .map_err(|err| describe_deserialize_error(err, path))?;

@@ -285,6 +285,19 @@ mod tests {
     }
 
     #[test]
+    fn a_parser_message_that_quoted_the_line_would_lose_the_quote() {
+        let line = "password = Pw-secret-1";
+        let shown = scrub(
+            "invalid value `Pw-secret-1` here, expected `\"` or 'abcd'",
+            line,
+        );
+        assert_eq!(shown, "invalid value (…) here, expected `\"` or (…)");
+        // Short tokens stay unless they are a piece of the line itself.
+        assert_eq!(scrub("expected `=`", "a b"), "expected `=`");
+        assert_eq!(scrub("found `Pw`", "password = Pw"), "found (…)");
+    }
+
+    #[test]
     fn fold_makes_one_line() {
         assert_eq!(fold("a\n  b\n\nc"), "a; b; c");
     }
