@@ -237,7 +237,8 @@ fn source_from_flags(
             && let Err(err) = regex::Regex::new(pattern)
         {
             return Err(usage(format!(
-                "{flag}: not a valid regular expression: {err}"
+                "{flag}: not a valid regular expression: {}",
+                crate::config::regex_reason(&err)
             )));
         }
     }
@@ -288,6 +289,7 @@ fn source_from_flags(
         secret_file: None,
         objects: Default::default(),
         snapshot_url: None,
+        max_stay_days: None,
     })
 }
 

@@ -145,6 +145,14 @@ async fn open_ledger(config: &Config) -> Result<Ledger, CliError> {
         .map_err(|err| CliError::Other(anyhow::Error::new(err)))
 }
 
+/// For the commands that write the archive (`pull`, `backfill`): the single-instance lock, as
+/// `sync` takes it, so that they never write beside a running daemon; refused with its pid.
+async fn open_ledger_to_write(config: &Config) -> Result<Ledger, CliError> {
+    Ledger::open_exclusive(&config.ledger.path)
+        .await
+        .map_err(|err| CliError::Other(anyhow::Error::new(err)))
+}
+
 async fn fetch(
     context: &Context,
     unit_id: i64,
@@ -196,7 +204,7 @@ fn print_fetched(
 async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
-    let ledger = open_ledger(&config).await?;
+    let ledger = open_ledger_to_write(&config).await?;
     let report = archive::pull(&client, &ledger, &config.archive, now)
         .await
         .map_err(archive_err)?;
@@ -307,7 +315,7 @@ async fn backfill(
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
-    let ledger = open_ledger(&config).await?;
+    let ledger = open_ledger_to_write(&config).await?;
     let selection = match unit {
         Some(unit_id) => UnitSelection::Listed(vec![unit_id]),
         None => config.archive.units.clone(),

@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, de};
 use url::Url;
 
 use super::sources::{SourceConfig, parse_schedule};
-use super::{HumanDuration, read_secret_file};
+use super::{HumanDuration, check_secret_strength, read_secret_file};
 
 pub(super) type KeyError = (String, String);
 
@@ -67,6 +67,9 @@ fn default_burst() -> u32 {
 fn default_timeout() -> u64 {
     30
 }
+/// One call in 100 s is the slowest useful pace; FlexyKey would never take 1000 a second.
+const MIN_RPS: f64 = 0.01;
+const MAX_RPS: f64 = 1000.0;
 
 /// True for `localhost` and loopback IP addresses: the only places plain http is allowed.
 pub fn is_loopback(url: &Url) -> bool {
@@ -182,19 +185,30 @@ impl FlexyKeyConfig {
             }
             (Some(_), None) => {}
         }
-        if !(self.requests_per_second.is_finite() && self.requests_per_second > 0.0) {
+        if self
+            .password
+            .as_ref()
+            .is_some_and(|p| p.expose_secret().trim().is_empty())
+        {
             return Err(key_err(
-                "requests_per_second",
-                format!(
-                    "expected a number above 0, found {}",
-                    self.requests_per_second
-                ),
+                "password",
+                "expected the FlexyWeb user's password, found an empty string",
             ));
         }
-        if self.burst == 0 {
+        let rps = self.requests_per_second;
+        if !(rps.is_finite() && (MIN_RPS..=MAX_RPS).contains(&rps)) {
+            return Err(key_err(
+                "requests_per_second",
+                format!("expected a number above 0, from {MIN_RPS} to {MAX_RPS}, found {rps}"),
+            ));
+        }
+        if !(1..=1000).contains(&self.burst) {
             return Err(key_err(
                 "burst",
-                "expected a whole number of at least 1, found 0",
+                format!(
+                    "expected a whole number from 1 to 1000, found {}",
+                    self.burst
+                ),
             ));
         }
         if !(1..=3600).contains(&self.timeout_seconds) {
@@ -223,6 +237,28 @@ impl Default for LedgerConfig {
         LedgerConfig {
             path: default_ledger_path(),
         }
+    }
+}
+
+impl LedgerConfig {
+    pub(super) fn validate(&self) -> Result<(), KeyError> {
+        let text = self.path.as_os_str();
+        if text.is_empty() || self.path.to_string_lossy().trim().is_empty() {
+            return Err(key_err(
+                "path",
+                "expected the ledger file's path, such as \"/var/lib/flexysync/ledger.db\", found an empty string",
+            ));
+        }
+        if self.path.to_string_lossy().ends_with('/') || self.path.is_dir() {
+            return Err(key_err(
+                "path",
+                format!(
+                    "expected a file's path, found the directory {}",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -255,6 +291,19 @@ pub struct SyncConfig {
     pub code_secret: Option<SecretString>,
     #[serde(default)]
     pub code_secret_file: Option<PathBuf>,
+    /// A stay longer than this is skipped with a warning, whatever its source (a source may
+    /// set its own `max_stay_days`).
+    #[serde(default = "default_max_stay_days")]
+    pub max_stay_days: u32,
+}
+
+/// The default `sync.max_stay_days`.
+pub const DEFAULT_MAX_STAY_DAYS: u32 = 60;
+/// The largest `max_stay_days` accepted: ten years.
+pub const MAX_STAY_DAYS_LIMIT: u32 = 3660;
+
+pub(super) fn default_max_stay_days() -> u32 {
+    DEFAULT_MAX_STAY_DAYS
 }
 
 fn default_horizon() -> u32 {
@@ -280,6 +329,7 @@ impl Default for SyncConfig {
             drift: DriftPolicy::default(),
             code_secret: None,
             code_secret_file: None,
+            max_stay_days: DEFAULT_MAX_STAY_DAYS,
         }
     }
 }
@@ -292,9 +342,22 @@ impl SyncConfig {
                 format!("expected 1 to 3660 days, found {}", self.horizon_days),
             ));
         }
-        if self.debounce_reads == 0 {
-            return Err(key_err("debounce_reads", "expected at least 1, found 0"));
+        if !(1..=100).contains(&self.debounce_reads) {
+            return Err(key_err(
+                "debounce_reads",
+                format!("expected 1 to 100 reads, found {}", self.debounce_reads),
+            ));
         }
+        if self.shrink_confirm_hours > 8760 {
+            return Err(key_err(
+                "shrink_confirm_hours",
+                format!(
+                    "expected 0 to 8760 hours (a year), found {}",
+                    self.shrink_confirm_hours
+                ),
+            ));
+        }
+        check_max_stay_days(self.max_stay_days).map_err(|r| key_err("max_stay_days", r))?;
         if !(self.max_shrink > 0.0 && self.max_shrink <= 1.0) {
             return Err(key_err(
                 "max_shrink",
@@ -313,6 +376,11 @@ impl SyncConfig {
             }
             self.code_secret =
                 Some(read_secret_file(file).map_err(|r| key_err("code_secret_file", r))?);
+            if let Some(secret) = &self.code_secret {
+                check_secret_strength(secret).map_err(|r| key_err("code_secret_file", r))?;
+            }
+        } else if let Some(secret) = &self.code_secret {
+            check_secret_strength(secret).map_err(|r| key_err("code_secret", r))?;
         }
         Ok(())
     }
@@ -369,6 +437,32 @@ fn default_true() -> bool {
 fn default_archive_schedule() -> String {
     "*/15 * * * *".to_owned()
 }
+/// The longest overlap an archive pull re-reads.
+const MAX_OVERLAP: HumanDuration = HumanDuration(std::time::Duration::from_secs(7 * 86_400));
+
+/// `max_stay_days`, in `[sync]` or a source: 1 day to ten years.
+pub(super) fn check_max_stay_days(days: u32) -> Result<(), String> {
+    if (1..=MAX_STAY_DAYS_LIMIT).contains(&days) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected 1 to {MAX_STAY_DAYS_LIMIT} days, found {days}"
+        ))
+    }
+}
+
+/// A duration key with an upper bound: the message gives the bound.
+pub(super) fn check_duration_at_most(
+    value: HumanDuration,
+    max: HumanDuration,
+) -> Result<(), String> {
+    if value <= max {
+        Ok(())
+    } else {
+        Err(format!("expected at most {max}, found {value}"))
+    }
+}
+
 fn default_overlap() -> HumanDuration {
     HumanDuration::from_secs(2 * 3600)
 }
@@ -397,6 +491,24 @@ impl ArchiveConfig {
                 format!(
                     "expected a crontab line such as \"*/15 * * * *\", found {:?}: {reason}",
                     self.schedule
+                ),
+            ));
+        }
+        check_duration_at_most(self.overlap, MAX_OVERLAP).map_err(|r| key_err("overlap", r))?;
+        if let UnitSelection::Listed(ids) = &self.units
+            && let Some((index, id)) = ids.iter().enumerate().find(|(_, id)| **id < 1)
+        {
+            return Err(key_err(
+                &format!("units[{index}]"),
+                format!("expected a FlexyKey unit id (1 or more), found {id}"),
+            ));
+        }
+        if self.retention_days > 36_600 {
+            return Err(key_err(
+                "retention_days",
+                format!(
+                    "expected 0 (keep forever) to 36600 days, found {}",
+                    self.retention_days
                 ),
             ));
         }

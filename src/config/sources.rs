@@ -8,8 +8,10 @@ use chrono::NaiveTime;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, de};
 
-use super::sections::{KeyError, SecretUrl, check_transport, key_err};
-use super::{HumanDuration, read_secret_file};
+use super::sections::{
+    KeyError, SecretUrl, check_duration_at_most, check_max_stay_days, check_transport, key_err,
+};
+use super::{HumanDuration, check_secret_strength, read_secret_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,6 +90,9 @@ pub struct SourceConfig {
     pub objects: BTreeMap<String, i64>,
     #[serde(default)]
     pub snapshot_url: Option<SecretUrl>,
+    /// This source's longest stay; when absent, `sync.max_stay_days` is filled in at load.
+    #[serde(default)]
+    pub max_stay_days: Option<u32>,
 }
 
 fn default_check_in() -> LocalTime {
@@ -108,8 +113,23 @@ fn default_source_schedule() -> String {
 fn default_max_feed_bytes() -> u64 {
     20 * 1024 * 1024
 }
+/// `max_bytes` bounds: a calendar is never smaller than 1 KiB's worth of cap, and 256 MiB of
+/// text would take the parser's memory well past any machine flexysync runs on.
+const MIN_FEED_BYTES: u64 = 1024;
+const MAX_FEED_BYTES: u64 = 256 * 1024 * 1024;
+/// Access opening or closing more than a week away from the stay is a typo, not a rule.
+const MAX_BUFFER: HumanDuration = HumanDuration(std::time::Duration::from_secs(7 * 86_400));
 
 impl SourceConfig {
+    /// The longest stay this source may book: its own `max_stay_days`, else `[sync]`'s (filled
+    /// in at load), else the default.
+    pub fn max_stay(&self) -> chrono::Duration {
+        let days = self
+            .max_stay_days
+            .unwrap_or(super::sections::DEFAULT_MAX_STAY_DAYS);
+        chrono::Duration::days(i64::from(days))
+    }
+
     pub(super) fn validate(&mut self) -> Result<(), KeyError> {
         if self.name.trim().is_empty()
             || !self
@@ -143,9 +163,27 @@ impl SourceConfig {
             {
                 return Err(key_err(
                     key,
-                    format!("not a valid regular expression: {err}"),
+                    format!("not a valid regular expression: {}", regex_reason(&err)),
                 ));
             }
+        }
+        for (key, value) in [
+            ("buffer_before", self.buffer_before),
+            ("buffer_after", self.buffer_after),
+        ] {
+            check_duration_at_most(value, MAX_BUFFER).map_err(|r| key_err(key, r))?;
+        }
+        if !(MIN_FEED_BYTES..=MAX_FEED_BYTES).contains(&self.max_bytes) {
+            return Err(key_err(
+                "max_bytes",
+                format!(
+                    "expected {MIN_FEED_BYTES} to {MAX_FEED_BYTES} bytes (256 MiB), found {}",
+                    self.max_bytes
+                ),
+            ));
+        }
+        if let Some(days) = self.max_stay_days {
+            check_max_stay_days(days).map_err(|r| key_err("max_stay_days", r))?;
         }
         if !(4..=8).contains(&self.code_length) {
             return Err(key_err(
@@ -185,11 +223,20 @@ impl SourceConfig {
             (Some(url), None) => check_transport(&url.0).map_err(|r| key_err("url", r))?,
             (None, Some(_)) => {}
         }
-        if self.booking_object_id.is_none() {
-            return Err(key_err(
-                "booking_object_id",
-                "missing: an ical source needs the FlexyKey booking object it fills",
-            ));
+        match self.booking_object_id {
+            None => {
+                return Err(key_err(
+                    "booking_object_id",
+                    "missing: an ical source needs the FlexyKey booking object it fills",
+                ));
+            }
+            Some(id) if id < 1 => {
+                return Err(key_err(
+                    "booking_object_id",
+                    format!("expected a FlexyKey booking object id (1 or more), found {id}"),
+                ));
+            }
+            Some(_) => {}
         }
         for (key, present) in [
             ("secret", self.secret.is_some()),
@@ -228,14 +275,24 @@ impl SourceConfig {
                 return Err(key_err("secret", "missing: give `secret` or `secret_file`"));
             }
             (None, Some(file)) => {
-                self.secret = Some(read_secret_file(file).map_err(|r| key_err("secret_file", r))?);
+                let secret = read_secret_file(file).map_err(|r| key_err("secret_file", r))?;
+                check_secret_strength(&secret).map_err(|r| key_err("secret_file", r))?;
+                self.secret = Some(secret);
             }
-            (Some(_), None) => {}
+            (Some(secret), None) => {
+                check_secret_strength(secret).map_err(|r| key_err("secret", r))?;
+            }
         }
         if self.objects.is_empty() {
             return Err(key_err(
                 "objects",
                 "missing: map each of the sender's resource ids to a booking object, e.g. { \"room-a\" = 123 }",
+            ));
+        }
+        if let Some((resource, id)) = self.objects.iter().find(|(_, id)| **id < 1) {
+            return Err(key_err(
+                &format!("objects.{resource}"),
+                format!("expected a FlexyKey booking object id (1 or more), found {id}"),
             ));
         }
         if let Some(url) = &self.snapshot_url {
@@ -246,12 +303,42 @@ impl SourceConfig {
 }
 
 /// A crontab line: five fields, or six with seconds first (`*/10 * * * *`, `0 */5 * * * *`).
+/// A line that never fires (`0 0 31 2 *`) is refused: a job that never runs is a typo.
 pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
-    croner::parser::CronParser::builder()
+    let cron = croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Optional)
         .build()
         .parse(text)
-        .map_err(|err| err.to_string())
+        .map_err(|err| super::syntax::fold(&err.to_string()))?;
+    // Any real date fires within 8 years (29 February included), so the search is bounded.
+    let start = chrono::Utc::now();
+    let fires = cron
+        .find_next_occurrence(&start, false)
+        .is_ok_and(|next| next - start <= chrono::Duration::days(8 * 366));
+    if !fires {
+        return Err("it never fires (no such date on the calendar)".to_owned());
+    }
+    Ok(cron)
+}
+
+/// A regex syntax error on one line: the parser's own text draws a caret under the pattern
+/// over several lines; keep the column and the reason.
+pub fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let column = lines
+        .iter()
+        .find(|l| l.trim() == "^" || l.trim_start().starts_with('^'))
+        .map(|l| l.find('^').unwrap_or(0).saturating_sub(4) + 1);
+    let reason = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("error: "))
+        .map(str::to_owned)
+        .unwrap_or_else(|| super::syntax::fold(&text));
+    match column {
+        Some(column) => format!("{reason} (at character {column})"),
+        None => reason,
+    }
 }
 
 /// An IANA zone name, or a Windows zone name mapped to its IANA zone.

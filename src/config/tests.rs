@@ -185,14 +185,14 @@ fn the_annotated_example_loads_with_every_section() {
 #[test]
 fn webhook_sources_refuse_ical_keys_and_need_a_secret() {
     let hook = format!(
-        "{MINIMAL}\n[[sources]]\nname = \"h\"\nkind = \"webhook\"\nsecret = \"s\"\nobjects = {{ \"a\" = 1 }}\n"
+        "{MINIMAL}\n[[sources]]\nname = \"h\"\nkind = \"webhook\"\nsecret = \"a-long-random-hook-key\"\nobjects = {{ \"a\" = 1 }}\n"
     );
     load(&hook).unwrap();
     let err = load(&format!("{hook}booking_object_id = 4\n"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("sources[0].booking_object_id"), "{err}");
-    let err = load(&hook.replace("secret = \"s\"\n", ""))
+    let err = load(&hook.replace("secret = \"a-long-random-hook-key\"\n", ""))
         .unwrap_err()
         .to_string();
     assert!(err.contains("sources[0].secret"), "{err}");

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod demo_feeds;
 pub mod lifecycle;
+pub mod listener;
 pub mod logging;
 pub mod metrics;
 pub mod run;

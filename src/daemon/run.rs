@@ -77,14 +77,12 @@ pub async fn serve(
     let router = server::router(app.clone(), webhooks);
     let server_stop = stop.clone();
     let tracker = TaskTracker::new();
-    tracker.spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(server_stop.cancelled_owned())
-            .await;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "HTTP server stopped");
-        }
-    });
+    tracker.spawn(super::listener::serve_with_limits(
+        listener,
+        router,
+        super::listener::ConnectionLimits::default(),
+        server_stop,
+    ));
     let mut signals = if options.listen_for_signals {
         Some(lifecycle::listen().map_err(DaemonError::Signals)?)
     } else {

@@ -45,6 +45,11 @@ pub enum LedgerError {
     Locked { path: PathBuf, holder: String },
     #[error("ledger holds a value it cannot read: {0}")]
     Corrupt(String),
+    #[error(
+        "ledger {path} is damaged ({detail}); nothing was read from it or written to it. \
+         Restore it from a backup, or move it aside so that a new one is made"
+    )]
+    Damaged { path: PathBuf, detail: String },
 }
 
 /// Times are stored as UTC unix seconds.
@@ -105,9 +110,10 @@ impl Ledger {
             reason,
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|err| open_err(format!("cannot create {}: {err}", parent.display())))?;
         }
+        restrict_files(path).map_err(open_err)?;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|err| open_err(err.to_string()))?
             .filename(path)
@@ -122,7 +128,8 @@ impl Ledger {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|err| open_err(err.to_string()))?;
+            .map_err(|err| damaged_or(path, err, open_err))?;
+        check_integrity(&pool, path).await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -167,6 +174,83 @@ impl Ledger {
     }
 }
 
+/// The ledger holds the code secret, keypad codes, phone numbers and raw webhook bodies: the
+/// file is created 0600 whatever the umask, before SQLite opens it (SQLite gives `-wal` and
+/// `-shm` the main file's mode), and files an older version left readable are tightened.
+fn restrict_files(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|err| format!("cannot create the file: {err}"))?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 != 0
+            && let Err(err) =
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        {
+            // Not ours to change (another user's ledger, read by `status`): say so, go on.
+            tracing::warn!(file = %file.display(), error = %err, "ledger file is readable by others and cannot be restricted");
+        }
+    }
+    Ok(())
+}
+
+/// A directory made for the ledger is the owner's alone.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// `PRAGMA quick_check` before anything else: a ledger with garbage pages is refused with a
+/// clear message instead of being read (or migrated) silently.
+async fn check_integrity(pool: &SqlitePool, path: &Path) -> Result<(), LedgerError> {
+    let damaged = |detail: String| LedgerError::Damaged {
+        path: path.to_owned(),
+        detail,
+    };
+    let verdict: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(3)")
+        .fetch_all(pool)
+        .await
+        .map_err(|err| damaged(format!("the integrity check failed: {err}")))?;
+    if verdict.len() == 1 && verdict[0] == "ok" {
+        return Ok(());
+    }
+    pool.close().await;
+    Err(damaged(format!("integrity check: {}", verdict.join("; "))))
+}
+
+/// Opening errors that mean "this is no SQLite database" (garbage in the header page) are
+/// damage, told as such; the others stay opening errors.
+fn damaged_or(
+    path: &Path,
+    err: sqlx::Error,
+    open_err: impl Fn(String) -> LedgerError,
+) -> LedgerError {
+    let text = err.to_string();
+    if text.contains("not a database") || text.contains("malformed") {
+        LedgerError::Damaged {
+            path: path.to_owned(),
+            detail: text,
+        }
+    } else {
+        open_err(text)
+    }
+}
+
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 mod tests;
 

@@ -151,6 +151,11 @@ impl SnapshotChanges {
 
 const SNAPSHOT_ORIGIN: &str = "snapshot";
 
+/// How far after its receipt a stored booking state may be dated. An event dated later (a
+/// sender's wrong clock) is stored as if dated this much after it came, so that one event can
+/// never make every later one stale (migration 0008 clamps states stored before).
+pub const MAX_OCCURRED_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+
 const UPSERT_BOOKING: &str = "INSERT INTO webhook_bookings \
      (source, booking_id, status, resource, start_ms, end_ms, name, phones_json, code, rfid, \
       occurred_at_ms, applied_from, updated_at_ms) \
@@ -406,7 +411,11 @@ async fn record_one(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     delivery: &WebhookDelivery<'_>,
 ) -> Result<DeliveryResult, LedgerError> {
-    let occurred_ms = delivery.occurred_at.timestamp_millis();
+    let latest_ms = delivery
+        .received_at
+        .checked_add_signed(MAX_OCCURRED_AHEAD)
+        .map_or(i64::MAX, |t| t.timestamp_millis());
+    let occurred_ms = delivery.occurred_at.timestamp_millis().min(latest_ms);
     let seen: Option<i64> = sqlx::query_scalar(
         "SELECT seq FROM webhook_events \
              WHERE source = ? AND event_id = ? AND result <> 'duplicate'",
@@ -449,7 +458,7 @@ async fn record_one(
     .bind(delivery.event_id)
     .bind(delivery.event_type)
     .bind(&delivery.booking.booking_id)
-    .bind(occurred_ms)
+    .bind(delivery.occurred_at.timestamp_millis())
     .bind(delivery.received_at.timestamp_millis())
     .bind(delivery.raw_json)
     .bind(result.as_str())

@@ -98,6 +98,7 @@ pub fn feed_http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
+        .redirect(crate::sources::fetch::redirect_policy())
         .user_agent(concat!("flexysync/", env!("CARGO_PKG_VERSION")))
         .build()
 }

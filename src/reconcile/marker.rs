@@ -12,17 +12,57 @@ pub fn marker(reservation_key: &str) -> String {
     format!("fs-{}", hex::encode(&digest[..4]))
 }
 
-/// The booking name: the label, cut to fit, then ` · ` and the marker.
+/// The booking name: the label, cleaned and cut to fit, then ` · ` and the marker.
 pub fn booking_name(label: &str, reservation_key: &str) -> String {
     let marker = marker(reservation_key);
     let suffix = format!(" · {marker}");
     let room = MAX_NAME_CHARS.saturating_sub(suffix.chars().count());
-    let label: String = label.trim().chars().take(room).collect();
+    let label: String = clean_label(label).chars().take(room).collect();
+    let label = label.trim_end();
     if label.is_empty() {
         marker
     } else {
         format!("{label}{suffix}")
     }
+}
+
+/// A label as a person would read it: control characters, bidirectional overrides and other
+/// invisible format characters (which can make a name read backwards or hide text in FlexyWeb)
+/// are removed; line breaks and tabs become spaces; runs of spaces become one.
+pub fn clean_label(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    let mut pending_space = false;
+    for ch in label.chars() {
+        if ch.is_whitespace() || matches!(ch, '\u{2028}' | '\u{2029}') {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if ch.is_control() || is_invisible_format(ch) {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Unicode format characters (category Cf) that change how text shows without showing
+/// themselves: bidi embeddings, overrides, isolates and marks, zero-width characters, the BOM,
+/// invisible operators, tag characters. Joiners (ZWJ, ZWNJ) stay: scripts and emoji need them.
+fn is_invisible_format(ch: char) -> bool {
+    matches!(ch,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// The marker a booking name ends with, if any.
@@ -51,6 +91,24 @@ mod tests {
         assert_eq!(marker_in(&long), Some(marker("k").as_str()));
         assert_eq!(booking_name("  ", "k"), marker("k"));
         assert_ne!(marker("a"), marker("b"));
+    }
+
+    #[test]
+    fn names_lose_control_characters_and_bidi_overrides() {
+        let hostile = "\u{202E}Flat\u{0}\u{7} 12\u{2066}\r\n\tGuest\u{200B}\u{FEFF}\u{1b}[31m\u{2069}\u{200F}\u{E0041}";
+        let name = booking_name(hostile, "k");
+        assert_eq!(name, format!("Flat 12 Guest[31m · {}", marker("k")));
+        assert!(
+            !name
+                .chars()
+                .any(|c| c.is_control() || is_invisible_format(c)),
+            "{name:?}"
+        );
+        // Letters of every script, emoji and the joiners that make them are kept.
+        let kept = "Åsa Nöjd 山田 مرحبا 👍 👩\u{200D}💻 می\u{200C}خواهم";
+        assert_eq!(clean_label(kept), kept);
+        // A label of nothing but invisible characters leaves the marker alone.
+        assert_eq!(booking_name("\u{202E}\u{200B}\n", "k"), marker("k"));
     }
 
     #[test]

@@ -13,10 +13,56 @@ use sha2::{Digest, Sha256};
 
 use super::ReadOutcome;
 use super::ical::{RuleContext, looks_like_calendar, preview_from_bytes};
-use crate::config::{SourceConfig, check_transport};
+use crate::config::{SourceConfig, check_transport, redact_url};
 
 /// The longest one feed download may take, whatever the client's own timeout.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// More redirects than this is a loop, not a feed.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The redirect rule of every feed and snapshot request: each hop must pass the transport rule
+/// the configured URL passes (https; http only on loopback) and never go from https to http.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            let reason = format!("more than {MAX_REDIRECTS} redirects");
+            return attempt.error(reason);
+        }
+        match check_redirect(attempt.previous().last(), attempt.url()) {
+            Ok(()) => attempt.follow(),
+            Err(reason) => attempt.error(reason),
+        }
+    })
+}
+
+/// Whether a redirect from `from` to `to` may be followed, and why not.
+pub fn check_redirect(from: Option<&url::Url>, to: &url::Url) -> Result<(), String> {
+    check_transport(to).map_err(|reason| format!("redirect refused: {reason}"))?;
+    if from.is_some_and(|from| from.scheme() == "https") && to.scheme() != "https" {
+        return Err(format!(
+            "redirect refused: from https to {}, which is not encrypted",
+            redact_url(to)
+        ));
+    }
+    Ok(())
+}
+
+/// A request error in words, with the causes a redirect policy gives, but without the URL
+/// (its query may be a token).
+pub fn describe_request_error(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        cause = inner.source();
+    }
+    text
+}
 
 /// What one read of every source needs.
 #[derive(Debug, Clone, Copy)]
@@ -200,13 +246,17 @@ async fn fetch_url(
             FetchError::Timeout
         } else {
             // reqwest's messages carry the URL: strip it so the query's token stays hidden.
-            FetchError::Transport(err.without_url().to_string())
+            FetchError::Transport(describe_request_error(err))
         }
     };
     let response = tokio::time::timeout(FETCH_TIMEOUT, request.send())
         .await
         .map_err(|_| FetchError::Timeout)?
         .map_err(timed)?;
+    // The client's policy checks every hop; this holds for a client built without it.
+    if response.url() != url {
+        check_redirect(Some(url), response.url()).map_err(FetchError::Transport)?;
+    }
     if response.status() == StatusCode::NOT_MODIFIED && previous.is_some() {
         return Ok(Body::NotModified);
     }

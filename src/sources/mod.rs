@@ -63,6 +63,28 @@ impl Reservation {
     }
 }
 
+/// Why a stay is too long to become a booking, or `None`. One rule for every kind of source
+/// (iCal and webhook alike): a stay longer than the source's `max_stay_days` (by default
+/// `sync.max_stay_days`) is a typo or a hostile sender's year-9999 end, never a door to open
+/// for years.
+pub fn overlong_stay(
+    source: &crate::config::SourceConfig,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Option<String> {
+    let max = source.max_stay();
+    let length = end.signed_duration_since(start);
+    (length > max).then(|| {
+        format!(
+            "the stay lasts {} days, more than max_stay_days = {} (from {} to {})",
+            length.num_days(),
+            max.num_days(),
+            start.format("%Y-%m-%d %H:%M UTC"),
+            end.format("%Y-%m-%d %H:%M UTC"),
+        )
+    })
+}
+
 /// How one read of a source ended. A failed read is *unknown*, never *empty*: it yields no
 /// reservations and no deletions (DESIGN.md invariant 2).
 #[derive(Debug, Clone)]

@@ -1,6 +1,8 @@
 //! The unit log archive against the sandbox: the library's pulls with the real client, and the
 //! real binary's `logs` commands, killed half-way and run again.
 
+mod locked;
+
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::Duration;

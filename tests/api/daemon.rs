@@ -1,6 +1,8 @@
 //! The real binary as a service: `flexysync run` against the sandbox and a loopback feed,
 //! with a webhook, metrics, the status page, a refused reload and a clean stop.
 
+mod descriptors;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,6 +69,17 @@ async fn get(url: &str) -> Option<(u16, String)> {
         .ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().await.unwrap_or_default()))
+}
+
+/// Polls `/readyz` (ready once the ledger is writable and FlexyKey has answered), up to 30 s.
+async fn became_ready(base: &str) -> bool {
+    for _ in 0..150 {
+        if let Some((200, _)) = get(&format!("{base}/readyz")).await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
 }
 
 /// Waits until `check` holds, up to `limit`.
@@ -171,16 +184,7 @@ listen = "127.0.0.1:{port}"
     let base = format!("http://127.0.0.1:{port}");
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
-    // Ready once the ledger is writable and FlexyKey has answered.
-    let mut ready = false;
-    for _ in 0..150 {
-        if let Some((200, _)) = get(&format!("{base}/readyz")).await {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(ready, "never ready: {}", log());
+    assert!(became_ready(&base).await, "never ready: {}", log());
     assert!(
         eventually(Duration::from_secs(20), || sandbox
             .bookings_of(sandbox::OBJECT_CABIN)
@@ -287,8 +291,13 @@ listen = "127.0.0.1:{port}"
     );
     assert!(log().contains("config reloaded"), "{}", log());
 
-    // A broken config on SIGHUP is refused; the service keeps running on the old one.
-    std::fs::write(&config, "[flexykey]\nthis is not toml").unwrap();
+    // A broken config on SIGHUP is refused; the service keeps running on the old one. The
+    // log says where the file is broken but never shows the line: it holds a password.
+    std::fs::write(
+        &config,
+        "[flexykey]\nusername = \"u\"\npassword = \"Reload-Pw-Secret\n",
+    )
+    .unwrap();
     signal(pid, "HUP");
     assert!(
         eventually(Duration::from_secs(10), || log()
@@ -297,6 +306,16 @@ listen = "127.0.0.1:{port}"
         "{}",
         log()
     );
+    let refusal = log()
+        .lines()
+        .find(|l| l.contains("config reload refused"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        refusal.contains("line 3") && refusal.contains("flexykey.password"),
+        "{refusal}"
+    );
+    assert!(!log().contains("Reload-Pw"), "{}", log());
     assert_eq!(
         get(&format!("{base}/healthz")).await.map(|r| r.0),
         Some(200)

@@ -1,12 +1,14 @@
 //! The webhook endpoint served over loopback with a real SQLite ledger: every answer the
 //! endpoint gives, what it stores, and when it triggers a pass.
 
+mod hostile;
 mod snapshot;
 
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use flexysync::config::{Config, SourceConfig};
+use flexysync::daemon::listener::{ConnectionLimits, serve_with_limits};
 use flexysync::ledger::Ledger;
 use flexysync::ledger::webhooks::DeliveryResult;
 use flexysync::sources::Reservation;
@@ -67,6 +69,11 @@ impl Hook {
     }
 
     pub async fn start_with(toml: &str) -> Hook {
+        Hook::start_limited(toml, ConnectionLimits::default()).await
+    }
+
+    /// Served the way the daemon serves it, with the given connection limits.
+    pub async fn start_limited(toml: &str, limits: ConnectionLimits) -> Hook {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
         let sources = WebhookSources::new(&load_sources(toml));
@@ -74,7 +81,8 @@ impl Hook {
         let state = WebhookState::new(ledger.clone(), sources.clone(), trigger);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, routes(state)).await });
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(serve_with_limits(listener, routes(state), limits, stop));
         Hook {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
@@ -278,7 +286,7 @@ async fn malformed_payloads_get_400_naming_the_field() {
 }
 
 #[tokio::test]
-async fn unknown_sources_404_and_unknown_resources_422() {
+async fn unknown_sources_401_like_a_bad_signature_and_unknown_resources_422() {
     let mut hook = Hook::start().await;
     let body = upsert("evt_1", "2026-11-27T10:00:00Z", "x")
         .to_string()
@@ -288,7 +296,7 @@ async fn unknown_sources_404_and_unknown_resources_422() {
         let (status, _) = hook
             .post_raw(source, body.clone(), Some(signature.clone()))
             .await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{source}");
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{source}");
     }
     let mut elsewhere = upsert("evt_2", "2026-11-27T10:00:00Z", "x");
     elsewhere["booking"]["resource"] = json!("room-z");
@@ -448,7 +456,7 @@ async fn a_config_reload_swaps_the_served_sources() {
     let hook = Hook::start().await;
     let e = upsert("evt_1", "2026-11-27T10:00:00Z", "x");
     hook.sources.replace(&[]);
-    assert_eq!(hook.post(&e).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(hook.post(&e).await.0, StatusCode::UNAUTHORIZED);
     hook.sources.replace(&load_sources(&config_toml(None)));
     assert_eq!(hook.sources.names(), vec!["laundry"]);
     assert_eq!(hook.post(&e).await.0, StatusCode::ACCEPTED);

@@ -228,6 +228,15 @@ pub fn apply(
             }
             _ => Some((occ.start_utc, occ.end_utc)),
         };
+        // The stay itself is measured, without the buffers around it.
+        if let Some(reason) = bounds.and_then(|(s, e)| crate::sources::overlong_stay(source, s, e))
+        {
+            preview
+                .warnings
+                .push(format!("UID {}: {reason}; skipped", occ.uid));
+            skip(&reason, &mut preview);
+            continue;
+        }
         let widened = bounds.and_then(|(s, e)| {
             Some((
                 s.checked_sub_signed(source.buffer_before.as_chrono())?,

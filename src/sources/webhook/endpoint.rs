@@ -1,7 +1,7 @@
 //! `POST /hooks/{source}`: verify, parse, store, then acknowledge and trigger a pass.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,14 +15,18 @@ use secrecy::ExposeSecret;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::payload::{PayloadError, parse_event};
-use super::signature::{SIGNATURE_HEADER, verify};
+use super::signature::{SIGNATURE_HEADER, SignatureError, verify};
 use super::writer::{DeliveryWriter, QueuedDelivery};
 use crate::config::{SourceConfig, SourceKind};
 use crate::ledger::Ledger;
-use crate::ledger::webhooks::DeliveryResult;
+use crate::ledger::webhooks::{DeliveryResult, MAX_OCCURRED_AHEAD};
 
 /// Larger bodies are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A key no sender knows: a delivery to a source name that does not exist is checked against
+/// it, so it gets the very answer a bad signature gets and names cannot be probed.
+static DECOY_SECRET: LazyLock<[u8; 32]> = LazyLock::new(rand::random);
 
 type SourceMap = Arc<BTreeMap<String, Arc<SourceConfig>>>;
 
@@ -116,10 +120,9 @@ async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(source) = state.sources.get(&name) else {
-        count("unknown_source", None);
-        return refuse(StatusCode::NOT_FOUND, "no webhook source by that name");
-    };
+    let source = state.sources.get(&name);
+    // Metrics and logs name configured sources only, never what the path says.
+    let known = source.as_ref().map(|s| s.name.as_str());
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
@@ -130,9 +133,10 @@ async fn receive(
                 } else {
                     "unreadable"
                 },
-                Some(&name),
+                known,
             );
-            tracing::warn!(source = %name, status = %status, "webhook body refused");
+            let shown = known.unwrap_or("(none)");
+            tracing::warn!(source = %shown, status = %status, "webhook body refused");
             let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
                 format!("body larger than {MAX_BODY_BYTES} bytes")
             } else {
@@ -141,26 +145,37 @@ async fn receive(
             return refuse(status, &message);
         }
     };
-    let Some(secret) = &source.secret else {
-        // Config validation requires one; refuse rather than accept unsigned data.
-        tracing::error!(source = %name, "webhook source has no secret");
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "this source has no secret configured",
-        );
+    let secret: &[u8] = match &source {
+        Some(source) => match &source.secret {
+            Some(secret) => secret.expose_secret().as_bytes(),
+            None => {
+                // Config validation requires one; refuse rather than accept unsigned data.
+                tracing::error!(source = %name, "webhook source has no secret");
+                let err = SignatureError::Mismatch.to_string();
+                return refuse(StatusCode::UNAUTHORIZED, &err);
+            }
+        },
+        None => DECOY_SECRET.as_slice(),
     };
     let now = Utc::now();
     let signature = headers.get(SIGNATURE_HEADER).map(HeaderValue::as_bytes);
-    if let Err(err) = verify(
-        secret.expose_secret().as_bytes(),
-        signature,
-        &body,
-        now.timestamp(),
-    ) {
-        count("unauthorized", Some(&name));
-        tracing::warn!(source = %name, reason = %err, "webhook signature refused");
-        return refuse(StatusCode::UNAUTHORIZED, &err.to_string());
-    }
+    let verified = verify(secret, signature, &body, now.timestamp());
+    let source = match (verified, source.clone()) {
+        (Ok(()), Some(source)) => source,
+        (Err(err), Some(source)) => {
+            count("unauthorized", Some(&source.name));
+            tracing::warn!(source = %source.name, reason = %err, "webhook signature refused");
+            return refuse(StatusCode::UNAUTHORIZED, &err.to_string());
+        }
+        (verified, None) => {
+            // Answered as a bad signature: the same status and the same words.
+            let err = verified.err().unwrap_or(SignatureError::Mismatch);
+            count("unauthorized", None);
+            let requested: String = name.chars().take(64).collect();
+            tracing::warn!(requested = ?requested, reason = %err, "webhook for no configured source refused");
+            return refuse(StatusCode::UNAUTHORIZED, &err.to_string());
+        }
+    };
     let event = match parse_event(&body, &source) {
         Ok(event) => event,
         Err(err) => {
@@ -173,6 +188,21 @@ async fn receive(
             return refuse(status, &err.to_string());
         }
     };
+    if let Some(ahead) = too_far_ahead(event.occurred_at, now) {
+        count("invalid", Some(&name));
+        tracing::warn!(
+            source = %name, event_id = %event.id, ahead_minutes = ahead.num_minutes(),
+            "webhook event dated in the future refused"
+        );
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "occurred_at is {} ahead of the server's clock; at most {} minutes ahead is accepted (check the sender's clock)",
+                describe_span(ahead),
+                MAX_OCCURRED_AHEAD.num_minutes()
+            ),
+        );
+    }
     // parse_event read it as JSON, so it is UTF-8.
     let Ok(raw_json) = std::str::from_utf8(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "body is not UTF-8");
@@ -220,6 +250,27 @@ async fn receive(
     };
     let body = serde_json::json!({"result": result.as_str(), "event_id": event.id});
     (status, axum::Json(body)).into_response()
+}
+
+/// How far `occurred_at` lies ahead of our clock, when that is more than a sender's clock may be.
+fn too_far_ahead(
+    occurred_at: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::Duration> {
+    let ahead = occurred_at.signed_duration_since(now);
+    (ahead > MAX_OCCURRED_AHEAD).then_some(ahead)
+}
+
+/// `3 days`, `2 hours`, `7 minutes`: the biggest whole unit.
+fn describe_span(span: chrono::Duration) -> String {
+    let (value, unit) = if span.num_days() >= 1 {
+        (span.num_days(), "day")
+    } else if span.num_hours() >= 1 {
+        (span.num_hours(), "hour")
+    } else {
+        (span.num_minutes(), "minute")
+    };
+    format!("{value} {unit}{}", if value == 1 { "" } else { "s" })
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {

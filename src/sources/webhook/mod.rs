@@ -73,6 +73,14 @@ fn reservation_of(source: &SourceConfig, booking: &WebhookBooking) -> Option<Res
         );
         return None;
     };
+    if let Some(reason) = super::overlong_stay(source, start, end) {
+        tracing::warn!(
+            source = %source.name,
+            booking_id = %booking.booking_id,
+            "{reason}; skipped"
+        );
+        return None;
+    }
     Some(Reservation {
         source: source.name.clone(),
         key: format!("{}/{}", source.name, booking.booking_id),

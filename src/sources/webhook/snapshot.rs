@@ -85,7 +85,7 @@ pub async fn fetch_snapshot(
     let request_failed = |err: reqwest::Error| SnapshotError::Request {
         name: name.clone(),
         url: shown.clone(),
-        reason: err.without_url().to_string(),
+        reason: crate::sources::fetch::describe_request_error(err),
     };
     let secret = source
         .secret
@@ -93,13 +93,21 @@ pub async fn fetch_snapshot(
         .map(|s| s.expose_secret().as_bytes().to_vec())
         .unwrap_or_default();
     let mut response = http
-        .get(url)
+        .get(url.clone())
         .header(SIGNATURE_HEADER, sign(&secret, now.timestamp(), b""))
         .header(reqwest::header::ACCEPT, "application/json")
         .timeout(TIMEOUT)
         .send()
         .await
         .map_err(request_failed)?;
+    if response.url() != &url {
+        crate::sources::fetch::check_redirect(Some(&url), response.url()).map_err(|reason| {
+            SnapshotError::Transport {
+                name: name.clone(),
+                reason,
+            }
+        })?;
+    }
     if !response.status().is_success() {
         return Err(SnapshotError::Status {
             name,

@@ -4,6 +4,7 @@
 mod corpus;
 mod fetch;
 mod props;
+mod redirects;
 mod rules;
 
 use std::path::{Path, PathBuf};
