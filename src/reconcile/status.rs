@@ -1,6 +1,7 @@
 //! What `flexysync status` (and the daemon's status page) shows, gathered from the ledger
 //! alone: each source's freshness and held deletions, each object's upcoming arrivals (those
-//! within 24 hours without a confirmed booking flagged), the last pass, open journal entries.
+//! within 24 hours without a confirmed booking flagged), the last pass, open journal entries,
+//! and what needs someone's attention (what makes `status` exit 1).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +10,9 @@ use serde::Serialize;
 
 use super::plan::{PlanInput, Policy, ReadKind, SourceState, plan};
 use crate::config::{Config, SourceKind};
-use crate::ledger::{BookingState, JournalState, Ledger, LedgerError, PassRecord, WriteKind};
+use crate::ledger::{
+    BookingState, JournalState, Ledger, LedgerError, PassRecord, SourceReadRecord, WriteKind,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -20,6 +23,30 @@ pub struct StatusReport {
     pub open_journal: Vec<OpenWrite>,
     /// Arrivals within 24 hours without a confirmed booking, over all objects.
     pub flagged_arrivals: u32,
+    /// What monitoring should page someone for; empty when all is well.
+    pub attention: Vec<Attention>,
+}
+
+/// A source failing for longer than this needs someone.
+pub const FAILING_ATTENTION_AFTER: Duration = Duration::hours(1);
+
+/// One reason for `status` to exit 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attention {
+    pub kind: AttentionKind,
+    pub source: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionKind {
+    /// An arrival within 24 hours (or a stay in progress) has no confirmed booking.
+    UnconfirmedArrival,
+    /// A source's reads have failed, and none has succeeded for over an hour (or ever).
+    SourceFailing,
+    /// A source's deletions are held: by the shrink guard, or because it left the config.
+    DeletionsHeld,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -235,12 +262,85 @@ pub async fn status_report(
             intended_at: e.intended_at,
         })
         .collect();
+    let objects: Vec<ObjectStatus> = objects.into_values().collect();
+    let attention = attention(&sources, &objects, &reads, now);
     Ok(StatusReport {
         now,
+        attention,
         sources,
-        objects: objects.into_values().collect(),
+        objects,
         last_pass: ledger.recent_passes(1).await?.into_iter().next(),
         open_journal,
         flagged_arrivals,
     })
+}
+
+/// Every reason the status needs someone: arrivals first (a guest at the door), then failing
+/// sources, then held deletions.
+fn attention(
+    sources: &[SourceStatus],
+    objects: &[ObjectStatus],
+    reads: &HashMap<String, SourceReadRecord>,
+    now: DateTime<Utc>,
+) -> Vec<Attention> {
+    let mut found = vec![];
+    for object in objects {
+        for arrival in object.arrivals.iter().filter(|a| a.flagged) {
+            found.push(Attention {
+                kind: AttentionKind::UnconfirmedArrival,
+                source: arrival.source.clone(),
+                detail: format!(
+                    "{} ({}) from {} has no confirmed booking on object {}",
+                    arrival.label,
+                    arrival.reservation_key,
+                    arrival.start.format("%Y-%m-%dT%H:%M:%SZ"),
+                    object.booking_object_id
+                ),
+            });
+        }
+    }
+    for source in sources {
+        let Some(read) = reads.get(&source.name) else {
+            continue;
+        };
+        let failing_long = read.last_outcome == "failed"
+            && read
+                .last_success_at
+                .is_none_or(|success| now - success > FAILING_ATTENTION_AFTER);
+        if failing_long {
+            let since = read.last_success_at.map_or_else(
+                || "has never been read".to_owned(),
+                |at| format!("not read since {}", at.format("%Y-%m-%dT%H:%M:%SZ")),
+            );
+            found.push(Attention {
+                kind: AttentionKind::SourceFailing,
+                source: source.name.clone(),
+                detail: format!(
+                    "{since}; {} failed read(s) in a row: {}",
+                    read.consecutive_failures,
+                    read.last_reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            });
+        }
+    }
+    for source in sources {
+        if source.held_deletions.is_empty() && source.shrink_hold.is_none() {
+            continue;
+        }
+        let why = source
+            .shrink_hold
+            .clone()
+            .or_else(|| source.held_deletions.first().map(|h| h.reason.clone()))
+            .unwrap_or_default();
+        found.push(Attention {
+            kind: AttentionKind::DeletionsHeld,
+            source: source.name.clone(),
+            detail: format!(
+                "{} deletion(s) held: {why}; `flexysync sync --confirm {}` lets them through",
+                source.held_deletions.len(),
+                source.name
+            ),
+        });
+    }
+    found
 }

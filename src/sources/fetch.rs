@@ -199,8 +199,8 @@ async fn fetch_url(
         if err.is_timeout() {
             FetchError::Timeout
         } else {
-            // reqwest's messages carry the URL: strip it so the query's token stays hidden.
-            FetchError::Transport(err.without_url().to_string())
+            // Its cause (DNS, refused, TLS), without the URL and so without the feed's token.
+            FetchError::Transport(crate::net_error::describe(err))
         }
     };
     let response = tokio::time::timeout(FETCH_TIMEOUT, request.send())

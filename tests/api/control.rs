@@ -1,0 +1,354 @@
+//! Running it day to day, with the real binary: the control channel (`sync`, `sync --dry-run`,
+//! `sync --confirm`, `status` while the daemon runs), the two listeners, `status`'s exit code for
+//! monitoring, metrics that pass `promtool check metrics`, and network errors that say why.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flexysync::sandbox::{self, Sandbox, SandboxOptions};
+
+use crate::daemon::{calendar, eventually, free_port, get, serve_feed, signal, stay};
+use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, stdout};
+
+/// `flexysync run` on its own ports, its stderr in a file.
+struct Daemon {
+    child: tokio::process::Child,
+    log: PathBuf,
+    public: String,
+    admin: String,
+}
+
+impl Daemon {
+    async fn start(config: &Path, public_port: u16, admin_port: u16) -> Daemon {
+        let log = config.with_file_name("daemon.log");
+        let child = tokio::process::Command::new(binary())
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .env_remove("JOURNAL_STREAM")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            child,
+            log,
+            public: format!("http://127.0.0.1:{public_port}"),
+            admin: format!("http://127.0.0.1:{admin_port}"),
+        };
+        let ready = eventually(Duration::from_secs(30), || {
+            std::fs::read_to_string(&daemon.log)
+                .unwrap_or_default()
+                .contains("flexysync is running")
+        })
+        .await;
+        assert!(ready, "never started: {}", daemon.log());
+        for _ in 0..150 {
+            if let Some((200, _)) = get(&format!("{}/readyz", daemon.admin)).await {
+                return daemon;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("never ready: {}", daemon.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, and a clean exit.
+    async fn stop(mut self) -> String {
+        signal(self.child.id().unwrap(), "TERM");
+        let status = tokio::time::timeout(Duration::from_secs(12), self.child.wait())
+            .await
+            .expect("stopped in time")
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{}", self.log());
+        self.log()
+    }
+}
+
+/// A config with one iCal source that the daemon reads only when asked (and at its start),
+/// stays deleted after one read without them, and the given ports.
+fn config(dir: &Path, sandbox: &Sandbox, feed_url: &str, public: u16, admin: u16) -> PathBuf {
+    let extra = format!(
+        r#"[[sources]]
+name = "cabin"
+kind = "ical"
+url = "{feed_url}"
+booking_object_id = {}
+timezone = "Europe/Stockholm"
+schedule = "0 0 1 1 *"
+
+[sync]
+debounce_reads = 1
+
+[archive]
+enabled = false
+
+[server]
+listen = "127.0.0.1:{public}"
+admin_listen = "127.0.0.1:{admin}"
+"#,
+        sandbox::OBJECT_CABIN
+    );
+    sandbox_config(dir, sandbox, &extra)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let stays = |uids: &[(&str, i64)]| {
+        calendar(
+            &uids
+                .iter()
+                .map(|(uid, from)| stay(uid, *from, 2))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let feed = serve_feed(stays(&[("a@test", 3), ("b@test", 8), ("c@test", 12)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (public_port, admin_port) = (free_port(), free_port());
+    let path = config(dir.path(), &sandbox, &feed.url, public_port, admin_port);
+    let daemon = Daemon::start(&path, public_port, admin_port).await;
+    let cabin = || sandbox.bookings_of(sandbox::OBJECT_CABIN).len();
+    assert!(
+        eventually(Duration::from_secs(20), || cabin() == 3).await,
+        "the first pass did not book the feed: {}",
+        daemon.log()
+    );
+
+    // The public listener serves webhooks and /healthz only; the rest is on the admin one.
+    for hidden in ["/", "/metrics", "/readyz", "/control"] {
+        let answer = get(&format!("{}{hidden}", daemon.public))
+            .await
+            .map(|r| r.0);
+        assert_eq!(answer, Some(404), "{hidden} on the public listener");
+        let answer = get(&format!("{}{hidden}", daemon.admin)).await.map(|r| r.0);
+        assert_eq!(answer, Some(200), "{hidden} on the admin listener");
+    }
+    assert_eq!(
+        get(&format!("{}/healthz", daemon.public))
+            .await
+            .map(|r| r.0),
+        Some(200)
+    );
+    // The control socket beside the ledger is for the service's own user only.
+    let socket = dir.path().join("ledger.db.sock");
+    let meta = std::fs::metadata(&socket).expect("the control socket exists");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+    // A dry run while the daemon holds the ledger: the plan, and nothing written.
+    *feed.text.lock().unwrap() =
+        stays(&[("a@test", 3), ("b@test", 8), ("c@test", 12), ("d@test", 5)]);
+    let writes = sandbox.write_calls().len();
+    let out = run(&path, &["sync", "--dry-run"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Would do 1 operation(s)") && text.contains("create"),
+        "{text}"
+    );
+    assert!(text.contains("d@test"), "{text}");
+    let out = run(&path, &["--json", "sync", "--dry-run"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["operations"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(
+        sandbox.write_calls().len(),
+        writes,
+        "a dry run writes nothing"
+    );
+    assert!(
+        daemon
+            .log()
+            .contains("sync asked for on the control channel"),
+        "the daemon did it: {}",
+        daemon.log()
+    );
+
+    // `sync`: a pass now, by the daemon.
+    let out = run(&path, &["sync"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("Result: 1 created"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(cabin(), 4);
+
+    // The feed shrinks from four stays to one: the deletions are held, and status says so
+    // with exit code 1.
+    *feed.text.lock().unwrap() = stays(&[("a@test", 3)]);
+    let out = run(&path, &["sync"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("held"), "{}", stderr(&out));
+    assert_eq!(cabin(), 4, "nothing deleted while held");
+    let out = run(&path, &["status"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("DELETIONS HELD"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("needs attention"), "{}", stderr(&out));
+    let out = run(&path, &["--json", "status"]).await;
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let attention = json["attention"].as_array().unwrap();
+    assert!(
+        attention
+            .iter()
+            .any(|a| a["kind"] == "deletions_held" && a["source"] == "cabin"),
+        "{json}"
+    );
+
+    // A typo is refused as it is without a daemon: exit 2, naming the config file.
+    let out = run(&path, &["sync", "--confirm", "cabn"]).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"cabn\"") && stderr(&out).contains(&path.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+
+    // The operator confirms the shrink from the command line while the daemon runs.
+    let out = run(&path, &["sync", "--confirm", "cabin"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(cabin(), 1, "the confirmed deletions went through");
+    let out = run(&path, &["status"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let through_daemon = stdout(&out);
+
+    let log = daemon.stop().await;
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a log file: {log}");
+    assert!(!socket.exists(), "the socket is removed on the way out");
+
+    // Without the daemon the commands work as before, and print the same.
+    let out = run(&path, &["status"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let without = |text: &str| -> Vec<String> {
+        // The hourly full pass may have run in between.
+        text.lines()
+            .filter(|l| !l.starts_with("Last pass") && !l.starts_with("  error"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(without(&stdout(&out)), without(&through_daemon));
+    let out = run(&path, &["sync", "--dry-run"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("Nothing to write"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_exits_1_for_an_arrival_within_a_day_without_a_booking() {
+    // FlexyKey refuses the object: the stay tomorrow cannot be booked.
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let feed = serve_feed(calendar(&[stay("soon@test", 0, 2)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = 999999\ntimezone = \"Europe/Stockholm\"\n\n[archive]\nenabled = false\n[server]\nadmin_listen = \"127.0.0.1:{}\"\n",
+        feed.url,
+        free_port()
+    );
+    let path = sandbox_config(dir.path(), &sandbox, &extra);
+    let out = run(&path, &["sync"]).await;
+    assert_ne!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = run(&path, &["--json", "status"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let kinds: Vec<&str> = json["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["unconfirmed_arrival"], "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_exist_from_the_start_and_pass_promtool() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (public_port, admin_port) = (free_port(), free_port());
+    let path = config(dir.path(), &sandbox, &feed.url, public_port, admin_port);
+    let daemon = Daemon::start(&path, public_port, admin_port).await;
+    let (status, metrics) = get(&format!("{}/metrics", daemon.admin)).await.unwrap();
+    assert_eq!(status, 200);
+    for series in [
+        "flexysync_build_info{version=\"",
+        "flexysync_passes_total{result=\"error\"}",
+        "flexysync_operations_total{kind=\"delete\",result=\"held\"}",
+        "flexysync_last_fresh_read_timestamp_seconds{source=\"cabin\"}",
+        "flexysync_arrivals_unconfirmed ",
+        "flexysync_journal_in_doubt ",
+        "flexysync_log_entries_archived_total ",
+        "flexysync_limiter_wait_seconds_bucket{le=\"",
+        "# TYPE flexysync_limiter_wait_seconds histogram",
+    ] {
+        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
+    }
+    assert!(!metrics.contains("seconds_since"), "{metrics}");
+    assert!(!metrics.contains("wait_seconds_total"), "{metrics}");
+    daemon.stop().await;
+
+    let checked = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut promtool) = checked else {
+        eprintln!("skipped: promtool is not installed (Debian package `prometheus`)");
+        return;
+    };
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool: {said}\n{metrics}");
+    assert!(said.trim().is_empty(), "promtool: {said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_errors_say_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let closed = free_port();
+    let refused = url::Url::parse(&format!("http://127.0.0.1:{closed}/v1/")).unwrap();
+    let path = crate::helpers::write_config(dir.path(), &refused, "user", "password", "");
+    let out = run(&path, &["units"]).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("connection refused"),
+        "{}",
+        stderr(&out)
+    );
+
+    // TLS spoken to a plain HTTP server.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let router = axum::Router::new().route("/", axum::routing::get(|| async { "plain" }));
+        axum::serve(listener, router).await
+    });
+    let tls = url::Url::parse(&format!("https://127.0.0.1:{port}/v1/")).unwrap();
+    let path = crate::helpers::write_config(dir.path(), &tls, "user", "password", "");
+    let out = run(&path, &["units"]).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("TLS failed"), "{}", stderr(&out));
+}
