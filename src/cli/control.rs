@@ -1,6 +1,7 @@
 //! The CLI's side of the control channel: finding the daemon that owns this config's ledger
-//! (its socket beside the ledger, else `server.admin_listen`), asking it, printing its answer;
-//! and the presenter the daemon answers with, which is the commands' own rendering.
+//! (its socket beside the ledger, else `server.admin_listen` with the token beside the ledger),
+//! asking it, printing its answer; and the presenter the daemon answers with, which is the
+//! commands' own rendering.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use super::{CliError, Context};
 use crate::config::Config;
 use crate::daemon::control::{
     CONTROL_PATH, ControlCommand, ControlFailure, ControlHello, ControlReply, ControlRequest,
-    Presenter, socket_path,
+    Presenter, socket_path, token_path,
 };
 use crate::ledger::LedgerError;
 use crate::reconcile::pass::{PassError, PassReport};
@@ -48,9 +49,17 @@ pub async fn find(config: &Config) -> Option<Daemon> {
     {
         return Some(daemon);
     }
+    // Who cannot read the token may not act through the admin listener either.
+    let token = std::fs::read_to_string(token_path(&config.ledger.path)).ok()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut bearer =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim())).ok()?;
+    bearer.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
     let address = reachable(config.server.admin_listen);
     let http = reqwest::Client::builder()
         .no_proxy()
+        .default_headers(headers)
         .connect_timeout(HELLO_TIMEOUT)
         .build()
         .ok()?;

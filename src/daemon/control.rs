@@ -2,13 +2,17 @@
 //! `--confirm`) and `flexysync status` ask it instead of opening the ledger themselves. The
 //! daemon does the work with its own ledger, under its own pass lock (between its scheduled
 //! passes, never two at once), and answers with what the command prints. It is served on a unix
-//! socket beside the ledger (mode 0600) and on the admin listener.
+//! socket beside the ledger (mode 0600) and on the admin listener; there a request must carry
+//! the token the daemon wrote beside the ledger (mode 0600 too), so that reaching loopback is
+//! not enough to let held deletions through: only who may read the state directory may act.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -84,8 +88,17 @@ pub trait Presenter: Send + Sync {
 
 /// `ledger.db` → `ledger.db.sock`.
 pub fn socket_path(ledger: &Path) -> PathBuf {
+    beside(ledger, ".sock")
+}
+
+/// `ledger.db` → `ledger.db.control-token`: what a request on the admin listener must carry.
+pub fn token_path(ledger: &Path) -> PathBuf {
+    beside(ledger, ".control-token")
+}
+
+fn beside(ledger: &Path, suffix: &str) -> PathBuf {
     let mut name = ledger.as_os_str().to_owned();
-    name.push(".sock");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -93,27 +106,65 @@ pub fn socket_path(ledger: &Path) -> PathBuf {
 struct Control {
     app: Arc<App>,
     presenter: Arc<dyn Presenter>,
+    /// Required as `Authorization: Bearer ...` (the admin listener); `None` on the socket,
+    /// whose mode already says who may connect.
+    token: Option<Arc<str>>,
 }
 
-pub fn routes(app: Arc<App>, presenter: Arc<dyn Presenter>) -> Router {
+/// The channel's routes; with a `token`, only requests that carry it are answered.
+pub fn routes(app: Arc<App>, presenter: Arc<dyn Presenter>, token: Option<Arc<str>>) -> Router {
     Router::new()
         .route(CONTROL_PATH, get(hello).post(command))
-        .with_state(Control { app, presenter })
+        .with_state(Control {
+            app,
+            presenter,
+            token,
+        })
 }
 
-async fn hello(State(control): State<Control>) -> Json<ControlHello> {
+/// Whether the request may use the channel.
+fn allowed(control: &Control, headers: &HeaderMap) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some(token) = &control.token else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    given.as_bytes().ct_eq(token.as_bytes()).into()
+}
+
+fn refused() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        "the control channel on this listener needs the token beside the ledger\n",
+    )
+        .into_response()
+}
+
+async fn hello(State(control): State<Control>, headers: HeaderMap) -> Response {
+    if !allowed(&control, &headers) {
+        return refused();
+    }
     Json(ControlHello {
         ledger: control.app.ledger.path().to_owned(),
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     })
+    .into_response()
 }
 
 async fn command(
     State(control): State<Control>,
+    headers: HeaderMap,
     Json(request): Json<ControlRequest>,
-) -> Json<ControlReply> {
-    let Control { app, presenter } = control;
+) -> Response {
+    if !allowed(&control, &headers) {
+        return refused();
+    }
+    let Control { app, presenter, .. } = control;
     let reply = match &request.command {
         ControlCommand::Sync {
             dry_run,
@@ -139,7 +190,30 @@ async fn command(
             presenter.status(&request, outcome)
         }
     };
-    Json(reply)
+    Json(reply).into_response()
+}
+
+/// Writes a new random token beside the ledger, readable by this user only (written under a
+/// temporary name and renamed, so it is never readable with another mode or half written).
+pub fn write_token(ledger: &Path) -> std::io::Result<Arc<str>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let path = token_path(ledger);
+    let temporary = beside(&path, &format!(".{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(token.as_bytes()))
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(err);
+    }
+    Ok(Arc::from(token))
 }
 
 /// Binds the control socket beside the ledger, readable and writable by this user only. It is
@@ -148,9 +222,7 @@ async fn command(
 /// (the caller holds the ledger's lock, so no live daemon owns it).
 pub fn bind_socket(ledger: &Path) -> std::io::Result<(UnixListener, PathBuf)> {
     let path = socket_path(ledger);
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}", std::process::id()));
-    let temporary = PathBuf::from(temporary);
+    let temporary = beside(&path, &format!(".{}", std::process::id()));
     // A leftover of an earlier process with the same pid; bind fails if it exists.
     let _ = std::fs::remove_file(&temporary);
     let listener = UnixListener::bind(&temporary)?;
@@ -183,6 +255,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "no temporary name left: {names:?}");
+    }
+
+    #[test]
+    fn the_token_is_new_each_time_and_for_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.db");
+        let first = write_token(&ledger).unwrap();
+        let second = write_token(&ledger).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(first.len(), 64);
+        let path = token_path(&ledger);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), &*second);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

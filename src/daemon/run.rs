@@ -37,6 +37,8 @@ pub enum DaemonError {
     Client(#[from] crate::flexykey::ApiError),
     #[error("listener: {0}")]
     Listen(std::io::Error),
+    #[error("control channel token beside the ledger: {0}")]
+    ControlToken(std::io::Error),
     #[error("signals: {0}")]
     Signals(std::io::Error),
     #[error("feed HTTP client: {0}")]
@@ -48,6 +50,12 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
     pub listen_for_signals: bool,
     pub presenter: Arc<dyn Presenter>,
+}
+
+/// How the control channel answers, and the token the admin listener's side requires.
+struct Controls {
+    presenter: Arc<dyn Presenter>,
+    token: Arc<str>,
 }
 
 /// The two TCP listeners: `server.listen` (webhooks) and `server.admin_listen`.
@@ -84,8 +92,12 @@ pub async fn serve(
 
     let address = listeners.hooks.local_addr().map_err(DaemonError::Listen)?;
     let admin_address = listeners.admin.local_addr().map_err(DaemonError::Listen)?;
-    let control = control::routes(app.clone(), options.presenter.clone());
     let tracker = TaskTracker::new();
+    let token = control::write_token(app.ledger.path()).map_err(DaemonError::ControlToken)?;
+    let control = Controls {
+        presenter: options.presenter.clone(),
+        token,
+    };
     let socket = serve_all(listeners, &app, webhooks, control, &tracker, &stop);
     let mut signals = if options.listen_for_signals {
         Some(lifecycle::listen().map_err(DaemonError::Signals)?)
@@ -144,18 +156,19 @@ pub async fn serve(
     if let Some(socket) = socket {
         let _ = std::fs::remove_file(socket);
     }
+    let _ = std::fs::remove_file(control::token_path(app.ledger.path()));
     app.ledger.close().await;
     Ok(())
 }
 
 /// Serves webhooks on one listener, the admin routes on the other and the control channel also
 /// on the socket beside the ledger. Returns the socket's path; without it (a path too long for
-/// a socket, a read-only directory) the admin listener still carries the channel.
+/// a socket) the admin listener still carries the channel.
 fn serve_all(
     listeners: Listeners,
     app: &Arc<App>,
     webhooks: WebhookState,
-    control: axum::Router,
+    control: Controls,
     tracker: &TaskTracker,
     stop: &CancellationToken,
 ) -> Option<PathBuf> {
@@ -165,11 +178,13 @@ fn serve_all(
         listeners.hooks,
         server::public_router(webhooks),
     );
-    let admin = server::admin_router(app.clone(), control.clone());
+    let guarded = control::routes(app.clone(), control.presenter.clone(), Some(control.token));
+    let admin = server::admin_router(app.clone(), guarded);
     spawn_server(tracker, stop, listeners.admin, admin);
     match control::bind_socket(app.ledger.path()) {
         Ok((socket, path)) => {
-            spawn_server(tracker, stop, socket, control);
+            let open = control::routes(app.clone(), control.presenter, None);
+            spawn_server(tracker, stop, socket, open);
             Some(path)
         }
         Err(err) => {

@@ -122,13 +122,19 @@ async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring(
     );
 
     // The public listener serves webhooks and /healthz only; the rest is on the admin one.
-    for hidden in ["/", "/metrics", "/readyz", "/control"] {
+    // (The control channel there answers only with the token.)
+    for (hidden, on_admin) in [
+        ("/", 200),
+        ("/metrics", 200),
+        ("/readyz", 200),
+        ("/control", 401),
+    ] {
         let answer = get(&format!("{}{hidden}", daemon.public))
             .await
             .map(|r| r.0);
         assert_eq!(answer, Some(404), "{hidden} on the public listener");
         let answer = get(&format!("{}{hidden}", daemon.admin)).await.map(|r| r.0);
-        assert_eq!(answer, Some(200), "{hidden} on the admin listener");
+        assert_eq!(answer, Some(on_admin), "{hidden} on the admin listener");
     }
     assert_eq!(
         get(&format!("{}/healthz", daemon.public))
@@ -220,9 +226,41 @@ async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring(
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let through_daemon = stdout(&out);
 
+    // Without the socket (a state path too long for one), the admin listener carries the
+    // channel for whoever can read the token beside the ledger, and for nobody else.
+    let moved = dir.path().join("moved.sock");
+    std::fs::rename(&socket, &moved).unwrap();
+    let out = run(&path, &["status"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out), through_daemon);
+    let token = dir.path().join("ledger.db.control-token");
+    let mode = std::fs::metadata(&token).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let control = format!("{}/control", daemon.admin);
+    let confirm = serde_json::json!({"command": {"command": "sync", "dry_run": false,
+        "source": null, "confirm": ["cabin"]}, "json": false, "tz": null, "config_path": "x"});
+    for bearer in ["", "Bearer wrong"] {
+        let answer = reqwest::Client::new()
+            .post(&control)
+            .header("Authorization", bearer)
+            .json(&confirm)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 401, "{bearer:?}");
+    }
+    let hidden_token = dir.path().join("token.bak");
+    std::fs::rename(&token, &hidden_token).unwrap();
+    let out = run(&path, &["sync", "--dry-run"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
+    std::fs::rename(&hidden_token, &token).unwrap();
+    std::fs::rename(&moved, &socket).unwrap();
+
     let log = daemon.stop().await;
     assert!(!log.contains('\u{1b}'), "ANSI escapes in a log file: {log}");
     assert!(!socket.exists(), "the socket is removed on the way out");
+    assert!(!token.exists(), "the token is removed on the way out");
 
     // Without the daemon the commands work as before, and print the same.
     let out = run(&path, &["status"]).await;
