@@ -344,3 +344,79 @@ fn attention(
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(name: &str) -> SourceStatus {
+        SourceStatus {
+            name: name.to_owned(),
+            kind: "ical",
+            last_attempt_at: None,
+            last_outcome: None,
+            last_reason: None,
+            last_fresh_at: None,
+            consecutive_failures: 0,
+            shrink_hold: None,
+            held_deletions: vec![],
+            upcoming_reservations: 0,
+        }
+    }
+
+    fn read(name: &str, outcome: &str, success: Option<DateTime<Utc>>) -> SourceReadRecord {
+        SourceReadRecord {
+            source: name.to_owned(),
+            last_attempt_at: Utc::now(),
+            last_outcome: outcome.to_owned(),
+            last_reason: Some("HTTP status 503".to_owned()),
+            last_success_at: success,
+            last_fresh_at: success,
+            content_fingerprint: None,
+            consecutive_failures: 4,
+            fetch_memo: None,
+            hold: None,
+        }
+    }
+
+    #[test]
+    fn a_source_needs_attention_once_it_has_failed_for_over_an_hour_or_never_worked() {
+        let now = Utc::now();
+        let cases = [
+            ("long", "failed", Some(now - Duration::minutes(61))),
+            ("never", "failed", None),
+            ("recent", "failed", Some(now - Duration::minutes(59))),
+            ("fine", "unchanged", Some(now - Duration::hours(5))),
+        ];
+        let sources: Vec<SourceStatus> = cases.iter().map(|(name, ..)| source(name)).collect();
+        let reads = cases
+            .iter()
+            .map(|(name, outcome, success)| (name.to_string(), read(name, outcome, *success)))
+            .collect();
+        let found = attention(&sources, &[], &reads, now);
+        let failing: Vec<&str> = found
+            .iter()
+            .filter(|a| a.kind == AttentionKind::SourceFailing)
+            .map(|a| a.source.as_str())
+            .collect();
+        assert_eq!(failing, ["long", "never"]);
+        assert!(found[0].detail.contains("HTTP status 503"), "{found:?}");
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn held_deletions_of_a_source_need_attention() {
+        let mut held = source("cabin");
+        held.held_deletions.push(HeldBooking {
+            booking_id: 7,
+            booking_object_id: 1,
+            start: Utc::now(),
+            end: Utc::now(),
+            reason: "the feed shrank from 4 to 1".to_owned(),
+        });
+        let found = attention(&[held, source("other")], &[], &HashMap::new(), Utc::now());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, AttentionKind::DeletionsHeld);
+        assert!(found[0].detail.contains("sync --confirm cabin"), "{found:?}");
+    }
+}
