@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::control::{self, Output};
 use super::{CliError, Context};
-use crate::daemon::control::ControlCommand;
+use crate::daemon::control::{ControlCommand, socket_path};
 use crate::flexykey::Client;
 use crate::ledger::{Ledger, LedgerError};
 use crate::reconcile::feeds::{feed_http_client, sync_once};
@@ -71,7 +71,16 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
     }
     let ledger = Ledger::open_exclusive(&config.ledger.path)
         .await
-        .map_err(|err| CliError::Other(err.into()))?;
+        .map_err(|err| match err {
+            // Held by a daemon that could not be asked: say where it was looked for.
+            LedgerError::Locked { .. } => CliError::Other(anyhow::anyhow!(
+                "{err}. The running service was not reached on {} nor on server.admin_listen \
+                 {}: run this as the service's user or root",
+                socket_path(&config.ledger.path).display(),
+                config.server.admin_listen
+            )),
+            other => CliError::Other(other.into()),
+        })?;
     let client = Client::new(&config.flexykey)?;
     let http = feed_http_client()
         .map_err(|err| CliError::Other(anyhow::anyhow!("cannot build the HTTP client: {err}")))?;

@@ -417,6 +417,9 @@ mod tests {
         let found = attention(&[held, source("other")], &[], &HashMap::new(), Utc::now());
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].kind, AttentionKind::DeletionsHeld);
-        assert!(found[0].detail.contains("sync --confirm cabin"), "{found:?}");
+        assert!(
+            found[0].detail.contains("sync --confirm cabin"),
+            "{found:?}"
+        );
     }
 }

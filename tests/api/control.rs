@@ -253,7 +253,11 @@ async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring(
     std::fs::rename(&token, &hidden_token).unwrap();
     let out = run(&path, &["sync", "--dry-run"]).await;
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
-    assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("in use") && stderr(&out).contains("ledger.db.sock"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::rename(&hidden_token, &token).unwrap();
     std::fs::rename(&moved, &socket).unwrap();
 
