@@ -179,21 +179,28 @@ pub fn presenter() -> Arc<dyn Presenter> {
 
 struct CliPresenter;
 
-impl CliPresenter {
-    fn context(request: &ControlRequest) -> Result<Context, CliError> {
-        let tz = match request.tz.as_deref() {
-            Some(name) => Some(
-                crate::config::resolve_timezone(name)
-                    .ok_or_else(|| CliError::Usage(format!("--tz {name:?}: unknown time zone")))?,
-            ),
-            None => None,
-        };
-        Ok(Context {
-            config_path: request.config_path.clone(),
-            json: request.json,
-            tz,
-        })
-    }
+/// Renders with the options the command was given (its `--json`, `--tz`, config path).
+fn rendered(request: &ControlRequest, render: impl FnOnce(&Context) -> Output) -> ControlReply {
+    let tz = match request.tz.as_deref().map(|name| {
+        crate::config::resolve_timezone(name)
+            .ok_or_else(|| CliError::Usage(format!("--tz {name:?}: unknown time zone")))
+    }) {
+        Some(Err(err)) => {
+            let refused = Output {
+                stdout: String::new(),
+                result: Err(err),
+            };
+            return refused.into_reply();
+        }
+        Some(Ok(tz)) => Some(tz),
+        None => None,
+    };
+    let context = Context {
+        config_path: request.config_path.clone(),
+        json: request.json,
+        tz,
+    };
+    render(&context).into_reply()
 }
 
 impl Presenter for CliPresenter {
@@ -202,10 +209,9 @@ impl Presenter for CliPresenter {
         request: &ControlRequest,
         outcome: Result<PassReport, PassError>,
     ) -> ControlReply {
-        match Self::context(request) {
-            Ok(context) => super::sync::present_sync(outcome, &context).into_reply(),
-            Err(err) => refused(err),
-        }
+        rendered(request, |context| {
+            super::sync::present_sync(outcome, context)
+        })
     }
 
     fn status(
@@ -213,19 +219,10 @@ impl Presenter for CliPresenter {
         request: &ControlRequest,
         outcome: Result<StatusReport, LedgerError>,
     ) -> ControlReply {
-        match Self::context(request) {
-            Ok(context) => super::sync::present_status(outcome, &context).into_reply(),
-            Err(err) => refused(err),
-        }
+        rendered(request, |context| {
+            super::sync::present_status(outcome, context)
+        })
     }
-}
-
-fn refused(err: CliError) -> ControlReply {
-    Output {
-        stdout: String::new(),
-        result: Err(err),
-    }
-    .into_reply()
 }
 
 #[cfg(test)]

@@ -64,6 +64,24 @@ pub struct SourceStatus {
     pub upcoming_reservations: u32,
 }
 
+impl SourceStatus {
+    /// A source the ledger holds no read of.
+    fn unread(name: String, kind: &'static str) -> SourceStatus {
+        SourceStatus {
+            name,
+            kind,
+            last_attempt_at: None,
+            last_outcome: None,
+            last_reason: None,
+            last_fresh_at: None,
+            consecutive_failures: 0,
+            shrink_hold: None,
+            held_deletions: vec![],
+            upcoming_reservations: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HeldBooking {
     pub booking_id: i64,
@@ -184,16 +202,8 @@ pub async fn status_report(
         match sources.iter_mut().find(|s| s.name == held.booking.source) {
             Some(source) => source.held_deletions.push(entry),
             None => sources.push(SourceStatus {
-                name: held.booking.source.clone(),
-                kind: "removed from the config",
-                last_attempt_at: None,
-                last_outcome: None,
-                last_reason: None,
-                last_fresh_at: None,
-                consecutive_failures: 0,
-                shrink_hold: None,
                 held_deletions: vec![entry],
-                upcoming_reservations: 0,
+                ..SourceStatus::unread(held.booking.source.clone(), "removed from the config")
             }),
         }
     }
@@ -350,18 +360,7 @@ mod tests {
     use super::*;
 
     fn source(name: &str) -> SourceStatus {
-        SourceStatus {
-            name: name.to_owned(),
-            kind: "ical",
-            last_attempt_at: None,
-            last_outcome: None,
-            last_reason: None,
-            last_fresh_at: None,
-            consecutive_failures: 0,
-            shrink_hold: None,
-            held_deletions: vec![],
-            upcoming_reservations: 0,
-        }
+        SourceStatus::unread(name.to_owned(), "ical")
     }
 
     fn read(name: &str, outcome: &str, success: Option<DateTime<Utc>>) -> SourceReadRecord {
