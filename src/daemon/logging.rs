@@ -16,39 +16,19 @@ pub struct Decoration {
 }
 
 impl Decoration {
-    /// `journal_stream` is `$JOURNAL_STREAM` (`DEVICE:INODE` of journald's stream, set by
-    /// systemd), `stderr` the device and inode of our stderr: journald only when they match, so
-    /// that a child whose stderr was redirected elsewhere keeps its timestamps.
-    pub fn for_stderr(
-        is_terminal: bool,
-        journal_stream: Option<&str>,
-        stderr: Option<(u64, u64)>,
-    ) -> Decoration {
-        let journald = journal_stream.is_some_and(|stream| {
-            let parsed = stream
-                .split_once(':')
-                .and_then(|(dev, ino)| Some((dev.parse().ok()?, ino.parse().ok()?)));
-            match (parsed, stderr) {
-                (Some(stream), Some(ours)) => stream == ours,
-                // Cannot compare: trust systemd's word.
-                _ => true,
-            }
-        });
+    /// `journal_stream` is `$JOURNAL_STREAM`, which systemd sets when stderr is journald's
+    /// stream (journald stamps every line itself).
+    pub fn for_stderr(is_terminal: bool, journal_stream: Option<&str>) -> Decoration {
         Decoration {
             colours: is_terminal,
-            timestamps: !journald,
+            timestamps: journal_stream.is_none_or(|stream| stream.trim().is_empty()),
         }
     }
 
     fn of_this_process() -> Decoration {
-        use std::os::unix::fs::MetadataExt;
-        let stderr = std::fs::metadata("/proc/self/fd/2")
-            .ok()
-            .map(|meta| (meta.dev(), meta.ino()));
         Decoration::for_stderr(
             std::io::stderr().is_terminal(),
             std::env::var("JOURNAL_STREAM").ok().as_deref(),
-            stderr,
         )
     }
 }
@@ -85,17 +65,14 @@ mod tests {
 
     #[test]
     fn colours_only_on_a_terminal() {
-        assert!(Decoration::for_stderr(true, None, None).colours);
-        assert!(!Decoration::for_stderr(false, None, None).colours);
+        assert!(Decoration::for_stderr(true, None).colours);
+        assert!(!Decoration::for_stderr(false, None).colours);
     }
 
     #[test]
-    fn no_timestamps_of_our_own_when_stderr_is_journalds_stream() {
-        let ours = Some((8, 4242));
-        assert!(!Decoration::for_stderr(false, Some("8:4242"), ours).timestamps);
-        assert!(Decoration::for_stderr(false, None, ours).timestamps);
-        // Inherited from a parent under systemd, but stderr now goes elsewhere.
-        assert!(Decoration::for_stderr(false, Some("8:9999"), ours).timestamps);
-        assert!(!Decoration::for_stderr(false, Some("8:4242"), None).timestamps);
+    fn no_timestamps_of_our_own_under_journald() {
+        assert!(!Decoration::for_stderr(false, Some("8:4242")).timestamps);
+        assert!(Decoration::for_stderr(false, None).timestamps);
+        assert!(Decoration::for_stderr(true, Some("")).timestamps);
     }
 }

@@ -381,6 +381,25 @@ async fn network_errors_say_what_failed() {
         stderr(&out)
     );
 
+    // Its log lines carry their time; under journald (JOURNAL_STREAM set) they do not, as
+    // journald stamps each line itself. Never colours: stderr is not a terminal.
+    let stamped = |text: &str| text.lines().filter(|l| l.starts_with("20")).count();
+    assert!(stamped(&stderr(&out)) > 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains('\u{1b}'), "{}", stderr(&out));
+    let journald = tokio::process::Command::new(binary())
+        .arg("--config")
+        .arg(&path)
+        .arg("units")
+        .env("RUST_LOG", "debug")
+        .env("JOURNAL_STREAM", "8:123456")
+        .output()
+        .await
+        .unwrap();
+    let text = stderr(&journald);
+    assert!(text.contains("DEBUG"), "{text}");
+    assert_eq!(stamped(&text), 0, "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+
     // TLS spoken to a plain HTTP server.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
