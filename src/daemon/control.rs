@@ -183,7 +183,18 @@ async fn command(
                 confirm: confirm.clone(),
                 stop: None,
             };
-            presenter.pass(&request, app.pass_with(options).await)
+            // Its own task: a command line that goes away (Ctrl-C) does not cut the pass short.
+            let pass = tokio::spawn(async move { app.pass_with(options).await });
+            match pass.await {
+                Ok(outcome) => presenter.pass(&request, outcome),
+                Err(err) => ControlReply {
+                    stdout: String::new(),
+                    failure: Some(ControlFailure {
+                        message: format!("the pass stopped unexpectedly: {err}"),
+                        exit_code: 1,
+                    }),
+                },
+            }
         }
         ControlCommand::Status => {
             let outcome = status_report(&app.config(), &app.ledger, Utc::now()).await;

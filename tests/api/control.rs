@@ -287,6 +287,66 @@ async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_line_that_goes_away_does_not_cut_the_daemons_pass_short() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (public_port, admin_port) = (free_port(), free_port());
+    let path = config(dir.path(), &sandbox, &feed.url, public_port, admin_port);
+    let daemon = Daemon::start(&path, public_port, admin_port).await;
+    let cabin = || sandbox.bookings_of(sandbox::OBJECT_CABIN).len();
+    assert!(eventually(Duration::from_secs(20), || cabin() == 1).await);
+
+    // Four new stays, each create slowed down; the operator's Ctrl-C comes mid-pass.
+    *feed.text.lock().unwrap() = calendar(
+        &[
+            ("a@test", 3),
+            ("b@test", 6),
+            ("c@test", 9),
+            ("d@test", 12),
+            ("e@test", 15),
+        ]
+        .map(|(uid, from)| stay(uid, from, 2)),
+    );
+    sandbox.set_faults(flexysync::sandbox::Faults {
+        latency: Duration::from_millis(400),
+        ..Default::default()
+    });
+    let writes = sandbox.write_calls().len();
+    let mut cli = tokio::process::Command::new(binary())
+        .arg("--config")
+        .arg(&path)
+        .arg("sync")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || sandbox.write_calls().len()
+            > writes)
+        .await,
+        "the pass never started writing: {}",
+        daemon.log()
+    );
+    cli.kill().await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || cabin() == 5).await,
+        "the pass stopped with the command line: {} bookings\n{}",
+        cabin(),
+        daemon.log()
+    );
+    daemon.stop().await;
+    let ledger = flexysync::ledger::Ledger::open(&dir.path().join("ledger.db"))
+        .await
+        .unwrap();
+    assert!(
+        ledger.open_journal().await.unwrap().is_empty(),
+        "nothing in doubt"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_exits_1_for_an_arrival_within_a_day_without_a_booking() {
     // FlexyKey refuses the object: the stay tomorrow cannot be booked.
     let sandbox = start_sandbox(SandboxOptions::default()).await;
