@@ -47,7 +47,7 @@ impl Daemon {
         .await;
         assert!(ready, "never started: {}", daemon.log());
         for _ in 0..150 {
-            if let Some((200, _)) = get(&format!("{}/readyz", daemon.admin)).await {
+            if let Some((200, _)) = get(&format!("{}/healthz", daemon.admin)).await {
                 return daemon;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -370,6 +370,28 @@ async fn status_exits_1_for_an_arrival_within_a_day_without_a_booking() {
         .filter_map(|a| a["kind"].as_str())
         .collect();
     assert_eq!(kinds, ["unconfirmed_arrival"], "{json}");
+
+    // The daemon says the same, on the command line and in its metrics.
+    let (public_port, admin_port) = (free_port(), free_port());
+    let with_ports = format!(
+        "{}\n[server]\nlisten = \"127.0.0.1:{public_port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\n",
+        extra.split("[server]").next().unwrap()
+    );
+    let path = sandbox_config(dir.path(), &sandbox, &with_ports);
+    let daemon = Daemon::start(&path, public_port, admin_port).await;
+    let out = run(&path, &["status"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("soon@test") && stderr(&out).contains("no confirmed booking"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, metrics) = get(&format!("{}/metrics", daemon.admin)).await.unwrap();
+    assert!(
+        metrics.contains("\nflexysync_arrivals_unconfirmed 1\n"),
+        "{metrics}"
+    );
+    daemon.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
