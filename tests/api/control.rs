@@ -98,6 +98,33 @@ admin_listen = "127.0.0.1:{admin}"
     sandbox_config(dir, sandbox, &extra)
 }
 
+/// A sandbox, a feed of one stay, and the daemon running on them.
+struct OneStay {
+    sandbox: Sandbox,
+    feed: crate::daemon::Feed,
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    daemon: Daemon,
+}
+
+impl OneStay {
+    async fn start() -> OneStay {
+        let sandbox = start_sandbox(SandboxOptions::default()).await;
+        let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (public_port, admin_port) = (free_port(), free_port());
+        let path = config(dir.path(), &sandbox, &feed.url, public_port, admin_port);
+        let daemon = Daemon::start(&path, public_port, admin_port).await;
+        OneStay {
+            sandbox,
+            feed,
+            dir,
+            path,
+            daemon,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring() {
     let sandbox = start_sandbox(SandboxOptions::default()).await;
@@ -288,12 +315,13 @@ async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_line_that_goes_away_does_not_cut_the_daemons_pass_short() {
-    let sandbox = start_sandbox(SandboxOptions::default()).await;
-    let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (public_port, admin_port) = (free_port(), free_port());
-    let path = config(dir.path(), &sandbox, &feed.url, public_port, admin_port);
-    let daemon = Daemon::start(&path, public_port, admin_port).await;
+    let OneStay {
+        sandbox,
+        feed,
+        dir,
+        path,
+        daemon,
+    } = OneStay::start().await;
     let cabin = || sandbox.bookings_of(sandbox::OBJECT_CABIN).len();
     assert!(eventually(Duration::from_secs(20), || cabin() == 1).await);
 
@@ -396,12 +424,14 @@ async fn status_exits_1_for_an_arrival_within_a_day_without_a_booking() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_exist_from_the_start_and_pass_promtool() {
-    let sandbox = start_sandbox(SandboxOptions::default()).await;
-    let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (public_port, admin_port) = (free_port(), free_port());
-    let path = config(dir.path(), &sandbox, &feed.url, public_port, admin_port);
-    let daemon = Daemon::start(&path, public_port, admin_port).await;
+    let OneStay {
+        // Kept to the end: the sandbox, the feed and the directory outlive the daemon.
+        sandbox: _sandbox,
+        feed: _feed,
+        dir: _dir,
+        path: _,
+        daemon,
+    } = OneStay::start().await;
     let (status, metrics) = get(&format!("{}/metrics", daemon.admin)).await.unwrap();
     assert_eq!(status, 200);
     for series in [
