@@ -1,13 +1,15 @@
 //! `flexysync run`, `demo` and `check`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::{CliError, Context};
 use crate::config::{Config, SourceKind, redact_url};
-use crate::daemon::{self, RunOptions};
+use crate::daemon::{self, Listeners, RunOptions};
 use crate::flexykey::Client;
 
 #[derive(Debug, Args)]
@@ -23,25 +25,28 @@ pub struct DemoArgs {
 pub async fn run(context: &Context) -> Result<(), CliError> {
     let config = context.load_config()?;
     daemon::logging::init(&config.log);
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|err| {
-            CliError::Usage(format!(
-                "server.listen = \"{}\": cannot listen there: {err}",
-                config.server.listen
-            ))
-        })?;
+    let listeners = Listeners {
+        hooks: bind("server.listen", config.server.listen).await?,
+        admin: bind("server.admin_listen", config.server.admin_listen).await?,
+    };
     let options = RunOptions {
         config_path: Some(context.config_path().to_owned()),
         listen_for_signals: true,
+        presenter: super::control::presenter(),
     };
-    daemon::serve(config, listener, CancellationToken::new(), options)
+    daemon::serve(config, listeners, CancellationToken::new(), options)
         .await
         .map_err(|err| CliError::Other(err.into()))
 }
 
+async fn bind(key: &str, address: SocketAddr) -> Result<TcpListener, CliError> {
+    TcpListener::bind(address).await.map_err(|err| {
+        CliError::Usage(format!("{key} = \"{address}\": cannot listen there: {err}"))
+    })
+}
+
 pub async fn demo(args: DemoArgs, _context: &Context) -> Result<(), CliError> {
-    daemon::demo::run(args.dir, args.keep_running)
+    daemon::demo::run(args.dir, args.keep_running, super::control::presenter())
         .await
         .map_err(CliError::Other)
 }

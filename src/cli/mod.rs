@@ -2,6 +2,7 @@
 //! their own file; `main.rs` only calls [`main`].
 
 mod api;
+pub mod control;
 mod daemon;
 mod feed;
 mod logs;
@@ -90,6 +91,12 @@ pub enum CliError {
     /// The command ran but did not converge (sync with failed or held operations).
     #[error("{0}")]
     NotConverged(String),
+    /// `status` found what monitoring should page someone for.
+    #[error("{0}")]
+    NeedsAttention(String),
+    /// The running daemon did the command; this is how the command ended there.
+    #[error("{message}")]
+    Answered { message: String, exit_code: u8 },
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
 }
@@ -103,7 +110,8 @@ impl CliError {
             CliError::Api(err) if err.is_refusal() => 3,
             CliError::Api(ApiError::Setup { .. }) => 2,
             CliError::Api(_) => 4,
-            CliError::NotConverged(_) | CliError::Other(_) => 1,
+            CliError::NotConverged(_) | CliError::NeedsAttention(_) | CliError::Other(_) => 1,
+            CliError::Answered { exit_code, .. } => *exit_code,
         }
     }
 }

@@ -1,16 +1,20 @@
-//! `flexysync sync` and `flexysync status`.
+//! `flexysync sync` and `flexysync status`. While the daemon runs they ask it (the control
+//! channel); otherwise they do the work in this process. Either way the same functions here
+//! turn the outcome into what is printed and the exit code.
 
 mod view;
 
 use clap::Args;
+use serde::Serialize;
 
-use super::table::print_json;
+use super::control::{self, Output};
 use super::{CliError, Context};
+use crate::daemon::control::{ControlCommand, socket_path};
 use crate::flexykey::Client;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerError};
 use crate::reconcile::feeds::{feed_http_client, sync_once};
 use crate::reconcile::pass::{PassError, PassOptions, PassReport};
-use crate::reconcile::status::status_report;
+use crate::reconcile::status::{StatusReport, status_report};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -57,9 +61,26 @@ fn stop_on_signal() -> tokio_util::sync::CancellationToken {
 
 pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
     let config = context.load_config()?;
+    if let Some(daemon) = control::find(&config).await {
+        let command = ControlCommand::Sync {
+            dry_run: args.dry_run,
+            source: args.source,
+            confirm: args.confirm,
+        };
+        return daemon.ask(command, context).await;
+    }
     let ledger = Ledger::open_exclusive(&config.ledger.path)
         .await
-        .map_err(|err| CliError::Other(err.into()))?;
+        .map_err(|err| match err {
+            // Held by a daemon that could not be asked: say where it was looked for.
+            LedgerError::Locked { .. } => CliError::Other(anyhow::anyhow!(
+                "{err}. The running service was not reached on {} nor on server.admin_listen \
+                 {}: run this as the service's user or root",
+                socket_path(&config.ledger.path).display(),
+                config.server.admin_listen
+            )),
+            other => CliError::Other(other.into()),
+        })?;
     let client = Client::new(&config.flexykey)?;
     let http = feed_http_client()
         .map_err(|err| CliError::Other(anyhow::anyhow!("cannot build the HTTP client: {err}")))?;
@@ -69,26 +90,55 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         confirm: args.confirm.clone(),
         stop: Some(stop_on_signal()),
     };
-    let report = sync_once(&config, &ledger, &client, &http, &options)
-        .await
-        .map_err(|err| match err {
-            PassError::UnknownSource(name) => CliError::Usage(format!(
-                "--source {name:?}: no source of that name in {}",
-                context.config_path().display()
-            )),
-            PassError::UnknownConfirm(name) => CliError::Usage(format!(
-                "--confirm {name:?}: no source of that name in {} or in the ledger",
-                context.config_path().display()
-            )),
-            other => CliError::Other(other.into()),
-        })?;
+    let outcome = sync_once(&config, &ledger, &client, &http, &options).await;
     ledger.close().await;
-    if context.json {
-        print_json(&view::SyncJson::from(&report))?;
+    present_sync(outcome, context).finish()
+}
+
+/// What `sync` prints and how it ends, whichever process ran the pass.
+pub fn present_sync(outcome: Result<PassReport, PassError>, context: &Context) -> Output {
+    let report = match outcome {
+        Ok(report) => report,
+        Err(err) => {
+            let err = match err {
+                PassError::UnknownSource(name) => CliError::Usage(format!(
+                    "--source {name:?}: no source of that name in {}",
+                    context.config_path().display()
+                )),
+                PassError::UnknownConfirm(name) => CliError::Usage(format!(
+                    "--confirm {name:?}: no source of that name in {} or in the ledger",
+                    context.config_path().display()
+                )),
+                other => CliError::Other(other.into()),
+            };
+            return failed(err);
+        }
+    };
+    let stdout = if context.json {
+        match json_text(&view::SyncJson::from(&report)) {
+            Ok(text) => text,
+            Err(err) => return failed(err),
+        }
     } else {
-        print!("{}", view::sync_text(&report, context));
+        view::sync_text(&report, context)
+    };
+    Output {
+        stdout,
+        result: verdict(&report),
     }
-    verdict(&report)
+}
+
+fn failed(err: CliError) -> Output {
+    Output {
+        stdout: String::new(),
+        result: Err(err),
+    }
+}
+
+/// What `print_json` prints.
+fn json_text<T: Serialize>(value: &T) -> Result<String, CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+    Ok(format!("{text}\n"))
 }
 
 /// Exit 0 only when everything converged; otherwise one line saying what is left.
@@ -126,6 +176,9 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
 
 pub async fn status(context: &Context) -> Result<(), CliError> {
     let config = context.load_config()?;
+    if let Some(daemon) = control::find(&config).await {
+        return daemon.ask(ControlCommand::Status, context).await;
+    }
     if !config.ledger.path.exists() {
         return Err(CliError::Usage(format!(
             "no ledger at {} yet: run `flexysync sync` first",
@@ -135,14 +188,38 @@ pub async fn status(context: &Context) -> Result<(), CliError> {
     let ledger = Ledger::open(&config.ledger.path)
         .await
         .map_err(|err| CliError::Other(err.into()))?;
-    let report = status_report(&config, &ledger, chrono::Utc::now())
-        .await
-        .map_err(|err| CliError::Other(err.into()))?;
+    let outcome = status_report(&config, &ledger, chrono::Utc::now()).await;
     ledger.close().await;
-    if context.json {
-        print_json(&report)?;
+    present_status(outcome, context).finish()
+}
+
+/// What `status` prints and how it ends: exit 1 when something needs someone (an arrival
+/// within 24 h without a confirmed booking, a source failing for over an hour, held deletions).
+pub fn present_status(outcome: Result<StatusReport, LedgerError>, context: &Context) -> Output {
+    let report = match outcome {
+        Ok(report) => report,
+        Err(err) => return failed(CliError::Other(err.into())),
+    };
+    let stdout = if context.json {
+        match json_text(&report) {
+            Ok(text) => text,
+            Err(err) => return failed(err),
+        }
     } else {
-        print!("{}", view::status_text(&report, context));
-    }
-    Ok(())
+        view::status_text(&report, context)
+    };
+    let result = if report.attention.is_empty() {
+        Ok(())
+    } else {
+        let reasons: Vec<String> = report
+            .attention
+            .iter()
+            .map(|a| format!("{}: {}", a.source, a.detail))
+            .collect();
+        Err(CliError::NeedsAttention(format!(
+            "needs attention: {}",
+            reasons.join("; ")
+        )))
+    };
+    Output { stdout, result }
 }

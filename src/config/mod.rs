@@ -119,6 +119,9 @@ impl Config {
         self.archive
             .validate()
             .map_err(|(key, reason)| key_error(&format!("archive.{key}"), reason))?;
+        self.server
+            .validate()
+            .map_err(|(key, reason)| key_error(&format!("server.{key}"), reason))?;
         let mut names = std::collections::HashSet::new();
         for (index, source) in self.sources.iter_mut().enumerate() {
             let label = format!("sources[{index}]");

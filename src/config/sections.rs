@@ -519,19 +519,45 @@ impl ArchiveConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
+    /// Webhooks (`/hooks/...`) and `/healthz`: the listener that may face the internet.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// The status page, `/metrics`, `/healthz`, `/readyz` and the control channel: keep it
+    /// private (loopback, or a network only operators reach).
+    #[serde(default = "default_admin_listen")]
+    pub admin_listen: SocketAddr,
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: default_listen(),
+            admin_listen: default_admin_listen(),
         }
+    }
+}
+
+impl ServerConfig {
+    pub(super) fn validate(&mut self) -> Result<(), KeyError> {
+        // Port 0 asks for any free port, so two of them never clash.
+        if self.listen == self.admin_listen && self.listen.port() != 0 {
+            return Err(key_err(
+                "admin_listen",
+                format!(
+                    "{} is also server.listen; the admin listener (status page, metrics, control) needs its own port",
+                    self.admin_listen
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -28,6 +28,18 @@ fn minimal_config_takes_the_documented_defaults() {
     assert_eq!(config.sync.drift, DriftPolicy::Repair);
     assert_eq!(config.archive.overlap.0.as_secs(), 7200);
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.server.admin_listen.to_string(), "127.0.0.1:9090");
+}
+
+#[test]
+fn the_admin_listener_needs_a_port_of_its_own() {
+    let err = load(&format!(
+        "{MINIMAL}\n[server]\nlisten = \"127.0.0.1:8080\"\nadmin_listen = \"127.0.0.1:8080\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("server.admin_listen"), "{err}");
+    assert!(err.contains("its own port"), "{err}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
 use crate::reconcile::feeds::FeedReader;
-use crate::reconcile::pass::{PassOptions, PassReport, run_pass};
+use crate::reconcile::pass::{PassError, PassOptions, PassReport, run_pass};
 
 /// Job names besides the sources' own.
 pub const ARCHIVE_JOB: &str = "archive";
@@ -105,6 +105,16 @@ impl App {
 
     /// One pass: of one source, or of all (`None`), which also checks every object for drift.
     pub async fn pass(&self, only_source: Option<&str>) -> Option<PassReport> {
+        let options = PassOptions {
+            only_source: only_source.map(str::to_owned),
+            ..PassOptions::default()
+        };
+        self.pass_with(options).await.ok()
+    }
+
+    /// A pass with the operator's options (a dry run, confirmed sources), after any pass
+    /// already running: passes run one at a time. A dry run leaves no trace in the counts.
+    pub async fn pass_with(&self, mut options: PassOptions) -> Result<PassReport, PassError> {
         let _one_at_a_time = self.pass_lock.lock().await;
         let config = self.config();
         let reader = FeedReader::new(
@@ -114,26 +124,22 @@ impl App {
             config.sync.horizon_days,
             self.code_secret.clone(),
         );
-        let options = PassOptions {
-            only_source: only_source.map(str::to_owned),
-            stop: Some(self.stop.clone()),
-            ..PassOptions::default()
-        };
+        options.stop = Some(self.stop.clone());
         let started = Utc::now();
-        let scope = only_source.unwrap_or("all sources");
+        let scope = options.only_source.as_deref().unwrap_or("all sources");
         let client = self.client();
-        match run_pass(&config, &self.ledger, &client, &reader, &options).await {
-            Ok(report) => {
-                self.record_pass(scope, started, &report);
-                Some(report)
-            }
+        let outcome = run_pass(&config, &self.ledger, &client, &reader, &options).await;
+        match &outcome {
+            Ok(report) if !report.dry_run => self.record_pass(scope, started, report),
+            // A dry run, or an operator naming a source that does not exist.
+            Ok(_) | Err(PassError::UnknownSource(_) | PassError::UnknownConfirm(_)) => {}
             Err(err) => {
                 metrics::counter!(m::PASSES, "result" => "error").increment(1);
                 tracing::error!(scope, error = %err, "sync pass failed");
                 self.remember_error(format!("pass over {scope}: {err}"));
-                None
             }
         }
+        outcome
     }
 
     fn record_pass(&self, scope: &str, started: DateTime<Utc>, report: &PassReport) {

@@ -113,7 +113,11 @@ fn demo_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-pub async fn run(dir: Option<PathBuf>, keep_running: bool) -> anyhow::Result<()> {
+pub async fn run(
+    dir: Option<PathBuf>,
+    keep_running: bool,
+    presenter: Arc<dyn super::control::Presenter>,
+) -> anyhow::Result<()> {
     super::logging::init(&crate::config::LogConfig {
         format: crate::config::LogFormat::Pretty,
         level: "warn".to_owned(),
@@ -203,17 +207,22 @@ pub async fn run(dir: Option<PathBuf>, keep_running: bool) -> anyhow::Result<()>
     drop(app);
 
     if keep_running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listeners = super::Listeners {
+            hooks: tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+            admin: tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        };
         println!();
         println!(
-            "Running as the daemon: status page at http://{}/ (Ctrl-C to stop).",
-            listener.local_addr()?
+            "Running as the daemon: status page at http://{}/, webhooks at http://{}/hooks/ (Ctrl-C to stop).",
+            listeners.admin.local_addr()?,
+            listeners.hooks.local_addr()?
         );
         let options = super::RunOptions {
             config_path: Some(config_path),
             listen_for_signals: true,
+            presenter,
         };
-        super::serve(config, listener, CancellationToken::new(), options).await?;
+        super::serve(config, listeners, CancellationToken::new(), options).await?;
     }
     sandbox.shutdown().await;
     Ok(())

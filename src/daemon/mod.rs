@@ -2,6 +2,7 @@
 //! signals, systemd notify, and the demo. Business rules live elsewhere.
 
 pub mod app;
+pub mod control;
 pub mod demo_feeds;
 pub mod lifecycle;
 pub mod listener;
@@ -12,5 +13,5 @@ pub mod scheduler;
 pub mod server;
 pub mod status_page;
 
-pub use run::{DaemonError, RunOptions, serve};
+pub use run::{DaemonError, Listeners, RunOptions, serve};
 pub mod demo;

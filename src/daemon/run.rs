@@ -1,5 +1,6 @@
-//! `flexysync run`: the long-running service. Binds nothing itself: the caller passes the
-//! listener (tests use port 0) and a token that stops it.
+//! `flexysync run`: the long-running service. Binds no TCP port itself: the caller passes the
+//! listeners (tests use port 0) and a token that stops it. The control socket beside the
+//! ledger is its own.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::app::{ARCHIVE_JOB, App, FULL_PASS_JOB};
+use super::control::{self, Presenter};
 use super::lifecycle::{self, Request};
 use super::scheduler::{JobFn, schedule_loop};
 use super::server;
@@ -35,22 +37,37 @@ pub enum DaemonError {
     Client(#[from] crate::flexykey::ApiError),
     #[error("listener: {0}")]
     Listen(std::io::Error),
+    #[error("control channel token beside the ledger: {0}")]
+    ControlToken(std::io::Error),
     #[error("signals: {0}")]
     Signals(std::io::Error),
     #[error("feed HTTP client: {0}")]
     Http(String),
 }
 
-/// Where `run` reloads its config from on SIGHUP.
+/// Where `run` reloads its config from on SIGHUP, and how its control channel answers.
 pub struct RunOptions {
     pub config_path: Option<PathBuf>,
     pub listen_for_signals: bool,
+    pub presenter: Arc<dyn Presenter>,
+}
+
+/// How the control channel answers, and the token the admin listener's side requires.
+struct Controls {
+    presenter: Arc<dyn Presenter>,
+    token: Arc<str>,
+}
+
+/// The two TCP listeners: `server.listen` (webhooks) and `server.admin_listen`.
+pub struct Listeners {
+    pub hooks: TcpListener,
+    pub admin: TcpListener,
 }
 
 /// Runs the service until `stop` is cancelled or SIGTERM/SIGINT arrives.
 pub async fn serve(
     config: Config,
-    listener: TcpListener,
+    listeners: Listeners,
     stop: CancellationToken,
     options: RunOptions,
 ) -> Result<(), DaemonError> {
@@ -59,7 +76,7 @@ pub async fn serve(
     let http = crate::reconcile::feeds::feed_http_client()
         .map_err(|e| DaemonError::Http(e.to_string()))?;
     let code_secret = crate::reconcile::feeds::code_secret(&config, &ledger).await?;
-    super::metrics::handle();
+    super::metrics::initialise(&config);
 
     let (trigger_tx, trigger_rx) = mpsc::unbounded_channel::<String>();
     let webhook_sources = WebhookSources::new(&config.sources);
@@ -73,23 +90,27 @@ pub async fn serve(
         stop.clone(),
     ));
 
-    let address = listener.local_addr().map_err(DaemonError::Listen)?;
-    let router = server::router(app.clone(), webhooks);
-    let server_stop = stop.clone();
+    let address = listeners.hooks.local_addr().map_err(DaemonError::Listen)?;
+    let admin_address = listeners.admin.local_addr().map_err(DaemonError::Listen)?;
     let tracker = TaskTracker::new();
-    tracker.spawn(super::listener::serve_with_limits(
-        listener,
-        router,
-        super::listener::ConnectionLimits::default(),
-        server_stop,
-    ));
+    let token = control::write_token(app.ledger.path()).map_err(DaemonError::ControlToken)?;
+    let control = Controls {
+        presenter: options.presenter.clone(),
+        token,
+    };
+    let socket = serve_all(listeners, &app, webhooks, control, &tracker, &stop);
     let mut signals = if options.listen_for_signals {
         Some(lifecycle::listen().map_err(DaemonError::Signals)?)
     } else {
         None
     };
     lifecycle::notify_ready();
-    tracing::info!(%address, "flexysync is running");
+    tracing::info!(
+        %address,
+        admin = %admin_address,
+        control_socket = socket.as_ref().map(|p| p.display().to_string()),
+        "flexysync is running"
+    );
 
     let mut jobs = start_jobs(&app, &stop, &tracker);
     tracker.spawn(debounce_triggers(app.clone(), trigger_rx, stop.clone()));
@@ -132,8 +153,75 @@ pub async fn serve(
             SHUTDOWN_GRACE.as_secs()
         );
     }
+    if let Some(socket) = socket {
+        let _ = std::fs::remove_file(socket);
+    }
+    let _ = std::fs::remove_file(control::token_path(app.ledger.path()));
     app.ledger.close().await;
     Ok(())
+}
+
+/// Serves webhooks on one listener, the admin routes on the other and the control channel also
+/// on the socket beside the ledger. Returns the socket's path; without it (a path too long for
+/// a socket) the admin listener still carries the channel.
+fn serve_all(
+    listeners: Listeners,
+    app: &Arc<App>,
+    webhooks: WebhookState,
+    control: Controls,
+    tracker: &TaskTracker,
+    stop: &CancellationToken,
+) -> Option<PathBuf> {
+    // Both TCP listeners shed idle and slow-header connections; the unix socket is the owner's.
+    let limited = |listener, router| {
+        super::listener::serve_with_limits(
+            listener,
+            router,
+            super::listener::ConnectionLimits::default(),
+            stop.clone(),
+        )
+    };
+    tracker.spawn(limited(listeners.hooks, server::public_router(webhooks)));
+    let guarded = control::routes(app.clone(), control.presenter.clone(), Some(control.token));
+    tracker.spawn(limited(
+        listeners.admin,
+        server::admin_router(app.clone(), guarded),
+    ));
+    match control::bind_socket(app.ledger.path()) {
+        Ok((socket, path)) => {
+            let open = control::routes(app.clone(), control.presenter, None);
+            spawn_server(tracker, stop, socket, open);
+            Some(path)
+        }
+        Err(err) => {
+            tracing::warn!(
+                path = %control::socket_path(app.ledger.path()).display(),
+                error = %err,
+                "no control socket; commands reach the daemon on the admin listener"
+            );
+            None
+        }
+    }
+}
+
+fn spawn_server<L>(
+    tracker: &TaskTracker,
+    stop: &CancellationToken,
+    listener: L,
+    router: axum::Router,
+) where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let stop = stop.clone();
+    tracker.spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "HTTP server stopped");
+        }
+    });
 }
 
 /// Re-reads the config; keeps the old one when the new one is invalid. True when replaced.
@@ -162,6 +250,10 @@ fn reload(app: &App, options: &RunOptions, webhooks: &WebhookSources) -> bool {
                     running.server.listen != config.server.listen,
                 ),
                 (
+                    "server.admin_listen",
+                    running.server.admin_listen != config.server.admin_listen,
+                ),
+                (
                     "log",
                     running.log.level != config.log.level
                         || running.log.format != config.log.format,
@@ -176,6 +268,7 @@ fn reload(app: &App, options: &RunOptions, webhooks: &WebhookSources) -> bool {
             }
             let new_client = client.is_some();
             webhooks.replace(&config.sources);
+            super::metrics::initialise(&config);
             app.replace_config(config, client);
             tracing::info!(path = %path.display(), new_client, "config reloaded");
             true

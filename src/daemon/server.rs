@@ -1,5 +1,7 @@
-//! The `[server]` listener: `/healthz`, `/readyz`, `/metrics`, the status page at `/`, and the
-//! webhook endpoint. The caller binds the listener, so tests use port 0.
+//! The daemon's two listeners. `server.listen` may face the internet and serves only the
+//! webhook endpoint and `/healthz`; `server.admin_listen` serves the status page at `/`,
+//! `/metrics`, `/healthz`, `/readyz` and the control channel. The caller binds both, so tests
+//! use port 0.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,18 +25,32 @@ use crate::sources::webhook::{self, WebhookState};
 const FAILING_READS: u32 = 3;
 const FAILING_FOR: Duration = Duration::from_secs(3600);
 
-pub fn router(app: Arc<App>, webhooks: WebhookState) -> Router {
-    let own = Router::new()
+/// `server.listen`: webhooks and `/healthz`, nothing that shows guests or lets anyone act.
+pub fn public_router(webhooks: WebhookState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(webhook::routes(webhooks))
+        .layer(request_timeout())
+}
+
+/// `server.admin_listen`: the status page, metrics, probes, and `control` (the control channel).
+pub fn admin_router(app: Arc<App>, control: Router) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/", get(status))
-        .with_state(app);
-    own.merge(webhook::routes(webhooks))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .with_state(app)
+        .layer(request_timeout())
+        // A pass asked for on the control channel takes as long as it takes.
+        .merge(control)
+}
+
+fn request_timeout() -> tower_http::timeout::TimeoutLayer {
+    tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(30),
+    )
 }
 
 async fn healthz() -> &'static str {
@@ -91,17 +107,22 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     // Gauges that describe the ledger are read at scrape time.
-    let now = Utc::now();
+    let config = app.config();
     if let Ok(reads) = app.ledger.source_reads().await {
-        for read in reads {
-            if let Some(fresh) = read.last_fresh_at {
-                metrics::gauge!(m::SOURCE_AGE, "source" => read.source.clone())
-                    .set((now - fresh).num_seconds() as f64);
-            }
+        for source in &config.sources {
+            let fresh = reads
+                .iter()
+                .find(|read| read.source == source.name)
+                .and_then(|read| read.last_fresh_at);
+            metrics::gauge!(m::LAST_FRESH_READ, "source" => source.name.clone())
+                .set(fresh.map_or(0.0, |at| at.timestamp() as f64));
         }
     }
     if let Ok(open) = app.ledger.open_journal().await {
         metrics::gauge!(m::IN_DOUBT).set(open.len() as f64);
+    }
+    if let Ok(report) = status_report(&config, &app.ledger, Utc::now()).await {
+        metrics::gauge!(m::ARRIVALS_UNCONFIRMED).set(f64::from(report.flagged_arrivals));
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -21,6 +21,7 @@ use super::{
     OutputName, Unit, UnitRef,
 };
 use crate::config::FlexyKeyConfig;
+use crate::net_error;
 
 /// The connect timeout, unless the total timeout is shorter.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -490,9 +491,9 @@ impl Client {
             tokio::time::sleep_until(until).await;
         }
         self.shared.limiter.until_ready().await;
-        // A gauge only because metrics counters count whole numbers; it only ever grows.
-        metrics::gauge!("flexysync_limiter_wait_seconds_total")
-            .increment(started.elapsed().as_secs_f64());
+        // One sample per call: the histogram shows how often calls wait, and how long.
+        metrics::histogram!("flexysync_limiter_wait_seconds")
+            .record(started.elapsed().as_secs_f64());
     }
 
     /// One HTTP exchange, reduced to what [`classify`] needs. Error texts leave the URL out.
@@ -518,17 +519,12 @@ impl Client {
             Ok(response) => response,
             Err(err) if err.is_connect() => {
                 return Attempt::NotSent {
-                    reason: format!("cannot connect: {}", err.without_url()),
+                    reason: format!("cannot connect: {}", net_error::describe(err)),
                 };
             }
             Err(err) => {
-                let what = if err.is_timeout() {
-                    "timed out"
-                } else {
-                    "failed"
-                };
                 return Attempt::Lost {
-                    reason: format!("request {what}: {}", error_chain(err.without_url())),
+                    reason: format!("request failed: {}", net_error::describe(err)),
                 };
             }
         };
@@ -553,7 +549,7 @@ impl Client {
                     return Attempt::Lost {
                         reason: format!(
                             "HTTP {status}: answer cut off: {}",
-                            error_chain(err.without_url())
+                            net_error::describe(err)
                         ),
                     };
                 }
@@ -565,19 +561,6 @@ impl Client {
             body: body.freeze(),
         }
     }
-}
-
-/// The error and its sources on one line: reqwest's own text is often just "error sending
-/// request", the cause ("connection closed") is further down.
-fn error_chain(err: reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn interval_query(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(&'static str, String)> {

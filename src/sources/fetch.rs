@@ -47,23 +47,6 @@ pub fn check_redirect(from: Option<&url::Url>, to: &url::Url) -> Result<(), Stri
     Ok(())
 }
 
-/// A request error in words, with the causes a redirect policy gives, but without the URL
-/// (its query may be a token).
-pub fn describe_request_error(err: reqwest::Error) -> String {
-    let err = err.without_url();
-    let mut text = err.to_string();
-    let mut cause = std::error::Error::source(&err);
-    while let Some(inner) = cause {
-        let inner_text = inner.to_string();
-        if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
-        }
-        cause = inner.source();
-    }
-    text
-}
-
 /// What one read of every source needs.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadContext<'a> {
@@ -245,8 +228,8 @@ async fn fetch_url(
         if err.is_timeout() {
             FetchError::Timeout
         } else {
-            // reqwest's messages carry the URL: strip it so the query's token stays hidden.
-            FetchError::Transport(describe_request_error(err))
+            // Its cause (DNS, refused, TLS), without the URL and so without the feed's token.
+            FetchError::Transport(crate::net_error::describe(err))
         }
     };
     let response = tokio::time::timeout(FETCH_TIMEOUT, request.send())

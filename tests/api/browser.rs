@@ -63,16 +63,20 @@ async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red(
     );
     let path = sandbox_config(dir.path(), &sandbox, &extra);
     let config = flexysync::config::Config::load(&path).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let listeners = flexysync::daemon::Listeners {
+        hooks: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        admin: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
+    let url = format!("http://{}/", listeners.admin.local_addr().unwrap());
     let stop = CancellationToken::new();
     let options = flexysync::daemon::RunOptions {
         config_path: None,
         listen_for_signals: false,
+        presenter: flexysync::cli::control::presenter(),
     };
     let daemon = tokio::spawn(flexysync::daemon::serve(
         config,
-        listener,
+        listeners,
         stop.clone(),
         options,
     ));

@@ -52,7 +52,7 @@ pub fn calendar(events: &[String]) -> String {
     )
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -60,7 +60,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn get(url: &str) -> Option<(u16, String)> {
+pub async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::Client::new()
         .get(url)
         .timeout(Duration::from_secs(5))
@@ -83,7 +83,7 @@ async fn became_ready(base: &str) -> bool {
 }
 
 /// Waits until `check` holds, up to `limit`.
-async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
+pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
     let started = std::time::Instant::now();
     while started.elapsed() < limit {
         if check() {
@@ -94,7 +94,7 @@ async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
     check()
 }
 
-fn signal(pid: u32, name: &str) {
+pub fn signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")
         .args(["-s", name, &pid.to_string()])
         .status()
@@ -140,6 +140,7 @@ async fn the_service_runs_reloads_safely_and_stops_cleanly() {
     let feed = serve_feed(calendar(&[stay("a@test", 2, 3), stay("b@test", 8, 2)])).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let admin_port = free_port();
     let extra = format!(
         r#"[[sources]]
 name = "cabin"
@@ -162,6 +163,7 @@ schedule = "*/5 * * * * *"
 
 [server]
 listen = "127.0.0.1:{port}"
+admin_listen = "127.0.0.1:{admin_port}"
 "#,
         feed.url,
         sandbox::OBJECT_CABIN,
@@ -182,9 +184,10 @@ listen = "127.0.0.1:{port}"
         .unwrap();
     let pid = child.id().unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    let admin = format!("http://127.0.0.1:{admin_port}");
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
-    assert!(became_ready(&base).await, "never ready: {}", log());
+    assert!(became_ready(&admin).await, "never ready: {}", log());
     assert!(
         eventually(Duration::from_secs(20), || sandbox
             .bookings_of(sandbox::OBJECT_CABIN)
@@ -242,7 +245,7 @@ listen = "127.0.0.1:{port}"
         log()
     );
 
-    let (status, metrics) = get(&format!("{base}/metrics")).await.unwrap();
+    let (status, metrics) = get(&format!("{admin}/metrics")).await.unwrap();
     assert_eq!(status, 200);
     let counter = |name: &str| -> f64 {
         metrics
@@ -262,12 +265,12 @@ listen = "127.0.0.1:{port}"
         "{metrics}"
     );
     assert!(
-        metrics.contains("flexysync_source_seconds_since_fresh_read"),
+        metrics.contains("flexysync_last_fresh_read_timestamp_seconds{source=\"cabin\"}"),
         "{metrics}"
     );
     assert!(!metrics.contains("+4670"), "no phone numbers in labels");
 
-    let (status, page) = get(&format!("{base}/")).await.unwrap();
+    let (status, page) = get(&format!("{admin}/")).await.unwrap();
     assert_eq!(status, 200);
     assert!(
         page.contains("Upcoming arrivals") && page.contains("Guest c@test"),
@@ -338,6 +341,12 @@ listen = "127.0.0.1:{port}"
         "nothing in doubt"
     );
     assert!(!log().contains(sandbox::DEMO_PASSWORD) && !log().contains(HOOK_SECRET));
+    // stderr went to a file: no colour codes in it.
+    assert!(
+        !log().contains('\u{1b}'),
+        "ANSI escapes in a log file: {}",
+        log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

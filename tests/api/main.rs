@@ -3,6 +3,7 @@
 mod archive;
 mod browser;
 mod commands;
+mod control;
 mod daemon;
 mod feed;
 mod helpers;

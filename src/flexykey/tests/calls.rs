@@ -369,8 +369,13 @@ fn every_attempt_is_counted_by_endpoint_template_and_status() {
         );
         assert!(text.contains(&line), "{line} missing from:\n{text}");
     }
+    // Two attempts, two samples of the limiter wait; no `_total` on what is not a counter.
     assert!(
-        text.contains("flexysync_limiter_wait_seconds_total"),
+        text.contains("flexysync_limiter_wait_seconds_count 2"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("flexysync_limiter_wait_seconds_total"),
         "{text}"
     );
     let ids_in_labels = text.contains("=\"42") || text.contains("Bookings/");

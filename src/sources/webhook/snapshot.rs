@@ -85,7 +85,7 @@ pub async fn fetch_snapshot(
     let request_failed = |err: reqwest::Error| SnapshotError::Request {
         name: name.clone(),
         url: shown.clone(),
-        reason: crate::sources::fetch::describe_request_error(err),
+        reason: crate::net_error::describe(err),
     };
     let secret = source
         .secret

@@ -9,10 +9,11 @@ async fn three_hundred_idle_sockets_never_starve_a_delivery_or_healthz_at_128_de
     let sandbox = start_sandbox(SandboxOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let admin_port = free_port();
     let extra = format!(
         "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"{HOOK_SECRET}\"\n\
          objects = {{ \"room-a\" = {} }}\n\n[archive]\nenabled = false\n\n\
-         [server]\nlisten = \"127.0.0.1:{port}\"\n",
+         [server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\n",
         sandbox::OBJECT_LAUNDRY
     );
     let config = sandbox_config(dir.path(), &sandbox, &extra);
@@ -31,7 +32,8 @@ async fn three_hundred_idle_sockets_never_starve_a_delivery_or_healthz_at_128_de
         .unwrap();
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let base = format!("http://127.0.0.1:{port}");
-    assert!(became_ready(&base).await, "never ready: {}", log());
+    let admin = format!("http://127.0.0.1:{admin_port}");
+    assert!(became_ready(&admin).await, "never ready: {}", log());
 
     let mut idle = Vec::new();
     for _ in 0..300 {
