@@ -10,7 +10,11 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{CliError, Context};
+use serde_json::json;
+
+use super::table::{print_json, render_table};
+use super::zone::ShownZone;
+use super::{CliError, Context, help};
 use crate::archive::{
     self, ArchiveError, BackfillProgress, CredentialIndex, ExportFormat, ExportRecord, ShowOptions,
     UnitBackfill, mask_phone_numbers,
@@ -18,37 +22,42 @@ use crate::archive::{
 use crate::config::{Config, UnitSelection};
 use crate::flexykey::Client;
 use crate::ledger::{ArchiveFilter, Ledger};
-use crate::when::{WhenBound, parse_when};
+use crate::text::{DAY, ENTRY, WINDOW, count};
+use crate::when::WhenBound;
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
     /// Fetch a unit's logs live from FlexyKey (not the archive)
+    #[command(after_help = LOGS_FETCH_HELP)]
     Fetch {
+        /// The unit's id (see `flexysync units`)
         unit_id: i64,
-        /// Start: a date (UTC day) or an RFC 3339 time
-        #[arg(long, value_name = "WHEN")]
+        #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
         from: String,
-        /// End, inclusive: a date (its last second) or an RFC 3339 time
-        #[arg(long, value_name = "WHEN")]
+        #[arg(long, value_name = "WHEN", help = help::TO_HELP)]
         to: String,
     },
     /// Pull every archived unit's new entries once (what the service does on its schedule)
+    #[command(after_help = "Example:\n  flexysync logs pull")]
     Pull,
     /// Read units' history into the archive; run again with the same --from to resume
+    #[command(after_help = LOGS_BACKFILL_HELP)]
     Backfill {
         /// Only this unit [default: the units of [archive] units]
         #[arg(long, value_name = "ID")]
         unit: Option<i64>,
-        /// Start: a date (UTC day) or an RFC 3339 time
-        #[arg(long, value_name = "WHEN")]
+        #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
         from: String,
-        /// End, inclusive: a date (its last second) or an RFC 3339 time [default: now]
+        /// End of the window, not included: a date means the end of that day (the next day's
+        /// 00:00), or a time [default: now]
         #[arg(long, value_name = "WHEN")]
         to: Option<String>,
     },
     /// Show archived entries as a table, in each unit's local time
+    #[command(after_help = LOGS_SHOW_HELP)]
     Show(FilterArgs),
-    /// Export archived entries as CSV or JSON lines (FlexyKey's field names)
+    /// Export archived entries as CSV or JSON lines (FlexyKey's field names, times in UTC)
+    #[command(after_help = LOGS_EXPORT_HELP)]
     Export {
         /// csv (with a header line) or jsonl (one JSON object a line)
         #[arg(long, value_enum)]
@@ -60,6 +69,29 @@ pub enum LogsCommand {
         filter: FilterArgs,
     },
 }
+
+/// Where the logs commands read dates and show times, said under each of them.
+macro_rules! logs_help {
+    ($example:literal) => {
+        concat!(
+            help::window_rule!(),
+            " Dates and times without an offset are read, and times shown, in the unit's zone \
+             (as the archive or FlexyKey knows it; with several units, theirs when they share \
+             one), or in --tz, else UTC.\n\nExample:\n  ",
+            $example
+        )
+    };
+}
+
+const LOGS_FETCH_HELP: &str =
+    logs_help!("flexysync logs fetch 3023 --from 2026-03-14 --to 2026-03-14");
+const LOGS_BACKFILL_HELP: &str =
+    logs_help!("flexysync logs backfill --unit 3023 --from 2026-01-01");
+const LOGS_SHOW_HELP: &str =
+    logs_help!("flexysync logs show --source-id +46701234567 --from 2026-03-14 --to 2026-03-14");
+const LOGS_EXPORT_HELP: &str = logs_help!(
+    "flexysync logs export --format csv --from 2026-01-01 --to 2026-03-31 --output q1.csv"
+);
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
@@ -73,11 +105,9 @@ pub struct FilterArgs {
     /// Only this unit
     #[arg(long, value_name = "ID")]
     unit: Option<i64>,
-    /// From (inclusive): a date or an RFC 3339 time
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
     from: Option<String>,
-    /// To (inclusive): a date (its last second) or an RFC 3339 time
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", help = help::TO_HELP)]
     to: Option<String>,
     /// Only entries from this phone number or card
     #[arg(long, value_name = "PHONE_OR_CARD")]
@@ -90,26 +120,10 @@ pub struct FilterArgs {
 pub async fn run(cmd: LogsCommand, context: &Context) -> Result<(), CliError> {
     let now = Utc::now();
     match cmd {
-        LogsCommand::Fetch { unit_id, from, to } => {
-            let from = when("--from", &from, WhenBound::Start, now)?;
-            let to = when("--to", &to, WhenBound::End, now)?;
-            fetch(context, unit_id, from, to).await
-        }
+        LogsCommand::Fetch { unit_id, from, to } => fetch(context, unit_id, &from, &to, now).await,
         LogsCommand::Pull => pull(context, now).await,
         LogsCommand::Backfill { unit, from, to } => {
-            let from = when("--from", &from, WhenBound::Start, now)?;
-            let to = match to {
-                Some(to) => when("--to", &to, WhenBound::End, now)?,
-                None => now,
-            };
-            if from > to {
-                return Err(CliError::Usage(format!(
-                    "--from {} is after --to {}",
-                    context.show_time(from),
-                    context.show_time(to)
-                )));
-            }
-            backfill(context, unit, from, to, now).await
+            backfill(context, unit, &from, to.as_deref(), now).await
         }
         LogsCommand::Show(filter) => show(context, filter, now).await,
         LogsCommand::Export {
@@ -120,15 +134,27 @@ pub async fn run(cmd: LogsCommand, context: &Context) -> Result<(), CliError> {
     }
 }
 
-fn when(
-    flag: &str,
-    text: &str,
-    bound: WhenBound,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, CliError> {
-    // The logs commands read dates as UTC days (see the flags' help), whatever `--tz` says.
-    parse_when(text, bound, None, now)
-        .map_err(|reason| CliError::Usage(format!("{flag}: {reason}")))
+/// The zone `--from` and `--to` are read in: `--tz`, else the units' zone when they all share
+/// one (or the one unit's), else UTC.
+fn shared_zone(
+    context: &Context,
+    zones: &HashMap<i64, chrono_tz::Tz>,
+    unit_ids: &[i64],
+) -> ShownZone {
+    if let Some(zone) = context.tz_flag() {
+        return zone;
+    }
+    let mut found = unit_ids.iter().map(|id| zones.get(id).copied());
+    match found.next() {
+        Some(Some(first)) if found.all(|tz| tz == Some(first)) => ShownZone {
+            tz: first,
+            origin: match unit_ids {
+                [unit_id] => format!("unit {unit_id}'s zone"),
+                _ => "the units' zone".to_owned(),
+            },
+        },
+        _ => ShownZone::utc("the units' zones differ or are not known"),
+    }
 }
 
 fn archive_err(err: ArchiveError) -> CliError {
@@ -148,12 +174,17 @@ async fn open_ledger(config: &Config) -> Result<Ledger, CliError> {
 async fn fetch(
     context: &Context,
     unit_id: i64,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
+    let zone = context.unit_zone(&config, Some(&client), unit_id).await;
+    let (from, to) = zone.window(from, to, now)?;
     let mut entries = client.unit_logs(unit_id, from, to).await?;
+    // FlexyKey's interval includes its end; the command line's window does not.
+    entries.retain(|entry| entry.server_date < to);
     entries.sort_by_key(|entry| entry.server_date);
     let mut out = std::io::stdout().lock();
     let result = if context.json {
@@ -165,32 +196,31 @@ async fn fetch(
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out))
     } else {
-        print_fetched(&mut out, context, &entries)
+        print_fetched(&mut out, &zone, &entries)
     };
     result.map_err(|err| CliError::Other(anyhow::anyhow!("writing to standard output: {err}")))
 }
 
 fn print_fetched(
     out: &mut impl Write,
-    context: &Context,
+    zone: &ShownZone,
     entries: &[crate::flexykey::LogEntry],
 ) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<24} {:<16} {:<20} MESSAGE",
-        "SERVER TIME", "SOURCE", "ACTION"
-    )?;
-    for entry in entries {
-        writeln!(
-            out,
-            "{:<24} {:<16} {:<20} {}",
-            context.show_time(entry.server_date),
-            mask_phone_numbers(entry.source_id.as_deref().unwrap_or("")),
-            entry.action_label.as_deref().unwrap_or(""),
-            mask_phone_numbers(entry.log_msg.as_deref().unwrap_or("")),
-        )?;
-    }
-    writeln!(out, "{} entries", entries.len())
+    writeln!(out, "{}", zone.caption())?;
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|entry| {
+            vec![
+                zone.time(entry.server_date),
+                mask_phone_numbers(entry.source_id.as_deref().unwrap_or("")),
+                entry.action_label.clone().unwrap_or_default(),
+                mask_phone_numbers(entry.log_msg.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    let headers = ["SERVER TIME", "SOURCE", "ACTION", "MESSAGE"];
+    write!(out, "{}", render_table(&headers, &rows))?;
+    writeln!(out, "{}", count(entries.len(), ENTRY))
 }
 
 async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
@@ -200,22 +230,26 @@ async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
     let report = archive::pull(&client, &ledger, &config.archive, now)
         .await
         .map_err(archive_err)?;
-    for unit in &report.units {
-        println!(
-            "unit {}: {} new of {} fetched ({} windows){}",
-            unit.unit_id,
-            unit.stored,
-            unit.fetched,
-            unit.windows,
-            if unit.expired > 0 {
-                format!(", {} expired", unit.expired)
-            } else {
-                String::new()
-            }
-        );
-    }
-    for unit_id in &report.skipped {
-        println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");
+    if context.json {
+        print_json(&pull_json(&report))?;
+    } else {
+        for unit in &report.units {
+            println!(
+                "unit {}: {} new of {} fetched ({}){}",
+                unit.unit_id,
+                unit.stored,
+                count(unit.fetched, ENTRY),
+                count(unit.windows, WINDOW),
+                if unit.expired > 0 {
+                    format!(", {} expired", unit.expired)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for unit_id in &report.skipped {
+            println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");
+        }
     }
     match report.failed.first() {
         None => Ok(()),
@@ -230,15 +264,48 @@ async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
     }
 }
 
+/// `logs pull --json` (docs/cli-json.md).
+fn pull_json(report: &archive::PullReport) -> serde_json::Value {
+    let units: Vec<serde_json::Value> = report
+        .units
+        .iter()
+        .map(|unit| {
+            json!({
+                "unit_id": unit.unit_id,
+                "from": unit.from,
+                "to": unit.to,
+                "windows": unit.windows,
+                "fetched": unit.fetched,
+                "stored": unit.stored,
+                "expired": unit.expired,
+            })
+        })
+        .collect();
+    let failed: Vec<serde_json::Value> = report
+        .failed
+        .iter()
+        .map(|(unit_id, reason)| json!({ "unit_id": unit_id, "reason": reason }))
+        .collect();
+    json!({
+        "units": units,
+        "skipped": report.skipped,
+        "failed": failed,
+        "expired_elsewhere": report.expired_elsewhere,
+    })
+}
+
 /// A progress bar on a terminal, one plain line per stored day otherwise.
 struct CliProgress {
     bar: Option<Mutex<Option<ProgressBar>>>,
+    /// With `--json`, standard output carries only the JSON.
+    json: bool,
 }
 
 impl CliProgress {
-    fn new() -> Self {
+    fn new(json: bool) -> Self {
         CliProgress {
             bar: std::io::stderr().is_terminal().then(|| Mutex::new(None)),
+            json,
         }
     }
 }
@@ -258,10 +325,11 @@ impl BackfillProgress for CliProgress {
                     *slot = Some(bar);
                 }
             }
-            None if done > 0 => {
-                eprintln!("unit {unit_id}: resuming backfill, {done} of {total} days stored")
-            }
-            None => eprintln!("unit {unit_id}: backfilling {total} days"),
+            None if done > 0 => eprintln!(
+                "unit {unit_id}: resuming backfill, {done} of {} stored",
+                count(total, DAY)
+            ),
+            None => eprintln!("unit {unit_id}: backfilling {}", count(total, DAY)),
         }
     }
 
@@ -276,7 +344,7 @@ impl BackfillProgress for CliProgress {
             }
             None => eprintln!(
                 "unit {unit_id}: stored up to {} ({stored} new)",
-                position.format("%Y-%m-%dT%H:%M:%SZ")
+                position.format("%Y-%m-%d %H:%M:%S UTC")
             ),
         }
     }
@@ -288,60 +356,105 @@ impl BackfillProgress for CliProgress {
         {
             bar.finish_and_clear();
         }
-        println!(
-            "unit {}: backfill complete up to {}: {} new of {} fetched",
-            report.unit_id,
-            report.to.format("%Y-%m-%dT%H:%M:%SZ"),
-            report.stored,
-            report.fetched
-        );
+        if !self.json {
+            println!(
+                "unit {}: backfill complete up to {}: {} new of {} fetched",
+                report.unit_id,
+                report.to.format("%Y-%m-%d %H:%M:%S UTC"),
+                report.stored,
+                count(report.fetched, ENTRY)
+            );
+        }
     }
 }
 
 async fn backfill(
     context: &Context,
     unit: Option<i64>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: &str,
+    to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
+    let zone = match unit {
+        Some(unit_id) => context.unit_zone(&config, Some(&client), unit_id).await,
+        None => context.flag_or_utc(),
+    };
+    let from = zone.when("--from", from, WhenBound::Start, now)?;
+    let to = match to {
+        Some(to) => zone.when("--to", to, WhenBound::End, now)?,
+        None => now,
+    };
+    if from >= to {
+        return Err(CliError::Usage(format!(
+            "--from {} is not before --to {} (the window is [from, to))",
+            zone.time(from),
+            zone.time(to)
+        )));
+    }
     let ledger = open_ledger(&config).await?;
     let selection = match unit {
         Some(unit_id) => UnitSelection::Listed(vec![unit_id]),
         None => config.archive.units.clone(),
     };
-    let report = archive::backfill(
-        &client,
-        &ledger,
-        &selection,
-        from,
-        to,
-        now,
-        &CliProgress::new(),
-    )
-    .await
-    .map_err(archive_err)?;
+    // The archive's backfill range includes its end second; the window does not.
+    let last = to - chrono::TimeDelta::seconds(1);
+    let progress = CliProgress::new(context.json);
+    let report = archive::backfill(&client, &ledger, &selection, from, last, now, &progress)
+        .await
+        .map_err(archive_err)?;
+    if context.json {
+        let units: Vec<serde_json::Value> = report
+            .units
+            .iter()
+            .map(|unit| {
+                json!({
+                    "unit_id": unit.unit_id,
+                    "resumed_at": unit.resumed_at,
+                    "to": unit.to,
+                    "windows": unit.windows,
+                    "fetched": unit.fetched,
+                    "stored": unit.stored,
+                })
+            })
+            .collect();
+        return print_json(&json!({ "units": units, "skipped": report.skipped }));
+    }
     for unit_id in &report.skipped {
         println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");
     }
     Ok(())
 }
 
-fn filter_of(args: &FilterArgs, now: DateTime<Utc>) -> Result<ArchiveFilter, CliError> {
+fn filter_of(
+    args: &FilterArgs,
+    zone: &ShownZone,
+    now: DateTime<Utc>,
+) -> Result<ArchiveFilter, CliError> {
+    let from = args
+        .from
+        .as_deref()
+        .map(|text| zone.when("--from", text, WhenBound::Start, now))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|text| zone.when("--to", text, WhenBound::End, now))
+        .transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(CliError::Usage(format!(
+            "--from {} is not before --to {} (the window is [from, to))",
+            zone.time(from),
+            zone.time(to)
+        )));
+    }
     Ok(ArchiveFilter {
         unit_id: args.unit,
-        from: args
-            .from
-            .as_deref()
-            .map(|text| when("--from", text, WhenBound::Start, now))
-            .transpose()?,
-        to: args
-            .to
-            .as_deref()
-            .map(|text| when("--to", text, WhenBound::End, now))
-            .transpose()?,
+        from,
+        to,
         source_id: args.source_id.as_deref().map(|id| id.trim().to_owned()),
     })
 }
@@ -396,9 +509,42 @@ async fn unit_zones(
 
 async fn show(context: &Context, args: FilterArgs, now: DateTime<Utc>) -> Result<(), CliError> {
     let config = context.load_config()?;
-    let filter = filter_of(&args, now)?;
     let ledger = open_ledger(&config).await?;
-    let unit_ids: Vec<i64> = match filter.unit_id {
+    let unit_ids = archive_unit_ids(&ledger, args.unit).await?;
+    let zones = if context.tz.is_some() {
+        HashMap::new()
+    } else {
+        unit_zones(&config, &ledger, &unit_ids).await?
+    };
+    let zone = shared_zone(context, &zones, &unit_ids);
+    let filter = filter_of(&args, &zone, now)?;
+    let labels = CredentialIndex::load(&ledger, &unit_ids)
+        .await
+        .map_err(archive_err)?;
+    let options = ShowOptions {
+        filter,
+        grep: args.grep,
+        zone_override: context.tz,
+        json: context.json,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if !context.json {
+        let caption = if context.tz.is_some() || zones.values().all(|tz| *tz == zone.tz) {
+            zone.caption()
+        } else {
+            "Times in each unit's own zone, as marked on each row (UTC where not known).".to_owned()
+        };
+        writeln!(out, "{caption}").map_err(|err| CliError::Other(err.into()))?;
+    }
+    archive::show(&ledger, &options, &zones, &labels, out)
+        .await
+        .map_err(archive_err)?;
+    Ok(())
+}
+
+/// The unit named, or every unit the archive knows.
+async fn archive_unit_ids(ledger: &Ledger, unit: Option<i64>) -> Result<Vec<i64>, CliError> {
+    Ok(match unit {
         Some(unit_id) => vec![unit_id],
         None => ledger
             .archive_units()
@@ -407,25 +553,7 @@ async fn show(context: &Context, args: FilterArgs, now: DateTime<Utc>) -> Result
             .into_iter()
             .map(|unit| unit.unit_id)
             .collect(),
-    };
-    let zones = if context.tz.is_some() {
-        HashMap::new()
-    } else {
-        unit_zones(&config, &ledger, &unit_ids).await?
-    };
-    let labels = CredentialIndex::load(&ledger, &unit_ids)
-        .await
-        .map_err(archive_err)?;
-    let options = ShowOptions {
-        filter,
-        grep: args.grep,
-        zone_override: context.tz,
-    };
-    let out = std::io::BufWriter::new(std::io::stdout().lock());
-    archive::show(&ledger, &options, &zones, &labels, out)
-        .await
-        .map_err(archive_err)?;
-    Ok(())
+    })
 }
 
 async fn export(
@@ -436,8 +564,16 @@ async fn export(
     now: DateTime<Utc>,
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
-    let filter = filter_of(&args, now)?;
     let ledger = open_ledger(&config).await?;
+    let zone = match context.tz_flag() {
+        Some(zone) => zone,
+        None => {
+            let unit_ids = archive_unit_ids(&ledger, args.unit).await?;
+            let zones = unit_zones(&config, &ledger, &unit_ids).await?;
+            shared_zone(context, &zones, &unit_ids)
+        }
+    };
+    let filter = filter_of(&args, &zone, now)?;
     let format = match format {
         FormatArg::Csv => ExportFormat::Csv,
         FormatArg::Jsonl => ExportFormat::JsonLines,
@@ -458,7 +594,7 @@ async fn export(
     .await
     .map_err(archive_err)?;
     if let Some(path) = output {
-        eprintln!("{written} entries written to {}", path.display());
+        eprintln!("{} written to {}", count(written, ENTRY), path.display());
     }
     Ok(())
 }

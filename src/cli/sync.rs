@@ -5,12 +5,14 @@ mod view;
 use clap::Args;
 
 use super::table::print_json;
+use super::zone::ObjectZones;
 use super::{CliError, Context};
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
 use crate::reconcile::feeds::{feed_http_client, sync_once};
 use crate::reconcile::pass::{PassError, PassOptions, PassReport};
 use crate::reconcile::status::status_report;
+use crate::text::{DELETION, SOURCE, count};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -86,7 +88,13 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
     if context.json {
         print_json(&view::SyncJson::from(&report))?;
     } else {
-        print!("{}", view::sync_text(&report, context));
+        let objects = report
+            .plan
+            .operations
+            .iter()
+            .map(|op| op.action.booking_object_id());
+        let zones = ObjectZones::load(context, &config, objects.collect::<Vec<_>>()).await;
+        print!("{}", view::sync_text(&report, &zones));
     }
     verdict(&report)
 }
@@ -107,16 +115,18 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
         parts.push(format!("{failures} failed"));
     }
     if !report.plan.held.is_empty() {
-        parts.push(format!("{} deletion(s) held", report.plan.held.len()));
+        parts.push(format!("{} held", count(report.plan.held.len(), DELETION)));
     }
     let held_sources = report.sources.iter().filter(|s| s.hold.is_some()).count();
     if held_sources > 0 && report.plan.held.is_empty() {
         parts.push(format!(
-            "{held_sources} source(s) shrank too much: their deletions are held"
+            "{} shrank too much: {} deletions are held",
+            count(held_sources, SOURCE),
+            if held_sources == 1 { "its" } else { "their" }
         ));
     }
     if failed_reads > 0 {
-        parts.push(format!("{failed_reads} source(s) could not be read"));
+        parts.push(format!("{} could not be read", count(failed_reads, SOURCE)));
     }
     Err(CliError::NotConverged(format!(
         "not converged: {}",
@@ -142,7 +152,9 @@ pub async fn status(context: &Context) -> Result<(), CliError> {
     if context.json {
         print_json(&report)?;
     } else {
-        print!("{}", view::status_text(&report, context));
+        let objects = report.objects.iter().map(|o| o.booking_object_id);
+        let zones = ObjectZones::load(context, &config, objects.collect::<Vec<_>>()).await;
+        print!("{}", view::status_text(&report, &zones));
     }
     Ok(())
 }
