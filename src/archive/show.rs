@@ -13,7 +13,7 @@ use regex::Regex;
 use super::{ArchiveError, ExportRecord};
 use crate::ledger::{ArchiveFilter, ArchivedEntry, CredentialLabel, Ledger};
 use crate::redact::mask_with;
-use crate::text::{pad_left, pad_right};
+use crate::text::{display_width, pad_left, pad_right};
 
 /// Digit runs long enough to be phone numbers (spaces and dashes allowed inside).
 static PHONE_LIKE: LazyLock<Regex> =
@@ -104,6 +104,8 @@ pub struct ShowOptions {
     /// `--json`: one JSON array of export records (times in UTC, phone numbers masked as in
     /// the table) with `who` added, instead of the table.
     pub json: bool,
+    /// The time column's heading, naming its zone (`TIME (Europe/Stockholm)`); `TIME` if `None`.
+    pub time_heading: Option<String>,
 }
 
 /// True when `needle` (lower case) occurs in the entry's message, labels or `who`.
@@ -136,11 +138,11 @@ fn one_line(text: &str) -> String {
 
 /// One line of the streamed table: fixed columns padded by display width (names with å/ä/ö
 /// or emoji line up), the message last and unpadded.
-fn row(cells: [&str; 6]) -> String {
+fn row(time_width: usize, cells: [&str; 6]) -> String {
     let [time, unit, source, who, action, message] = cells;
     format!(
         "{} {}  {} {} {} {message}",
-        pad_right(time, 25),
+        pad_right(time, time_width),
         pad_left(unit, 6),
         pad_right(source, 16),
         pad_right(who, 20),
@@ -161,15 +163,16 @@ pub async fn show<W: Write>(
         reason: err.to_string(),
     };
     let needle = options.grep.as_deref().map(str::to_lowercase);
+    let time_heading = options.time_heading.as_deref().unwrap_or("TIME");
+    let time_width = display_width(time_heading).max(25);
     if options.json {
         out.write_all(b"[").map_err(write_err)?;
     } else {
-        writeln!(
-            out,
-            "{}",
-            row(["TIME", "UNIT", "SOURCE", "WHO", "ACTION", "MESSAGE"])
-        )
-        .map_err(write_err)?;
+        let header = row(
+            time_width,
+            [time_heading, "UNIT", "SOURCE", "WHO", "ACTION", "MESSAGE"],
+        );
+        writeln!(out, "{header}").map_err(write_err)?;
     }
     let mut shown = 0;
     let mut entries = ledger.archive_entries(&options.filter);
@@ -193,14 +196,17 @@ pub async fn show<W: Write>(
             .zone_override
             .or_else(|| zones.get(&item.unit_id).copied());
         let entry = &item.entry;
-        let line = row([
-            &local_time(entry.server_date, zone),
-            &item.unit_id.to_string(),
-            &mask_phone_numbers(source_id),
-            who.unwrap_or("-"),
-            &one_line(entry.action_label.as_deref().unwrap_or("")),
-            &mask_phone_numbers(&one_line(entry.log_msg.as_deref().unwrap_or(""))),
-        ]);
+        let line = row(
+            time_width,
+            [
+                &local_time(entry.server_date, zone),
+                &item.unit_id.to_string(),
+                &mask_phone_numbers(source_id),
+                who.unwrap_or("-"),
+                &one_line(entry.action_label.as_deref().unwrap_or("")),
+                &mask_phone_numbers(&one_line(entry.log_msg.as_deref().unwrap_or(""))),
+            ],
+        );
         writeln!(out, "{line}").map_err(write_err)?;
         shown += 1;
     }
@@ -229,15 +235,24 @@ fn json_record(item: &ArchivedEntry, who: Option<&str>) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::display_width;
 
     #[test]
     fn rows_line_up_by_display_width_with_non_ascii_names() {
         let lines = [
-            row(["TIME", "UNIT", "SOURCE", "WHO", "ACTION", "MESSAGE"]),
-            row(["t", "1", "s", "Åsa Öberg", "Öppnad", "m"]),
-            row(["t", "1", "s", "🔑 Bo", "🚪 Open", "m"]),
-            row(["t", "1", "s", "A\u{30a}sa", "門", "m"]),
+            row(
+                27,
+                [
+                    "TIME (Europe/Stockholm)",
+                    "UNIT",
+                    "SOURCE",
+                    "WHO",
+                    "ACTION",
+                    "MESSAGE",
+                ],
+            ),
+            row(27, ["t", "1", "s", "Åsa Öberg", "Öppnad", "m"]),
+            row(27, ["t", "1", "s", "🔑 Bo", "🚪 Open", "m"]),
+            row(27, ["t", "1", "s", "A\u{30a}sa", "門", "m"]),
         ];
         let message_column: Vec<usize> = lines
             .iter()

@@ -521,21 +521,24 @@ async fn show(context: &Context, args: FilterArgs, now: DateTime<Utc>) -> Result
     let labels = CredentialIndex::load(&ledger, &unit_ids)
         .await
         .map_err(archive_err)?;
+    // The table says its zone in the time column's heading.
+    let shared = context.tz.is_some()
+        || unit_ids
+            .iter()
+            .all(|id| zones.get(id).copied().unwrap_or(chrono_tz::UTC) == zone.tz);
+    let time_heading = if shared {
+        format!("TIME ({})", zone.tz.name())
+    } else {
+        "TIME (each unit's zone)".to_owned()
+    };
     let options = ShowOptions {
         filter,
         grep: args.grep,
         zone_override: context.tz,
         json: context.json,
+        time_heading: Some(time_heading),
     };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if !context.json {
-        let caption = if context.tz.is_some() || zones.values().all(|tz| *tz == zone.tz) {
-            zone.caption()
-        } else {
-            "Times in each unit's own zone, as marked on each row (UTC where not known).".to_owned()
-        };
-        writeln!(out, "{caption}").map_err(|err| CliError::Other(err.into()))?;
-    }
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
     archive::show(&ledger, &options, &zones, &labels, out)
         .await
         .map_err(archive_err)?;

@@ -22,6 +22,9 @@ use clap::{FromArgMatches, Parser, Subcommand};
 use crate::config::{Config, ConfigError, config_path};
 use crate::flexykey::ApiError;
 
+/// The heading of the options every command takes.
+const GLOBAL_OPTIONS: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "flexysync",
@@ -33,14 +36,14 @@ use crate::flexykey::ApiError;
 )]
 pub struct Cli {
     /// Config file [default: $FLEXYSYNC_CONFIG, else /etc/flexysync/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_OPTIONS)]
     pub config: Option<PathBuf>,
     /// Print JSON for scripts instead of text (times in UTC); shapes in docs/cli-json.md
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL_OPTIONS)]
     pub json: bool,
     /// Show times, and read dates and times without an offset, in this zone (IANA or Windows
     /// name) [default: the booking object's or unit's zone, else UTC]
-    #[arg(long, global = true, value_name = "ZONE")]
+    #[arg(long, global = true, value_name = "ZONE", help_heading = GLOBAL_OPTIONS)]
     pub tz: Option<String>,
     #[command(subcommand)]
     pub command: Command,

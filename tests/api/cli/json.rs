@@ -1,0 +1,275 @@
+//! `--json` of every command that prints a result: it parses, its keys are the ones
+//! docs/cli-json.md shows, and its times are UTC.
+
+use std::process::Stdio;
+
+use chrono::{TimeDelta, Utc};
+use flexysync::sandbox::{self, SandboxOptions};
+use tokio::io::AsyncBufReadExt;
+
+use super::{assert_documented, assert_times_in_utc};
+use crate::daemon::{calendar, serve_feed, stay};
+use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, stdout};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_json_lists_every_check_with_its_verdict() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = format!(
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = {}\n",
+        feed.url,
+        sandbox::OBJECT_CABIN
+    );
+    let config = sandbox_config(dir.path(), &sandbox, &sources);
+    let out = run(&config, &["check", "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let value = assert_documented("check", &out);
+    assert_eq!(value["ok"], true);
+    assert_eq!(value["failed"], 0);
+    let checks = value["checks"].as_array().unwrap();
+    assert!(checks.len() >= 3, "{value}");
+    assert!(checks.iter().all(|c| c["ok"] == true));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["message"] == "feed cabin: 1 reservation, 0 warnings"),
+        "{value}"
+    );
+
+    // A feed that is gone: one check fails, exit 1, still one JSON document.
+    let gone = sources.replace("feed.ics", "gone.ics");
+    let config = sandbox_config(dir.path(), &sandbox, &gone);
+    let out = run(&config, &["--json", "check"]).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let value = assert_documented("check", &out);
+    assert_eq!(
+        (value["ok"].clone(), value["failed"].clone()),
+        (false.into(), 1.into())
+    );
+
+    // An invalid config: exit 2, and the JSON says which key.
+    std::fs::write(
+        &config,
+        "[flexykey]\nusername = \"u\"\npassword = \"p\"\nburst = 0\n",
+    )
+    .unwrap();
+    let out = run(&config, &["check", "--json"]).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let value = assert_documented("check", &out);
+    assert_eq!(value["ok"], false);
+    assert!(
+        value["checks"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("flexykey.burst"),
+        "{value}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flexykey_commands_print_their_documented_json() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = sandbox_config(dir.path(), &sandbox, "");
+    let unit = sandbox::UNIT_MAIN.to_string();
+    for (command, args) in [
+        ("units", vec!["units"]),
+        ("unit show", vec!["unit", "show", &unit]),
+        ("unit status", vec!["unit", "status", &unit]),
+        ("unit control", vec!["unit", "control", &unit, "F1", "ON"]),
+        ("objects", vec!["objects"]),
+    ] {
+        let mut argv = vec!["--json"];
+        argv.extend(args);
+        let out = run(&config, &argv).await;
+        assert_eq!(code(&out), 0, "{command}: {}", stderr(&out));
+        let value = assert_documented(command, &out);
+        assert_times_in_utc(&value);
+    }
+
+    let out = run(
+        &config,
+        &[
+            "bookings",
+            "create",
+            "--json",
+            "--object",
+            "123",
+            "--from",
+            "2026-12-01T15:00",
+            "--to",
+            "2026-12-05",
+            "--name",
+            "Åsa",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let created = assert_documented("bookings create", &out);
+    // Read in the object's zone (its unit's: W. Europe Standard Time), printed in UTC.
+    assert_eq!(created["start"], "2026-12-01T14:00:00Z");
+    assert_eq!(
+        created["end"], "2026-12-05T23:00:00Z",
+        "the end of the 5th, local"
+    );
+    let id = created["booking_id"].as_i64().unwrap().to_string();
+
+    let out = run(
+        &config,
+        &[
+            "--json",
+            "bookings",
+            "list",
+            "--object",
+            "123",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-05",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let listed = assert_documented("bookings list", &out);
+    assert_times_in_utc(&listed);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    let out = run(&config, &["--json", "bookings", "delete", &id]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let deleted = assert_documented("bookings delete", &out);
+    assert_eq!(deleted["deleted"].to_string(), id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_commands_print_their_documented_json() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = sandbox_config(dir.path(), &sandbox, "[archive]\nunits = [3023]\n");
+    let day = (Utc::now() - TimeDelta::days(2)).date_naive().to_string();
+
+    let out = run(
+        &config,
+        &[
+            "--json", "logs", "fetch", "3023", "--from", &day, "--to", &day,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let fetched = assert_documented("logs fetch", &out);
+    assert_times_in_utc(&fetched);
+    assert!(!fetched.as_array().unwrap().is_empty());
+
+    let out = run(
+        &config,
+        &[
+            "--json", "logs", "backfill", "--unit", "3023", "--from", &day, "--to", &day,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let backfilled = assert_documented("logs backfill", &out);
+    assert_times_in_utc(&backfilled);
+    assert_eq!(backfilled["units"][0]["unit_id"], 3023);
+    let stored = backfilled["units"][0]["stored"].as_u64().unwrap();
+    assert_eq!(
+        stored as usize,
+        fetched.as_array().unwrap().len(),
+        "backfill and fetch read the same [from, to) window in the unit's zone"
+    );
+
+    let out = run(&config, &["logs", "pull", "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pulled = assert_documented("logs pull", &out);
+    assert_times_in_utc(&pulled);
+    assert_eq!(pulled["units"][0]["unit_id"], 3023);
+
+    let out = run(
+        &config,
+        &[
+            "logs", "show", "--json", "--unit", "3023", "--from", &day, "--to", &day,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = assert_documented("logs show", &out);
+    assert_times_in_utc(&shown);
+    assert_eq!(shown.as_array().unwrap().len() as u64, stored);
+    let text = stdout(&out);
+    assert!(
+        !regex::Regex::new(r"\+\d{7,}").unwrap().is_match(&text),
+        "phone numbers are masked as in the table: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_status_print_their_documented_json() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let feed = serve_feed(calendar(&[stay("a@test", 3, 2), stay("b@test", 8, 1)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = format!(
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = {}\n",
+        feed.url,
+        sandbox::OBJECT_CABIN
+    );
+    let config = sandbox_config(dir.path(), &sandbox, &sources);
+    let out = run(&config, &["sync", "--json", "--dry-run"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let planned = assert_documented("sync", &out);
+    assert_times_in_utc(&planned);
+    assert_eq!(planned["operations"].as_array().unwrap().len(), 2);
+    let out = run(&config, &["--json", "sync"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(assert_documented("sync", &out)["counts"]["created"], 2);
+
+    let out = run(&config, &["--json", "status"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let status = assert_documented("status", &out);
+    assert_times_in_utc(&status);
+    assert_eq!(status["objects"][0]["owned_bookings"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_preview_prints_its_documented_json() {
+    let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = format!(
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = 123\n\
+         timezone = \"Europe/Stockholm\"\n",
+        feed.url
+    );
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let config = sandbox_config(dir.path(), &sandbox, &sources);
+    let out = run(&config, &["--json", "feed", "preview", "--source", "cabin"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let preview = assert_documented("feed preview", &out);
+    assert_times_in_utc(&preview);
+    assert_eq!(preview["reservations"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_prints_its_address_as_one_json_line() {
+    let mut child = tokio::process::Command::new(binary())
+        .args(["--json", "sandbox", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the sandbox says where it listens")
+        .unwrap()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_str(&line).expect(&line);
+    assert_eq!(
+        super::keys(&value),
+        super::documented_keys("sandbox"),
+        "{line}"
+    );
+    let base = value["base_url"].as_str().unwrap();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let answer = reqwest::get(base).await;
+    assert!(answer.is_ok(), "the sandbox listens at {base}");
+    child.kill().await.unwrap();
+}
