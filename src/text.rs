@@ -49,6 +49,8 @@ pub const OCCURRENCE: Noun = Noun::new("occurrence", "occurrences");
 pub const EVENT: Noun = Noun::new("event", "events");
 pub const FOREIGN: Noun = Noun::new("foreign booking", "foreign bookings");
 pub const UPCOMING: Noun = Noun::new("upcoming reservation", "upcoming reservations");
+pub const OWNED_BOOKING: Noun = Noun::new("owned booking", "owned bookings");
+pub const SUCCESSFUL_READ: Noun = Noun::new("successful read", "successful reads");
 pub const OBJECT: Noun = Noun::new("booking object", "booking objects");
 
 /// Columns `text` takes in a terminal (wide characters 2, combining marks 0).

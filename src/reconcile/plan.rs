@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::{DriftPolicy, SyncConfig};
 use crate::ledger::{BookingState, OwnedBooking, StoredReservation};
 use crate::sources::Reservation;
+use crate::text::{SUCCESSFUL_READ, count};
 
 /// The `[sync]` rules the plan follows.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,8 +251,11 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         if stored.misses > 0 {
             if !bookings.is_empty() {
                 out.notes.push(format!(
-                    "{}: missing from {} successful read(s) of {}; deleted after {}",
-                    r.key, stored.misses, r.source, policy.debounce_reads
+                    "{}: missing from {} of {}; deleted after {}",
+                    r.key,
+                    count(stored.misses, SUCCESSFUL_READ),
+                    r.source,
+                    policy.debounce_reads
                 ));
             }
             continue;

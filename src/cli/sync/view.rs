@@ -11,7 +11,9 @@ use crate::ledger::PassCounts;
 use crate::reconcile::pass::{PassReport, SourceReport};
 use crate::reconcile::status::StatusReport;
 use crate::reconcile::{Action, Category, Operation};
-use crate::text::{ARRIVAL, BOOKING, FOREIGN, OPERATION, TIME, UPCOMING, WRITE_CALL, count};
+use crate::text::{
+    ARRIVAL, BOOKING, FOREIGN, OPERATION, OWNED_BOOKING, TIME, UPCOMING, WRITE_CALL, count,
+};
 
 #[derive(Debug, Serialize)]
 pub struct SyncJson<'a> {
@@ -301,9 +303,9 @@ pub fn status_text(report: &StatusReport, zones: &ObjectZones) -> String {
     for o in &report.objects {
         let _ = writeln!(
             out,
-            "  object {}: {} owned, {} in the next 7 days",
+            "  object {}: {}, {} in the next 7 days",
             o.booking_object_id,
-            count(o.owned_bookings, BOOKING),
+            count(o.owned_bookings, OWNED_BOOKING),
             count(o.arrivals.len(), ARRIVAL)
         );
         for a in o.arrivals.iter().filter(|a| a.flagged) {
