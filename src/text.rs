@@ -51,6 +51,13 @@ pub const FOREIGN: Noun = Noun::new("foreign booking", "foreign bookings");
 pub const UPCOMING: Noun = Noun::new("upcoming reservation", "upcoming reservations");
 pub const OWNED_BOOKING: Noun = Noun::new("owned booking", "owned bookings");
 pub const SUCCESSFUL_READ: Noun = Noun::new("successful read", "successful reads");
+pub const UPCOMING_STAY: Noun = Noun::new("upcoming stay", "upcoming stays");
+pub const FAILURE: Noun = Noun::new("failure", "failures");
+pub const HOUR: Noun = Noun::new("hour", "hours");
+pub const CONSECUTIVE_READ: Noun = Noun::new(
+    "consecutive successful read",
+    "consecutive successful reads",
+);
 pub const OBJECT: Noun = Noun::new("booking object", "booking objects");
 
 /// Columns `text` takes in a terminal (wide characters 2, combining marks 0).

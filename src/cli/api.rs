@@ -18,7 +18,10 @@ pub enum UnitCommand {
         unit_id: i64,
     },
     /// Show a unit's inputs and outputs right now
-    #[command(after_help = "Example:\n  flexysync unit status --serial 040530585131396")]
+    #[command(
+        after_help = "The status time is shown in the unit's zone, or in --tz.\n\n\
+                      Example:\n  flexysync unit status --serial 040530585131396"
+    )]
     Status(UnitTarget),
     /// Switch an output on or off, or pulse it
     #[command(
@@ -211,17 +214,22 @@ pub async fn unit(cmd: UnitCommand, context: &Context) -> Result<(), CliError> {
         }
         UnitCommand::Status(target) => {
             let unit_ref = target.to_ref()?;
-            let status = client(context)?.io_status(&unit_ref).await?;
+            let config = context.load_config()?;
+            let client = Client::new(&config.flexykey)?;
+            let status = client.io_status(&unit_ref).await?;
             if context.json {
                 return print_json(&status);
             }
+            let zone = context
+                .unit_zone(&config, Some(&client), status.unit_id)
+                .await;
             println!(
                 "unit {} (serial {}), status at {}",
                 status.unit_id,
                 or_dash(status.serial_number.as_deref()),
                 status
                     .status_timestamp
-                    .map(|t| context.show_time(t))
+                    .map(|t| zone.time(t))
                     .unwrap_or_else(|| "-".into())
             );
             let mut rows = vec![];

@@ -76,12 +76,16 @@ pub enum Command {
     #[command(after_help = "Example:\n  flexysync run --config /etc/flexysync/config.toml")]
     Run,
     /// Run one full sync pass over all sources (fetch, plan, apply)
-    #[command(after_help = "Example:\n  flexysync sync --dry-run --source cabin-7-airbnb")]
+    #[command(
+        after_help = "Times are shown in each booking object's zone (its source's `timezone`, \
+                      else its unit's), or in --tz; --json is UTC.\n\n\
+                      Example:\n  flexysync sync --dry-run --source cabin-7-airbnb"
+    )]
     Sync(sync::SyncArgs),
     /// Show each source's freshness, held deletions and upcoming arrivals
     #[command(
         after_help = "Times are shown in each booking object's zone (its source's `timezone`, \
-                      else its unit's), or in --tz.\n\n\
+                      else its unit's), or in --tz; --json is UTC.\n\n\
                       Example:\n  flexysync status --tz Europe/Stockholm"
     )]
     Status,

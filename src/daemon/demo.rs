@@ -18,7 +18,7 @@ use crate::ledger::Ledger;
 use crate::reconcile::pass::PassReport;
 use crate::reconcile::plan::Action;
 use crate::sandbox::{self, Sandbox, SandboxOptions};
-use crate::text::{BOOKING, FLEXYKEY_WRITE_CALL, OPERATION, count};
+use crate::text::{BOOKING, FLEXYKEY_WRITE_CALL, OPERATION, UPCOMING_STAY, count};
 
 const ZONE: Tz = chrono_tz::Europe::Stockholm;
 
@@ -271,7 +271,7 @@ fn describe_pass(report: &PassReport) {
     for source in &report.sources {
         let state = match &source.failure {
             Some(reason) => format!("could not be read ({reason}); its bookings stay as they are"),
-            None => format!("{} upcoming stays", source.upcoming),
+            None => count(source.upcoming, UPCOMING_STAY),
         };
         println!("  {}: {state}", source.name);
         for warning in &source.warnings {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::{DriftPolicy, SyncConfig};
 use crate::ledger::{BookingState, OwnedBooking, StoredReservation};
 use crate::sources::Reservation;
-use crate::text::{SUCCESSFUL_READ, count};
+use crate::text::{CONSECUTIVE_READ, SUCCESSFUL_READ, count};
 
 /// The `[sync]` rules the plan follows.
 #[derive(Debug, Clone, PartialEq)]
@@ -355,8 +355,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             continue;
         }
         let reason = match misses.get(booking.reservation_key.as_str()) {
-            Some(count) => format!(
-                "cancelled: missing from {count} consecutive successful reads of {}",
+            Some(&misses) => format!(
+                "cancelled: missing from {} of {}",
+                count(misses, CONSECUTIVE_READ),
                 booking.source
             ),
             None => format!("cancelled: no longer in {}", booking.source),

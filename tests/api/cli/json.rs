@@ -230,12 +230,13 @@ async fn sync_and_status_print_their_documented_json() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn feed_preview_prints_its_documented_json() {
+async fn feed_preview_prints_its_documented_json_read_in_the_objects_zone() {
     let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
     let dir = tempfile::tempdir().unwrap();
+    // No `timezone`: like a pass, the preview reads the stay in the booking object's zone (its
+    // unit's, W. Europe Standard Time), so check-in is 15:00 in Berlin.
     let sources = format!(
-        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = 123\n\
-         timezone = \"Europe/Stockholm\"\n",
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = 123\n",
         feed.url
     );
     let sandbox = start_sandbox(SandboxOptions::default()).await;
@@ -244,7 +245,29 @@ async fn feed_preview_prints_its_documented_json() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let preview = assert_documented("feed preview", &out);
     assert_times_in_utc(&preview);
-    assert_eq!(preview["reservations"].as_array().unwrap().len(), 1);
+    let reservations = preview["reservations"].as_array().unwrap();
+    assert_eq!(reservations.len(), 1, "{preview}");
+    let arrival = (Utc::now() + TimeDelta::days(3))
+        .date_naive()
+        .and_hms_opt(15, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono_tz::Europe::Berlin)
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(
+        reservations[0]["start"],
+        arrival.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "{preview}"
+    );
+
+    // The text says the zone, and shows the arrival at 15:00 local.
+    let out = run(&config, &["feed", "preview", "--source", "cabin"]).await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("Times in Europe/Berlin (booking object 123's unit 3023)."),
+        "{text}"
+    );
+    assert!(text.contains(" 15:00:00 CE"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
