@@ -256,7 +256,9 @@ mod tests {
         ];
         let message_column: Vec<usize> = lines
             .iter()
-            .map(|line| display_width(&line[..line.rfind(' ').unwrap() + 1]))
+            .map(|line| {
+                unicode_width::UnicodeWidthStr::width(&line[..line.rfind(' ').unwrap() + 1])
+            })
             .collect();
         assert!(
             message_column.iter().all(|&c| c == message_column[0]),
