@@ -118,18 +118,18 @@ impl<'a> ZoneFinder<'a> {
         if let Some(known) = self.objects.get(&object_id) {
             return known.clone();
         }
-        let found = match self.from_config(object_id) {
+        let found = match self.object_in_config(object_id) {
             Some(zone) => Some(zone),
-            None => match self.from_ledger(object_id).await {
+            None => match self.object_in_ledger(object_id).await {
                 Some(zone) => Some(zone),
-                None => self.from_flexykey(object_id).await,
+                None => self.object_in_flexykey(object_id).await,
             },
         };
         self.objects.insert(object_id, found.clone());
         found
     }
 
-    fn from_config(&self, object_id: i64) -> Option<ShownZone> {
+    fn object_in_config(&self, object_id: i64) -> Option<ShownZone> {
         self.config.sources.iter().find_map(|source| {
             let serves = source.booking_object_id == Some(object_id)
                 || source.objects.values().any(|&id| id == object_id);
@@ -141,7 +141,7 @@ impl<'a> ZoneFinder<'a> {
         })
     }
 
-    async fn from_ledger(&self, object_id: i64) -> Option<ShownZone> {
+    async fn object_in_ledger(&self, object_id: i64) -> Option<ShownZone> {
         let ledger = self.ledger.as_ref()?;
         let units = ledger.archive_object_unit_ids(object_id).await.ok()?;
         for unit_id in units {
@@ -162,7 +162,7 @@ impl<'a> ZoneFinder<'a> {
         None
     }
 
-    async fn from_flexykey(&mut self, object_id: i64) -> Option<ShownZone> {
+    async fn object_in_flexykey(&mut self, object_id: i64) -> Option<ShownZone> {
         let client = self.client?;
         if self.listed.is_none() {
             let listed = tokio::time::timeout(ZONE_LOOKUP_TIMEOUT, client.booking_objects()).await;

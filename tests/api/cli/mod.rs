@@ -62,10 +62,8 @@ pub fn assert_documented(command: &str, out: &std::process::Output) -> serde_jso
 /// Every RFC 3339 time in `value` is in UTC (`...Z`).
 pub fn assert_times_in_utc(value: &serde_json::Value) {
     match value {
-        serde_json::Value::String(text) => {
-            if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
-                assert!(text.ends_with('Z'), "{text} is not UTC");
-            }
+        serde_json::Value::String(text) if chrono::DateTime::parse_from_rfc3339(text).is_ok() => {
+            assert!(text.ends_with('Z'), "{text} is not UTC");
         }
         serde_json::Value::Array(items) => items.iter().for_each(assert_times_in_utc),
         serde_json::Value::Object(fields) => fields.values().for_each(assert_times_in_utc),
