@@ -1,14 +1,12 @@
 //! `flexysync logs`: live fetch, and the archive's pull, backfill, show and export.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use serde_json::json;
 
@@ -16,14 +14,17 @@ use super::table::{print_json, render_table};
 use super::zone::ShownZone;
 use super::{CliError, Context, help};
 use crate::archive::{
-    self, ArchiveError, BackfillProgress, CredentialIndex, ExportFormat, ExportRecord, ShowOptions,
-    UnitBackfill, mask_phone_numbers,
+    self, ArchiveError, CredentialIndex, ExportFormat, ExportRecord, ShowOptions,
+    mask_phone_numbers,
 };
 use crate::config::{Config, UnitSelection};
 use crate::flexykey::Client;
 use crate::ledger::{ArchiveFilter, Ledger};
-use crate::text::{DAY, ENTRY, WINDOW, count};
+use crate::text::{ENTRY, WINDOW, count};
 use crate::when::WhenBound;
+use progress::CliProgress;
+
+mod progress;
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
@@ -292,80 +293,6 @@ fn pull_json(report: &archive::PullReport) -> serde_json::Value {
         "failed": failed,
         "expired_elsewhere": report.expired_elsewhere,
     })
-}
-
-/// A progress bar on a terminal, one plain line per stored day otherwise.
-struct CliProgress {
-    bar: Option<Mutex<Option<ProgressBar>>>,
-    /// With `--json`, standard output carries only the JSON.
-    json: bool,
-}
-
-impl CliProgress {
-    fn new(json: bool) -> Self {
-        CliProgress {
-            bar: std::io::stderr().is_terminal().then(|| Mutex::new(None)),
-            json,
-        }
-    }
-}
-
-impl BackfillProgress for CliProgress {
-    fn unit_started(&self, unit_id: i64, total: u64, done: u64) {
-        match &self.bar {
-            Some(slot) => {
-                let bar = ProgressBar::new(total).with_position(done);
-                if let Ok(style) =
-                    ProgressStyle::with_template("unit {msg} {wide_bar} {pos}/{len} days {eta}")
-                {
-                    bar.set_style(style);
-                }
-                bar.set_message(unit_id.to_string());
-                if let Ok(mut slot) = slot.lock() {
-                    *slot = Some(bar);
-                }
-            }
-            None if done > 0 => eprintln!(
-                "unit {unit_id}: resuming backfill, {done} of {} stored",
-                count(total, DAY)
-            ),
-            None => eprintln!("unit {unit_id}: backfilling {}", count(total, DAY)),
-        }
-    }
-
-    fn window_stored(&self, unit_id: i64, position: DateTime<Utc>, stored: u64) {
-        match &self.bar {
-            Some(slot) => {
-                if let Ok(slot) = slot.lock()
-                    && let Some(bar) = slot.as_ref()
-                {
-                    bar.inc(1);
-                }
-            }
-            None => eprintln!(
-                "unit {unit_id}: stored up to {} ({stored} new)",
-                position.format("%Y-%m-%d %H:%M:%S UTC")
-            ),
-        }
-    }
-
-    fn unit_finished(&self, report: &UnitBackfill) {
-        if let Some(slot) = &self.bar
-            && let Ok(mut slot) = slot.lock()
-            && let Some(bar) = slot.take()
-        {
-            bar.finish_and_clear();
-        }
-        if !self.json {
-            println!(
-                "unit {}: backfill complete up to {}: {} new of {} fetched",
-                report.unit_id,
-                report.to.format("%Y-%m-%d %H:%M:%S UTC"),
-                report.stored,
-                count(report.fetched, ENTRY)
-            );
-        }
-    }
 }
 
 async fn backfill(
