@@ -267,28 +267,13 @@ async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
 
 /// `logs pull --json` (docs/cli-json.md).
 fn pull_json(report: &archive::PullReport) -> serde_json::Value {
-    let units: Vec<serde_json::Value> = report
-        .units
-        .iter()
-        .map(|unit| {
-            json!({
-                "unit_id": unit.unit_id,
-                "from": unit.from,
-                "to": unit.to,
-                "windows": unit.windows,
-                "fetched": unit.fetched,
-                "stored": unit.stored,
-                "expired": unit.expired,
-            })
-        })
-        .collect();
     let failed: Vec<serde_json::Value> = report
         .failed
         .iter()
         .map(|(unit_id, reason)| json!({ "unit_id": unit_id, "reason": reason }))
         .collect();
     json!({
-        "units": units,
+        "units": report.units,
         "skipped": report.skipped,
         "failed": failed,
         "expired_elsewhere": report.expired_elsewhere,
@@ -332,21 +317,7 @@ async fn backfill(
         .await
         .map_err(archive_err)?;
     if context.json {
-        let units: Vec<serde_json::Value> = report
-            .units
-            .iter()
-            .map(|unit| {
-                json!({
-                    "unit_id": unit.unit_id,
-                    "resumed_at": unit.resumed_at,
-                    "to": unit.to,
-                    "windows": unit.windows,
-                    "fetched": unit.fetched,
-                    "stored": unit.stored,
-                })
-            })
-            .collect();
-        return print_json(&json!({ "units": units, "skipped": report.skipped }));
+        return print_json(&json!({ "units": report.units, "skipped": report.skipped }));
     }
     for unit_id in &report.skipped {
         println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");

@@ -7,7 +7,7 @@ use chrono::{TimeDelta, Utc};
 use flexysync::sandbox::{self, SandboxOptions};
 use tokio::io::AsyncBufReadExt;
 
-use super::{assert_documented, assert_times_in_utc};
+use super::{assert_documented, json_of};
 use crate::daemon::{calendar, serve_feed, stay};
 use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, stdout};
 
@@ -22,9 +22,7 @@ async fn check_json_lists_every_check_with_its_verdict() {
         sandbox::OBJECT_CABIN
     );
     let config = sandbox_config(dir.path(), &sandbox, &sources);
-    let out = run(&config, &["check", "--json"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let value = assert_documented("check", &out);
+    let value = json_of(&config, "check", &["check"]).await;
     assert_eq!(value["ok"], true);
     assert_eq!(value["failed"], 0);
     let checks = value["checks"].as_array().unwrap();
@@ -80,20 +78,15 @@ async fn the_flexykey_commands_print_their_documented_json() {
         ("unit control", vec!["unit", "control", &unit, "F1", "ON"]),
         ("objects", vec!["objects"]),
     ] {
-        let mut argv = vec!["--json"];
-        argv.extend(args);
-        let out = run(&config, &argv).await;
-        assert_eq!(code(&out), 0, "{command}: {}", stderr(&out));
-        let value = assert_documented(command, &out);
-        assert_times_in_utc(&value);
+        json_of(&config, command, &args).await;
     }
 
-    let out = run(
+    let created = json_of(
         &config,
+        "bookings create",
         &[
             "bookings",
             "create",
-            "--json",
             "--object",
             "123",
             "--from",
@@ -105,8 +98,6 @@ async fn the_flexykey_commands_print_their_documented_json() {
         ],
     )
     .await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let created = assert_documented("bookings create", &out);
     // Read in the object's zone (its unit's: W. Europe Standard Time), printed in UTC.
     assert_eq!(created["start"], "2026-12-01T14:00:00Z");
     assert_eq!(
@@ -115,10 +106,10 @@ async fn the_flexykey_commands_print_their_documented_json() {
     );
     let id = created["booking_id"].as_i64().unwrap().to_string();
 
-    let out = run(
+    let listed = json_of(
         &config,
+        "bookings list",
         &[
-            "--json",
             "bookings",
             "list",
             "--object",
@@ -130,14 +121,9 @@ async fn the_flexykey_commands_print_their_documented_json() {
         ],
     )
     .await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let listed = assert_documented("bookings list", &out);
-    assert_times_in_utc(&listed);
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
 
-    let out = run(&config, &["--json", "bookings", "delete", &id]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let deleted = assert_documented("bookings delete", &out);
+    let deleted = json_of(&config, "bookings delete", &["bookings", "delete", &id]).await;
     assert_eq!(deleted["deleted"].to_string(), id);
 }
 
@@ -148,28 +134,22 @@ async fn the_logs_commands_print_their_documented_json() {
     let config = sandbox_config(dir.path(), &sandbox, "[archive]\nunits = [3023]\n");
     let day = (Utc::now() - TimeDelta::days(2)).date_naive().to_string();
 
-    let out = run(
+    let fetched = json_of(
         &config,
-        &[
-            "--json", "logs", "fetch", "3023", "--from", &day, "--to", &day,
-        ],
+        "logs fetch",
+        &["logs", "fetch", "3023", "--from", &day, "--to", &day],
     )
     .await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let fetched = assert_documented("logs fetch", &out);
-    assert_times_in_utc(&fetched);
     assert!(!fetched.as_array().unwrap().is_empty());
 
-    let out = run(
+    let backfilled = json_of(
         &config,
+        "logs backfill",
         &[
-            "--json", "logs", "backfill", "--unit", "3023", "--from", &day, "--to", &day,
+            "logs", "backfill", "--unit", "3023", "--from", &day, "--to", &day,
         ],
     )
     .await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let backfilled = assert_documented("logs backfill", &out);
-    assert_times_in_utc(&backfilled);
     assert_eq!(backfilled["units"][0]["unit_id"], 3023);
     let stored = backfilled["units"][0]["stored"].as_u64().unwrap();
     assert_eq!(
@@ -178,24 +158,19 @@ async fn the_logs_commands_print_their_documented_json() {
         "backfill and fetch read the same [from, to) window in the unit's zone"
     );
 
-    let out = run(&config, &["logs", "pull", "--json"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let pulled = assert_documented("logs pull", &out);
-    assert_times_in_utc(&pulled);
+    let pulled = json_of(&config, "logs pull", &["logs", "pull"]).await;
     assert_eq!(pulled["units"][0]["unit_id"], 3023);
 
-    let out = run(
+    let shown = json_of(
         &config,
+        "logs show",
         &[
-            "logs", "show", "--json", "--unit", "3023", "--from", &day, "--to", &day,
+            "logs", "show", "--unit", "3023", "--from", &day, "--to", &day,
         ],
     )
     .await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let shown = assert_documented("logs show", &out);
-    assert_times_in_utc(&shown);
     assert_eq!(shown.as_array().unwrap().len() as u64, stored);
-    let text = stdout(&out);
+    let text = shown.to_string();
     assert!(
         !regex::Regex::new(r"\+\d{7,}").unwrap().is_match(&text),
         "phone numbers are masked as in the table: {text}"
@@ -213,19 +188,13 @@ async fn sync_and_status_print_their_documented_json() {
         sandbox::OBJECT_CABIN
     );
     let config = sandbox_config(dir.path(), &sandbox, &sources);
-    let out = run(&config, &["sync", "--json", "--dry-run"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let planned = assert_documented("sync", &out);
-    assert_times_in_utc(&planned);
+    let planned = json_of(&config, "sync", &["sync", "--dry-run"]).await;
     assert_eq!(planned["operations"].as_array().unwrap().len(), 2);
     let out = run(&config, &["--json", "sync"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(assert_documented("sync", &out)["counts"]["created"], 2);
 
-    let out = run(&config, &["--json", "status"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let status = assert_documented("status", &out);
-    assert_times_in_utc(&status);
+    let status = json_of(&config, "status", &["status"]).await;
     assert_eq!(status["objects"][0]["owned_bookings"], 2);
 }
 
@@ -241,10 +210,12 @@ async fn feed_preview_prints_its_documented_json_read_in_the_objects_zone() {
     );
     let sandbox = start_sandbox(SandboxOptions::default()).await;
     let config = sandbox_config(dir.path(), &sandbox, &sources);
-    let out = run(&config, &["--json", "feed", "preview", "--source", "cabin"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let preview = assert_documented("feed preview", &out);
-    assert_times_in_utc(&preview);
+    let preview = json_of(
+        &config,
+        "feed preview",
+        &["feed", "preview", "--source", "cabin"],
+    )
+    .await;
     let reservations = preview["reservations"].as_array().unwrap();
     assert_eq!(reservations.len(), 1, "{preview}");
     let arrival = (Utc::now() + TimeDelta::days(3))

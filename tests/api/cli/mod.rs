@@ -59,6 +59,23 @@ pub fn assert_documented(command: &str, out: &std::process::Output) -> serde_jso
     value
 }
 
+/// Runs `flexysync --json ARGS` with `config` and checks what every `--json` promises: exit 0,
+/// the keys docs/cli-json.md shows under `command`, times in UTC.
+pub async fn json_of(config: &std::path::Path, command: &str, args: &[&str]) -> serde_json::Value {
+    let mut argv = vec!["--json"];
+    argv.extend(args);
+    let out = crate::helpers::run(config, &argv).await;
+    assert_eq!(
+        crate::helpers::code(&out),
+        0,
+        "{command}: {}",
+        crate::helpers::stderr(&out)
+    );
+    let value = assert_documented(command, &out);
+    assert_times_in_utc(&value);
+    value
+}
+
 /// Every RFC 3339 time in `value` is in UTC (`...Z`).
 pub fn assert_times_in_utc(value: &serde_json::Value) {
     match value {
