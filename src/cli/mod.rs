@@ -155,11 +155,6 @@ impl Context {
     pub fn config_path(&self) -> &Path {
         &self.config_path
     }
-
-    /// A UTC time shown in `--tz` (or UTC), second precision, with the zone's abbreviation.
-    pub fn show_time(&self, time: chrono::DateTime<chrono::Utc>) -> String {
-        zone::show_time(time, self.tz.unwrap_or(chrono_tz::UTC))
-    }
 }
 
 /// Parses arguments, runs the command, prints one clear line on failure.

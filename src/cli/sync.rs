@@ -93,7 +93,8 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
             .operations
             .iter()
             .map(|op| op.action.booking_object_id());
-        let zones = ObjectZones::load(context, &config, objects.collect::<Vec<_>>()).await;
+        let zones =
+            ObjectZones::load(context, &config, Some(&client), objects.collect::<Vec<_>>()).await;
         print!("{}", view::sync_text(&report, &zones));
     }
     verdict(&report)
@@ -153,7 +154,9 @@ pub async fn status(context: &Context) -> Result<(), CliError> {
         print_json(&report)?;
     } else {
         let objects = report.objects.iter().map(|o| o.booking_object_id);
-        let zones = ObjectZones::load(context, &config, objects.collect::<Vec<_>>()).await;
+        let client = Client::new(&config.flexykey).ok();
+        let objects: Vec<i64> = objects.collect();
+        let zones = ObjectZones::load(context, &config, client.as_ref(), objects).await;
         print!("{}", view::status_text(&report, &zones));
     }
     Ok(())

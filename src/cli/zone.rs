@@ -167,7 +167,17 @@ impl<'a> ZoneFinder<'a> {
         if self.listed.is_none() {
             let listed = tokio::time::timeout(ZONE_LOOKUP_TIMEOUT, client.booking_objects()).await;
             match listed {
-                Ok(Ok(objects)) => self.listed = Some(objects),
+                Ok(Ok(objects)) => {
+                    // Remembered for the next command, which then needs no call.
+                    if let Some(ledger) = &self.ledger {
+                        let pairs: Vec<(i64, i64)> = objects
+                            .iter()
+                            .flat_map(|o| o.unit_ids.iter().map(|&u| (o.booking_object_id, u)))
+                            .collect();
+                        let _ = ledger.archive_record_object_units(&pairs, Utc::now()).await;
+                    }
+                    self.listed = Some(objects)
+                }
                 // Asked once: a FlexyKey that does not answer is not asked again.
                 _ => {
                     self.client = None;
@@ -211,7 +221,19 @@ impl<'a> ZoneFinder<'a> {
     async fn unit_from_flexykey(&mut self, unit_id: i64) -> Option<chrono_tz::Tz> {
         let client = self.client?;
         match tokio::time::timeout(ZONE_LOOKUP_TIMEOUT, client.unit(unit_id)).await {
-            Ok(Ok(unit)) => unit.timezone(),
+            Ok(Ok(unit)) => {
+                let zone = unit.timezone();
+                if let Some(ledger) = &self.ledger {
+                    let info = crate::ledger::ArchiveUnitInfo {
+                        unit_id,
+                        unit_type: unit.unit_type.clone(),
+                        name: unit.name.clone(),
+                        timezone: zone.map(|tz| tz.name().to_owned()),
+                    };
+                    let _ = ledger.archive_record_unit_info(&info, Utc::now()).await;
+                }
+                zone
+            }
             Ok(Err(err)) if err.is_refusal() => None,
             _ => {
                 self.client = None;
@@ -274,8 +296,8 @@ impl Context {
 }
 
 /// The zones of every booking object a report mentions (`sync`, `status`): each object's times
-/// are shown in its own zone, or all in `--tz`. Found from the config and the ledger only, so
-/// that these commands never wait on FlexyKey for a zone.
+/// are shown in its own zone, or all in `--tz`. Found from the config, the ledger, else FlexyKey
+/// (which is then remembered in the ledger).
 #[derive(Debug, Clone, Default)]
 pub struct ObjectZones {
     flag: Option<Tz>,
@@ -289,6 +311,7 @@ impl ObjectZones {
     pub async fn load(
         context: &Context,
         config: &Config,
+        client: Option<&Client>,
         more: impl IntoIterator<Item = i64>,
     ) -> ObjectZones {
         let mut zones = ObjectZones {
@@ -298,7 +321,7 @@ impl ObjectZones {
         if zones.flag.is_some() {
             return zones;
         }
-        let mut finder = ZoneFinder::new(config, None).await;
+        let mut finder = ZoneFinder::new(config, client).await;
         let mut wanted: Vec<i64> = config.sources.iter().flat_map(source_objects).collect();
         wanted.extend(more);
         for object_id in wanted {

@@ -73,7 +73,7 @@ impl BackfillProgress for CliProgress {
         }
         if !self.json {
             println!(
-                "unit {}: backfill complete up to {}: {} new of {} fetched",
+                "unit {}: backfill complete through {}: {} new of {} fetched",
                 report.unit_id,
                 report.to.format("%Y-%m-%d %H:%M:%S UTC"),
                 report.stored,

@@ -196,6 +196,25 @@ async fn sync_and_status_print_their_documented_json() {
 
     let status = json_of(&config, "status", &["status"]).await;
     assert_eq!(status["objects"][0]["owned_bookings"], 2);
+
+    // The text is in the object's zone: its unit's, asked of FlexyKey once, then remembered in
+    // the ledger, so that a FlexyKey that fails does not change it.
+    let out = run(&config, &["status"]).await;
+    assert!(
+        stdout(&out).starts_with("Times in Europe/Berlin (the booking objects' zone"),
+        "{}",
+        stdout(&out)
+    );
+    sandbox.set_faults(flexysync::sandbox::Faults {
+        fault_rate: 1.0,
+        ..Default::default()
+    });
+    let out = run(&config, &["status"]).await;
+    assert!(
+        stdout(&out).starts_with("Times in Europe/Berlin (the booking objects' zone"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
