@@ -1,6 +1,6 @@
 //! Config values chosen from a fixed set of words (`kind`, `preset`, `code`, `drift`, `format`).
 //! Each is read by [`choice_enum!`], so that a wrong word is answered with the words allowed
-//! (`"last4" is not allowed; expected one of "phone-last4", "derived", "none"`) rather than
+//! (``"last4" is not allowed; expected one of `phone-last4`, `derived`, `none` ``) rather than
 //! serde's `enum CodePolicy does not have variant constructor last4`.
 
 use std::fmt;
@@ -28,9 +28,9 @@ pub trait Choice: Sized + Copy + 'static {
     }
 }
 
-/// `"word" is not allowed; expected one of "a", "b", "c"`.
+/// ``"word" is not allowed; expected one of `a`, `b`, `c` ``.
 pub fn not_allowed<'a>(word: &str, allowed: impl Iterator<Item = &'a str>) -> String {
-    let allowed: Vec<String> = allowed.map(|name| format!("{name:?}")).collect();
+    let allowed: Vec<String> = allowed.map(|name| format!("`{name}`")).collect();
     format!(
         "{word:?} is not allowed; expected one of {}",
         allowed.join(", ")
@@ -47,7 +47,7 @@ where
     impl<T: Choice> serde::de::Visitor<'_> for Visitor<T> {
         type Value = T;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let allowed: Vec<String> = T::names().iter().map(|n| format!("{n:?}")).collect();
+            let allowed: Vec<String> = T::names().iter().map(|n| format!("`{n}`")).collect();
             write!(f, "one of {}", allowed.join(", "))
         }
         fn visit_str<E: serde::de::Error>(self, word: &str) -> Result<T, E> {

@@ -242,44 +242,44 @@ fn every_enum_value_error_lists_the_allowed_words_with_file_and_key() {
             with_source_key("code", "\"last4\""),
             "sources[0].code",
             "\"last4\"",
-            &["\"phone-last4\"", "\"derived\"", "\"none\""][..],
+            &["`phone-last4`", "`derived`", "`none`"][..],
         ),
         (
             with_source_key("preset", "\"expedia\""),
             "sources[0].preset",
             "\"expedia\"",
             &[
-                "\"airbnb\"",
-                "\"booking-com\"",
-                "\"vrbo\"",
-                "\"google\"",
-                "\"generic\"",
+                "`airbnb`",
+                "`booking-com`",
+                "`vrbo`",
+                "`google`",
+                "`generic`",
             ],
         ),
         (
             with_source_key("kind", "\"caldav\""),
             "sources[0].kind",
             "\"caldav\"",
-            &["\"ical\"", "\"webhook\""],
+            &["`ical`", "`webhook`"],
         ),
         (
             format!("{MINIMAL}\n[sync]\ndrift = \"ignore\"\n"),
             "sync.drift",
             "\"ignore\"",
-            &["\"repair\"", "\"report\""],
+            &["`repair`", "`report`"],
         ),
         (
             format!("{MINIMAL}\n[log]\nformat = \"xml\"\n"),
             "log.format",
             "\"xml\"",
-            &["\"pretty\"", "\"json\""],
+            &["`pretty`", "`json`"],
         ),
         // Case matters: the config spells the words in lower case.
         (
             format!("{MINIMAL}\n[log]\nformat = \"JSON\"\n"),
             "log.format",
             "\"JSON\"",
-            &["\"pretty\"", "\"json\""],
+            &["`pretty`", "`json`"],
         ),
     ];
     for (text, key, found, allowed) in cases {
@@ -305,7 +305,7 @@ fn a_wrong_enum_value_from_the_environment_is_named_the_same_way() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("sync.drift") && err.contains("expected one of \"repair\", \"report\""),
+        err.contains("sync.drift") && err.contains("expected one of `repair`, `report`"),
         "{err}"
     );
 }
