@@ -90,22 +90,31 @@ pub enum Command {
     )]
     Status,
     /// Preview what a calendar feed yields
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync feed preview --source cabin-7-airbnb"
+    )]
     Feed(feed::FeedCommand),
     /// Unit logs: fetch live, backfill, show and export the archive
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync logs show --from 2026-03-14 --to 2026-03-14"
+    )]
     Logs(logs::LogsCommand),
     /// List the FlexyKey units the account sees
     #[command(after_help = "Example:\n  flexysync units --json")]
     Units,
     /// Show, read or switch one unit
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  flexysync unit status 3023")]
     Unit(api::UnitCommand),
     /// List the booking objects the account sees
     #[command(after_help = "Example:\n  flexysync objects")]
     Objects,
     /// List, create or delete FlexyKey bookings by hand
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync bookings list --object 123 --from 2026-12-01 --to 2026-12-31"
+    )]
     Bookings(api::BookingsCommand),
 }
 
