@@ -45,7 +45,6 @@ pub const CHECK: Noun = Noun::new("check", "checks");
 pub const ARRIVAL: Noun = Noun::new("arrival", "arrivals");
 pub const TIME: Noun = Noun::new("time", "times");
 pub const WINDOW: Noun = Noun::new("window", "windows");
-pub const OCCURRENCE: Noun = Noun::new("occurrence", "occurrences");
 pub const EVENT: Noun = Noun::new("event", "events");
 pub const FOREIGN: Noun = Noun::new("foreign booking", "foreign bookings");
 pub const UPCOMING: Noun = Noun::new("upcoming reservation", "upcoming reservations");

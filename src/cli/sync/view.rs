@@ -13,6 +13,7 @@ use crate::reconcile::status::StatusReport;
 use crate::reconcile::{Action, Category, Operation};
 use crate::text::{
     ARRIVAL, BOOKING, FOREIGN, OPERATION, OWNED_BOOKING, TIME, UPCOMING, WRITE_CALL, count,
+    pad_right,
 };
 
 #[derive(Debug, Serialize)]
@@ -142,7 +143,7 @@ pub fn sync_text(report: &PassReport, zones: &ObjectZones) -> String {
                 format!("{:?} read, {} upcoming", source.read, source.upcoming).to_lowercase()
             }
         };
-        let _ = writeln!(out, "  {:<20} {state}", source.name);
+        let _ = writeln!(out, "  {} {state}", pad_right(&source.name, 20));
         if let Some(released) = &source.released {
             let _ = writeln!(out, "  {:<20} hold released: {released}", "");
         }
