@@ -60,9 +60,10 @@ pub enum LogsCommand {
     /// Export archived entries as CSV or JSON lines (FlexyKey's field names, times in UTC)
     #[command(after_help = LOGS_EXPORT_HELP)]
     Export {
-        /// csv (with a header line) or jsonl (one JSON object a line)
+        /// csv (with a header line) or jsonl (one JSON object a line); needed unless --json,
+        /// which means jsonl
         #[arg(long, value_enum)]
-        format: FormatArg,
+        format: Option<FormatArg>,
         /// Write here instead of standard output
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -459,7 +460,7 @@ async fn archive_unit_ids(ledger: &Ledger, unit: Option<i64>) -> Result<Vec<i64>
 
 async fn export(
     context: &Context,
-    format: FormatArg,
+    format: Option<FormatArg>,
     output: Option<PathBuf>,
     args: FilterArgs,
     now: DateTime<Utc>,
@@ -475,9 +476,15 @@ async fn export(
         }
     };
     let filter = filter_of(&args, &zone, now)?;
-    let format = match format {
-        FormatArg::Csv => ExportFormat::Csv,
-        FormatArg::Jsonl => ExportFormat::JsonLines,
+    // `--json` alone means JSON lines: the export's own JSON form.
+    let format = match (format, context.json) {
+        (Some(FormatArg::Csv), _) => ExportFormat::Csv,
+        (Some(FormatArg::Jsonl), _) | (None, true) => ExportFormat::JsonLines,
+        (None, false) => {
+            return Err(CliError::Usage(
+                "--format: give csv or jsonl (or --json for jsonl)".into(),
+            ));
+        }
     };
     let out: Box<dyn Write> = match &output {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|err| {

@@ -171,6 +171,24 @@ async fn the_logs_commands_print_their_documented_json() {
     .await;
     assert_eq!(shown.as_array().unwrap().len() as u64, stored);
     let text = shown.to_string();
+    // `logs export --json` is JSON lines, one `logs fetch` record a line.
+    let out = run(
+        &config,
+        &[
+            "--json", "logs", "export", "--unit", "3023", "--from", &day, "--to", &day,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect(line))
+        .collect();
+    assert_eq!(lines.len() as u64, stored, "the same [from, to) window");
+    assert_eq!(super::keys(&lines[0]), super::documented_keys("logs fetch"));
+    let out = run(&config, &["logs", "export", "--unit", "3023"]).await;
+    assert_eq!(code(&out), 2, "without --json, --format is needed");
+    assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
     assert!(
         !regex::Regex::new(r"\+\d{7,}").unwrap().is_match(&text),
         "phone numbers are masked as in the table: {text}"
