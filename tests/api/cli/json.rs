@@ -11,16 +11,20 @@ use super::{assert_documented, json_of};
 use crate::daemon::{calendar, serve_feed, stay};
 use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, stdout};
 
+/// An iCal source `cabin` for the sandbox's cabin (booking object 123), without `timezone`.
+fn cabin_source(url: &str) -> String {
+    format!(
+        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{url}\"\nbooking_object_id = {}\n",
+        sandbox::OBJECT_CABIN
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_json_lists_every_check_with_its_verdict() {
     let sandbox = start_sandbox(SandboxOptions::default()).await;
     let feed = serve_feed(calendar(&[stay("a@test", 3, 2)])).await;
     let dir = tempfile::tempdir().unwrap();
-    let sources = format!(
-        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = {}\n",
-        feed.url,
-        sandbox::OBJECT_CABIN
-    );
+    let sources = cabin_source(&feed.url);
     let config = sandbox_config(dir.path(), &sandbox, &sources);
     let value = json_of(&config, "check", &["check"]).await;
     assert_eq!(value["ok"], true);
@@ -200,11 +204,7 @@ async fn sync_and_status_print_their_documented_json() {
     let sandbox = start_sandbox(SandboxOptions::default()).await;
     let feed = serve_feed(calendar(&[stay("a@test", 3, 2), stay("b@test", 8, 1)])).await;
     let dir = tempfile::tempdir().unwrap();
-    let sources = format!(
-        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = {}\n",
-        feed.url,
-        sandbox::OBJECT_CABIN
-    );
+    let sources = cabin_source(&feed.url);
     let config = sandbox_config(dir.path(), &sandbox, &sources);
     let planned = json_of(&config, "sync", &["sync", "--dry-run"]).await;
     assert_eq!(planned["operations"].as_array().unwrap().len(), 2);
@@ -241,10 +241,7 @@ async fn feed_preview_prints_its_documented_json_read_in_the_objects_zone() {
     let dir = tempfile::tempdir().unwrap();
     // No `timezone`: like a pass, the preview reads the stay in the booking object's zone (its
     // unit's, W. Europe Standard Time), so check-in is 15:00 in Berlin.
-    let sources = format!(
-        "[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\nbooking_object_id = 123\n",
-        feed.url
-    );
+    let sources = cabin_source(&feed.url);
     let sandbox = start_sandbox(SandboxOptions::default()).await;
     let config = sandbox_config(dir.path(), &sandbox, &sources);
     let preview = json_of(

@@ -89,48 +89,28 @@ async fn bookings_list_reads_a_day_in_the_objects_zone_on_both_clock_change_days
         "23:00 local on the 24th: {fall:?}"
     );
 
-    // The table says which zone it is in and shows local times.
-    let out = run(
-        &config,
-        &[
-            "bookings",
-            "list",
-            "--object",
-            "123",
-            "--from",
-            "2026-10-25",
-            "--to",
-            "2026-10-25",
-        ],
-    )
-    .await;
-    let text = stdout(&out);
-    assert!(
-        text.starts_with("Times in Europe/Berlin (booking object 123's unit 3023)."),
-        "{text}"
-    );
-    assert!(text.contains("2026-10-25 23:15:00 CET"), "{text}");
-    // --tz overrides both the reading and the showing.
-    let out = run(
-        &config,
-        &[
-            "--tz",
-            "UTC",
-            "bookings",
-            "list",
-            "--object",
-            "123",
-            "--from",
-            "2026-10-25",
-            "--to",
-            "2026-10-25",
-        ],
-    )
-    .await;
-    let text = stdout(&out);
-    assert!(text.starts_with("Times in UTC (--tz)."), "{text}");
-    assert!(text.contains("2026-10-25 22:15:00 UTC"), "{text}");
-    assert!(!text.contains("Fall before"), "{text}");
+    // The table says which zone it is in and shows local times; --tz overrides both the
+    // reading and the showing.
+    for (tz, caption, fall_last_shown) in [
+        (
+            None,
+            "Times in Europe/Berlin (booking object 123's unit 3023).",
+            "2026-10-25 23:15:00 CET",
+        ),
+        (
+            Some("UTC"),
+            "Times in UTC (--tz).",
+            "2026-10-25 22:15:00 UTC",
+        ),
+    ] {
+        let mut args: Vec<&str> = tz.map(|tz| vec!["--tz", tz]).unwrap_or_default();
+        args.extend(["bookings", "list", "--object", "123"]);
+        args.extend(["--from", "2026-10-25", "--to", "2026-10-25"]);
+        let text = stdout(&run(&config, &args).await);
+        assert!(text.starts_with(caption), "{text}");
+        assert!(text.contains(fall_last_shown), "{text}");
+        assert!(!text.contains("Fall before"), "{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
