@@ -259,17 +259,7 @@ impl Context {
         client: Option<&Client>,
         object_id: i64,
     ) -> ShownZone {
-        if let Some(zone) = self.tz_flag() {
-            return zone;
-        }
-        let mut finder = ZoneFinder::new(config, client).await;
-        let zone = finder.object(object_id).await;
-        finder.close().await;
-        zone.unwrap_or_else(|| {
-            ShownZone::utc(format!(
-                "the zone of booking object {object_id} is not known"
-            ))
-        })
+        self.zone_of(config, client, Owner::Object(object_id)).await
     }
 
     /// The zone for one unit's times: `--tz`, else the unit's, else UTC.
@@ -279,13 +269,20 @@ impl Context {
         client: Option<&Client>,
         unit_id: i64,
     ) -> ShownZone {
+        self.zone_of(config, client, Owner::Unit(unit_id)).await
+    }
+
+    async fn zone_of(&self, config: &Config, client: Option<&Client>, owner: Owner) -> ShownZone {
         if let Some(zone) = self.tz_flag() {
             return zone;
         }
         let mut finder = ZoneFinder::new(config, client).await;
-        let zone = finder.unit(unit_id).await;
+        let (zone, what) = match owner {
+            Owner::Object(id) => (finder.object(id).await, format!("booking object {id}")),
+            Owner::Unit(id) => (finder.unit(id).await, format!("unit {id}")),
+        };
         finder.close().await;
-        zone.unwrap_or_else(|| ShownZone::utc(format!("the zone of unit {unit_id} is not known")))
+        zone.unwrap_or_else(|| ShownZone::utc(format!("the zone of {what} is not known")))
     }
 
     /// `--tz`, else UTC: for times that belong to no one object.
@@ -293,6 +290,12 @@ impl Context {
         self.tz_flag()
             .unwrap_or_else(|| ShownZone::utc("no --tz given"))
     }
+}
+
+/// Whose times a command shows.
+enum Owner {
+    Object(i64),
+    Unit(i64),
 }
 
 /// The zones of every booking object a report mentions (`sync`, `status`): each object's times
