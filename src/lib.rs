@@ -12,4 +12,5 @@ pub mod reconcile;
 pub mod redact;
 pub mod sandbox;
 pub mod sources;
+pub mod text;
 pub mod when;

@@ -5,18 +5,21 @@ use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Naive
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// Which end of a range a bare date stands for.
+/// Which end of a window a bare date stands for. Every window on the command line is
+/// `[from, to)`: it holds `from` and stops just before `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhenBound {
-    /// A date means its first second (00:00:00).
+    /// A date means its start (00:00 that day).
     Start,
-    /// A date means its last second (23:59:59), so `--to 2026-01-31` includes the 31st.
+    /// A date means its end, which is the next day's 00:00 (exclusive), so `--to 2026-01-31`
+    /// takes in all of the 31st, and a day that a clock change shortens or lengthens is
+    /// 23 or 25 hours long.
     End,
 }
 
 /// Parses `now`, an RFC 3339 time (`2026-12-01T15:00:00Z`), a local date-time
-/// (`2026-12-01T15:00`, `2026-12-01 15:00`) or a date (`2026-12-01`, its first or last second
-/// by `bound`). Local forms are read in `zone`, else UTC; see [`local_to_utc`] for times the
+/// (`2026-12-01T15:00`, `2026-12-01 15:00`) or a date (`2026-12-01`, its start or its end by
+/// `bound`). Local forms are read in `zone`, else UTC; see [`local_to_utc`] for times the
 /// clock skips or repeats.
 pub fn parse_when(
     text: &str,
@@ -36,11 +39,11 @@ pub fn parse_when(
         .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
         .or_else(|| {
             let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-            let clock = match bound {
-                WhenBound::Start => NaiveTime::MIN,
-                WhenBound::End => NaiveTime::from_hms_opt(23, 59, 59)?,
+            let day = match bound {
+                WhenBound::Start => date,
+                WhenBound::End => date.succ_opt()?,
             };
-            Some(date.and_time(clock))
+            Some(day.and_time(NaiveTime::MIN))
         })
         .ok_or_else(|| {
             format!(
@@ -116,7 +119,12 @@ mod tests {
         );
         assert_eq!(
             parse_when("2026-01-14", WhenBound::End, None, now).unwrap(),
-            at(2026, 1, 14, 23, 59, 59)
+            at(2026, 1, 15, 0, 0, 0),
+            "a bare date as the end is the end of that day, exclusive"
+        );
+        assert_eq!(
+            parse_when("2026-12-31", WhenBound::End, None, now).unwrap(),
+            at(2027, 1, 1, 0, 0, 0)
         );
         assert_eq!(
             parse_when("2026-01-14T08:00:00+01:00", WhenBound::Start, None, now).unwrap(),
@@ -128,5 +136,29 @@ mod tests {
             err.contains("14/01/2026") && err.contains("2026-01-14"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_bare_end_date_ends_at_local_midnight_across_clock_changes() {
+        let now = at(2026, 5, 1, 12, 0, 0);
+        let stockholm = Some(chrono_tz::Europe::Stockholm);
+        let window = |from: &str, to: &str| {
+            let start = parse_when(from, WhenBound::Start, stockholm, now).unwrap();
+            let end = parse_when(to, WhenBound::End, stockholm, now).unwrap();
+            (start, end)
+        };
+        // Spring forward (2026-03-29): the day is 23 hours, ending at 00:00 CEST = 22:00Z.
+        let (start, end) = window("2026-03-29", "2026-03-29");
+        assert_eq!(start, at(2026, 3, 28, 23, 0, 0));
+        assert_eq!(end, at(2026, 3, 29, 22, 0, 0));
+        assert_eq!((end - start).num_hours(), 23);
+        // Fall back (2026-10-25): 25 hours, ending at 00:00 CET = 23:00Z.
+        let (start, end) = window("2026-10-25", "2026-10-25");
+        assert_eq!(start, at(2026, 10, 24, 22, 0, 0));
+        assert_eq!(end, at(2026, 10, 25, 23, 0, 0));
+        assert_eq!((end - start).num_hours(), 25);
+        // A time as the end is taken as it is: the window stops just before it.
+        let end = parse_when("2026-10-25T00:00", WhenBound::End, stockholm, now).unwrap();
+        assert_eq!(end, at(2026, 10, 24, 22, 0, 0));
     }
 }

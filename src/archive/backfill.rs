@@ -33,7 +33,8 @@ pub struct BackfillReport {
     pub skipped: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a backfill did for one unit (as `logs backfill --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnitBackfill {
     pub unit_id: i64,
     /// Where this run started: the range's start, or the position an earlier run reached.

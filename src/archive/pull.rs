@@ -35,8 +35,8 @@ impl PullReport {
     }
 }
 
-/// What one pull did for one unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one pull did for one unit (as `logs pull --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnitPull {
     pub unit_id: i64,
     pub from: DateTime<Utc>,

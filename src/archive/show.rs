@@ -10,9 +10,10 @@ use chrono_tz::Tz;
 use futures::TryStreamExt;
 use regex::Regex;
 
-use super::ArchiveError;
+use super::{ArchiveError, ExportRecord};
 use crate::ledger::{ArchiveFilter, ArchivedEntry, CredentialLabel, Ledger};
 use crate::redact::mask_with;
+use crate::text::{display_width, pad_left, pad_right};
 
 /// Digit runs long enough to be phone numbers (spaces and dashes allowed inside).
 static PHONE_LIKE: LazyLock<Regex> =
@@ -100,6 +101,11 @@ pub struct ShowOptions {
     pub grep: Option<String>,
     /// `--tz`: one zone for every unit instead of each unit's own.
     pub zone_override: Option<Tz>,
+    /// `--json`: one JSON array of export records (times in UTC, phone numbers masked as in
+    /// the table) with `who` added, instead of the table.
+    pub json: bool,
+    /// The time column's heading, naming its zone (`TIME (Europe/Stockholm)`); `TIME` if `None`.
+    pub time_heading: Option<String>,
 }
 
 /// True when `needle` (lower case) occurs in the entry's message, labels or `who`.
@@ -130,6 +136,20 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// One line of the streamed table: fixed columns padded by display width (names with å/ä/ö
+/// or emoji line up), the message last and unpadded.
+fn row(time_width: usize, cells: [&str; 6]) -> String {
+    let [time, unit, source, who, action, message] = cells;
+    format!(
+        "{} {}  {} {} {} {message}",
+        pad_right(time, time_width),
+        pad_left(unit, 6),
+        pad_right(source, 16),
+        pad_right(who, 20),
+        pad_right(action, 20),
+    )
+}
+
 /// Writes the table; returns how many entries it showed. Entries stream from the ledger.
 pub async fn show<W: Write>(
     ledger: &Ledger,
@@ -143,12 +163,17 @@ pub async fn show<W: Write>(
         reason: err.to_string(),
     };
     let needle = options.grep.as_deref().map(str::to_lowercase);
-    writeln!(
-        out,
-        "{:<25} {:>6}  {:<16} {:<20} {:<20} MESSAGE",
-        "TIME", "UNIT", "SOURCE", "WHO", "ACTION"
-    )
-    .map_err(write_err)?;
+    let time_heading = options.time_heading.as_deref().unwrap_or("TIME");
+    let time_width = display_width(time_heading).max(25);
+    if options.json {
+        out.write_all(b"[").map_err(write_err)?;
+    } else {
+        let header = row(
+            time_width,
+            [time_heading, "UNIT", "SOURCE", "WHO", "ACTION", "MESSAGE"],
+        );
+        writeln!(out, "{header}").map_err(write_err)?;
+    }
     let mut shown = 0;
     let mut entries = ledger.archive_entries(&options.filter);
     while let Some(item) = entries.try_next().await? {
@@ -159,23 +184,85 @@ pub async fn show<W: Write>(
         {
             continue;
         }
+        if options.json {
+            let separator: &[u8] = if shown == 0 { b"\n  " } else { b",\n  " };
+            out.write_all(separator).map_err(write_err)?;
+            serde_json::to_writer(&mut out, &json_record(&item, who))
+                .map_err(|err| write_err(err.into()))?;
+            shown += 1;
+            continue;
+        }
         let zone = options
             .zone_override
             .or_else(|| zones.get(&item.unit_id).copied());
         let entry = &item.entry;
-        writeln!(
-            out,
-            "{:<25} {:>6}  {:<16} {:<20} {:<20} {}",
-            local_time(entry.server_date, zone),
-            item.unit_id,
-            mask_phone_numbers(source_id),
-            who.unwrap_or("-"),
-            one_line(entry.action_label.as_deref().unwrap_or("")),
-            mask_phone_numbers(&one_line(entry.log_msg.as_deref().unwrap_or(""))),
-        )
-        .map_err(write_err)?;
+        let line = row(
+            time_width,
+            [
+                &local_time(entry.server_date, zone),
+                &item.unit_id.to_string(),
+                &mask_phone_numbers(source_id),
+                who.unwrap_or("-"),
+                &one_line(entry.action_label.as_deref().unwrap_or("")),
+                &mask_phone_numbers(&one_line(entry.log_msg.as_deref().unwrap_or(""))),
+            ],
+        );
+        writeln!(out, "{line}").map_err(write_err)?;
         shown += 1;
+    }
+    if options.json {
+        let end: &[u8] = if shown == 0 { b"]\n" } else { b"\n]\n" };
+        out.write_all(end).map_err(write_err)?;
     }
     out.flush().map_err(write_err)?;
     Ok(shown)
+}
+
+/// One entry of `logs show --json`: its export record, masked as the table is, and `who`.
+fn json_record(item: &ArchivedEntry, who: Option<&str>) -> serde_json::Value {
+    let mask = |text: &Option<String>| text.as_deref().map(mask_phone_numbers);
+    let mut record = ExportRecord::from(item.clone());
+    record.source_id = mask(&record.source_id);
+    record.source_label = mask(&record.source_label);
+    record.log_msg = mask(&record.log_msg);
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("who".to_owned(), who.into());
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_line_up_by_display_width_with_non_ascii_names() {
+        let lines = [
+            row(
+                27,
+                [
+                    "TIME (Europe/Stockholm)",
+                    "UNIT",
+                    "SOURCE",
+                    "WHO",
+                    "ACTION",
+                    "MESSAGE",
+                ],
+            ),
+            row(27, ["t", "1", "s", "Åsa Öberg", "Öppnad", "m"]),
+            row(27, ["t", "1", "s", "🔑 Bo", "🚪 Open", "m"]),
+            row(27, ["t", "1", "s", "A\u{30a}sa", "門", "m"]),
+        ];
+        let message_column: Vec<usize> = lines
+            .iter()
+            .map(|line| {
+                unicode_width::UnicodeWidthStr::width(&line[..line.rfind(' ').unwrap() + 1])
+            })
+            .collect();
+        assert!(
+            message_column.iter().all(|&c| c == message_column[0]),
+            "{lines:#?}"
+        );
+    }
 }

@@ -1,29 +1,44 @@
 //! Operator commands over the FlexyKey API: units, unit, objects, bookings. Every input is
 //! validated before the first call, so a typo never reaches FlexyKey.
 
+use chrono::Utc;
 use clap::{Args, Subcommand};
 
 use super::table::{or_dash, print_json, print_list, print_table};
-use super::{CliError, Context};
+use super::{CliError, Context, help};
 use crate::flexykey::{Client, NewBooking, OutputAction, OutputName, UnitRef};
 use crate::redact::mask;
-use crate::when::{WhenBound, parse_when};
 
 #[derive(Debug, Subcommand)]
 pub enum UnitCommand {
     /// Show one unit's information and IO description
-    Show { unit_id: i64 },
+    #[command(after_help = "Example:\n  flexysync unit show 3023")]
+    Show {
+        /// The unit's id (see `flexysync units`)
+        unit_id: i64,
+    },
     /// Show a unit's inputs and outputs right now
+    #[command(
+        after_help = "The status time is shown in the unit's zone, or in --tz.\n\n\
+                      Example:\n  flexysync unit status --serial 040530585131396"
+    )]
     Status(UnitTarget),
-    /// Switch an output: `unit control ID OUTPUT ACTION` or `unit control --serial S OUTPUT
-    /// ACTION`; OUTPUT is F1, F2 or X1 to X64 (case-insensitive), ACTION is ON, OFF or a pulse
-    /// length in seconds (1 to 99999)
+    /// Switch an output on or off, or pulse it
+    #[command(
+        override_usage = "flexysync unit control <ID> <OUTPUT> <ACTION>\n       \
+                          flexysync unit control --serial <SERIAL> <OUTPUT> <ACTION>",
+        after_help = "Arguments:\n  \
+                      <ID>      The unit's id (left out with --serial)\n  \
+                      <OUTPUT>  F1, F2 or X1 to X64 (any case)\n  \
+                      <ACTION>  ON, OFF, or a pulse length in seconds (1 to 99999)\n\n\
+                      Example:\n  flexysync unit control 3023 F1 5"
+    )]
     Control {
-        /// The unit's serial number instead of its id
+        /// The unit's serial number instead of its id (leading zeros kept)
         #[arg(long)]
         serial: Option<String>,
-        /// [ID] OUTPUT ACTION
-        #[arg(num_args = 2..=3, required = true, value_name = "ID OUTPUT ACTION")]
+        /// The unit's id (unless --serial), the output and the action
+        #[arg(num_args = 2..=3, required = true, value_name = "ARG", hide = true)]
         args: Vec<String>,
     },
 }
@@ -61,39 +76,70 @@ impl UnitTarget {
 #[derive(Debug, Subcommand)]
 pub enum BookingsCommand {
     /// List a booking object's bookings that overlap a window
+    #[command(after_help = BOOKINGS_LIST_HELP)]
     List {
-        #[arg(long)]
+        /// The booking object (see `flexysync objects`)
+        #[arg(long, value_name = "ID")]
         object: i64,
-        /// Start of the window: a date (2026-12-01) or an RFC 3339 time
-        #[arg(long)]
+        #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
         from: String,
-        /// End of the window
-        #[arg(long)]
+        #[arg(long, value_name = "WHEN", help = help::TO_HELP)]
         to: String,
     },
-    /// Create a booking by hand
+    /// Create a booking by hand, valid from --from until --to
+    #[command(after_help = BOOKINGS_CREATE_HELP)]
     Create {
-        #[arg(long)]
+        /// The booking object the booking opens (see `flexysync objects`)
+        #[arg(long, value_name = "ID")]
         object: i64,
-        #[arg(long)]
+        /// When access starts: a date (its 00:00) or a time (2026-12-01T15:00)
+        #[arg(long, value_name = "WHEN")]
         from: String,
-        #[arg(long)]
+        /// When access ends: a date means the end of that day (the next day's 00:00), or a
+        /// time (2026-12-05T11:00)
+        #[arg(long, value_name = "WHEN")]
         to: String,
-        /// A phone number with country code; up to three
-        #[arg(long = "phone")]
+        /// A phone number with country code (+46701234567); up to three
+        #[arg(long = "phone", value_name = "PHONE")]
         phones: Vec<String>,
         /// Keypad code, 4 to 8 digits
-        #[arg(long)]
+        #[arg(long, value_name = "DIGITS")]
         code: Option<String>,
-        #[arg(long)]
+        /// An RFID tag's id, as FlexyKey shows it
+        #[arg(long, value_name = "TAG")]
         rfid: Option<String>,
         /// Free text, up to 100 characters
-        #[arg(long)]
+        #[arg(long, value_name = "TEXT")]
         name: Option<String>,
     },
     /// Delete one booking by id
-    Delete { booking_id: i64 },
+    #[command(after_help = "Example:\n  flexysync bookings delete 48213")]
+    Delete {
+        /// The booking's id (see `flexysync bookings list`)
+        booking_id: i64,
+    },
 }
+
+/// Where the bookings commands read dates and show times.
+macro_rules! object_zone_help {
+    () => {
+        " Dates and times without an offset are read, and times shown, in the booking \
+         object's zone (its source's `timezone`, else its unit's), or in --tz."
+    };
+}
+
+const BOOKINGS_LIST_HELP: &str = concat!(
+    help::window_rule!(),
+    object_zone_help!(),
+    "\n\nExample:\n  flexysync bookings list --object 123 --from 2026-12-01 --to 2026-12-31"
+);
+
+const BOOKINGS_CREATE_HELP: &str = concat!(
+    "The booking is valid [from, to): a bare date as --to means the end of that day.",
+    object_zone_help!(),
+    "\n\nExample:\n  flexysync bookings create --object 123 --from 2026-12-01T15:00 \
+     --to 2026-12-05T11:00 --phone +46701234567 --name \"Anna Svensson\""
+);
 
 fn client(context: &Context) -> Result<Client, CliError> {
     let config = context.load_config()?;
@@ -168,17 +214,22 @@ pub async fn unit(cmd: UnitCommand, context: &Context) -> Result<(), CliError> {
         }
         UnitCommand::Status(target) => {
             let unit_ref = target.to_ref()?;
-            let status = client(context)?.io_status(&unit_ref).await?;
+            let config = context.load_config()?;
+            let client = Client::new(&config.flexykey)?;
+            let status = client.io_status(&unit_ref).await?;
             if context.json {
                 return print_json(&status);
             }
+            let zone = context
+                .unit_zone(&config, Some(&client), status.unit_id)
+                .await;
             println!(
                 "unit {} (serial {}), status at {}",
                 status.unit_id,
                 or_dash(status.serial_number.as_deref()),
                 status
                     .status_timestamp
-                    .map(|t| context.show_time(t))
+                    .map(|t| zone.time(t))
                     .unwrap_or_else(|| "-".into())
             );
             let mut rows = vec![];
@@ -238,16 +289,22 @@ pub async fn objects(context: &Context) -> Result<(), CliError> {
 pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), CliError> {
     match cmd {
         BookingsCommand::List { object, from, to } => {
-            let (from, to) = window(&from, &to, context)?;
-            let mut bookings = client(context)?.bookings(object, from, to).await?;
+            let config = context.load_config()?;
+            let client = Client::new(&config.flexykey)?;
+            let zone = context.object_zone(&config, Some(&client), object).await;
+            let (from, to) = zone.window(&from, &to, Utc::now())?;
+            let mut bookings = client.bookings(object, from, to).await?;
             bookings.sort_by_key(|b| (b.start, b.booking_id));
+            if !context.json {
+                println!("{}", zone.caption());
+            }
             let headers = ["BOOKING", "START", "END", "PHONES", "CODE", "RFID", "NAME"];
             print_list(context, &bookings, &headers, |b| {
                 let phones: Vec<String> = b.phones.iter().map(|p| mask(p)).collect();
                 vec![
                     b.booking_id.to_string(),
-                    context.show_time(b.start),
-                    context.show_time(b.end),
+                    zone.time(b.start),
+                    zone.time(b.end),
                     if phones.is_empty() {
                         "-".into()
                     } else {
@@ -268,7 +325,10 @@ pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), Cli
             rfid,
             name,
         } => {
-            let (start, end) = window(&from, &to, context)?;
+            let config = context.load_config()?;
+            let client = Client::new(&config.flexykey)?;
+            let zone = context.object_zone(&config, Some(&client), object).await;
+            let (start, end) = zone.window(&from, &to, Utc::now())?;
             let booking = NewBooking {
                 booking_object_id: object,
                 start,
@@ -278,7 +338,7 @@ pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), Cli
                 rfid,
                 name: check_name(name)?,
             };
-            let created = client(context)?.create_booking(&booking).await?;
+            let created = client.create_booking(&booking).await?;
             if context.json {
                 return print_json(&created);
             }
@@ -286,8 +346,8 @@ pub async fn bookings(cmd: BookingsCommand, context: &Context) -> Result<(), Cli
                 "created booking {} on object {}: {} to {}",
                 created.booking_id,
                 created.booking_object_id,
-                context.show_time(created.start),
-                context.show_time(created.end)
+                zone.time(created.start),
+                zone.time(created.end)
             );
             Ok(())
         }
@@ -324,27 +384,6 @@ fn control_args(
         None => None,
     };
     Ok((UnitTarget { unit_id, serial }, output, action))
-}
-
-fn window(
-    from: &str,
-    to: &str,
-    context: &Context,
-) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), CliError> {
-    // A booking's end is exclusive: a bare date stands for its midnight at either end.
-    let now = chrono::Utc::now();
-    let when = |flag: &str, text: &str| {
-        parse_when(text, WhenBound::Start, context.tz, now)
-            .map_err(|e| CliError::Usage(format!("{flag}: {e}")))
-    };
-    let start = when("--from", from)?;
-    let end = when("--to", to)?;
-    if end <= start {
-        return Err(CliError::Usage(format!(
-            "--to ({to}) must be after --from ({from})"
-        )));
-    }
-    Ok((start, end))
 }
 
 fn check_phones(phones: Vec<String>) -> Result<Vec<String>, CliError> {

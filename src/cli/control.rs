@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use super::{CliError, Context};
 use crate::config::Config;
 use crate::daemon::control::{
@@ -179,8 +181,9 @@ pub fn presenter() -> Arc<dyn Presenter> {
 
 struct CliPresenter;
 
-/// Renders with the options the command was given (its `--json`, `--tz`, config path).
-fn rendered(request: &ControlRequest, render: impl FnOnce(&Context) -> Output) -> ControlReply {
+/// The options the command was given (its `--json`, `--tz`, config path), or the refusal of a
+/// `--tz` that names no zone.
+fn request_context(request: &ControlRequest) -> Result<Context, ControlReply> {
     let tz = match request.tz.as_deref().map(|name| {
         crate::config::resolve_timezone(name)
             .ok_or_else(|| CliError::Usage(format!("--tz {name:?}: unknown time zone")))
@@ -190,37 +193,48 @@ fn rendered(request: &ControlRequest, render: impl FnOnce(&Context) -> Output) -
                 stdout: String::new(),
                 result: Err(err),
             };
-            return refused.into_reply();
+            return Err(refused.into_reply());
         }
         Some(Ok(tz)) => Some(tz),
         None => None,
     };
-    let context = Context {
+    Ok(Context {
         config_path: request.config_path.clone(),
         json: request.json,
         tz,
-    };
-    render(&context).into_reply()
+    })
 }
 
 impl Presenter for CliPresenter {
-    fn pass(
-        &self,
-        request: &ControlRequest,
+    fn pass<'a>(
+        &'a self,
+        request: &'a ControlRequest,
+        config: &'a Config,
         outcome: Result<PassReport, PassError>,
-    ) -> ControlReply {
-        rendered(request, |context| {
-            super::sync::present_sync(outcome, context)
+    ) -> BoxFuture<'a, ControlReply> {
+        Box::pin(async move {
+            match request_context(request) {
+                Ok(context) => super::sync::present_sync(outcome, config, &context)
+                    .await
+                    .into_reply(),
+                Err(refused) => refused,
+            }
         })
     }
 
-    fn status(
-        &self,
-        request: &ControlRequest,
+    fn status<'a>(
+        &'a self,
+        request: &'a ControlRequest,
+        config: &'a Config,
         outcome: Result<StatusReport, LedgerError>,
-    ) -> ControlReply {
-        rendered(request, |context| {
-            super::sync::present_status(outcome, context)
+    ) -> BoxFuture<'a, ControlReply> {
+        Box::pin(async move {
+            match request_context(request) {
+                Ok(context) => super::sync::present_status(outcome, config, &context)
+                    .await
+                    .into_reply(),
+                Err(refused) => refused,
+            }
         })
     }
 }

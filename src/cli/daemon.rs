@@ -7,10 +7,12 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::table::print_json;
 use super::{CliError, Context};
 use crate::config::{Config, SourceKind, redact_url};
 use crate::daemon::{self, Listeners, RunOptions};
 use crate::flexykey::Client;
+use crate::text::{BOOKING, CHECK, OBJECT, RESERVATION, UNIT, WARNING, count};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -51,34 +53,46 @@ pub async fn demo(args: DemoArgs, _context: &Context) -> Result<(), CliError> {
         .map_err(CliError::Other)
 }
 
-/// One line per check; the exit code is 0 only when every check passed.
+/// One line per check (or, with `--json`, one object); the exit code is 0 only when every
+/// check passed.
 pub async fn check(context: &Context) -> Result<(), CliError> {
-    let mut failures = 0;
+    let mut checks: Vec<(bool, String)> = vec![];
     let mut report = |ok: bool, line: String| {
-        println!("{} {line}", if ok { "ok  " } else { "FAIL" });
-        if !ok {
-            failures += 1;
+        if !context.json {
+            println!("{} {line}", if ok { "ok  " } else { "FAIL" });
         }
+        checks.push((ok, line));
     };
-    let config = match context.load_config() {
-        Ok(config) => {
-            report(
-                true,
-                format!("config {} is valid", context.config_path().display()),
-            );
-            config
-        }
-        Err(err) => {
-            report(false, err.to_string());
-            // A config error exits 2, like every command's.
-            return Err(err);
-        }
-    };
-    check_flexykey(&config, &mut report).await;
-    check_feeds(&config, &mut report).await;
+    let loaded = context.load_config();
+    match &loaded {
+        Ok(_) => report(
+            true,
+            format!("config {} is valid", context.config_path().display()),
+        ),
+        Err(err) => report(false, err.to_string()),
+    }
+    if let Ok(config) = &loaded {
+        check_flexykey(config, &mut report).await;
+        check_feeds(config, &mut report).await;
+    }
+    let failures = checks.iter().filter(|(ok, _)| !ok).count();
+    if context.json {
+        let list: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|(ok, message)| serde_json::json!({ "ok": ok, "message": message }))
+            .collect();
+        print_json(&serde_json::json!({
+            "ok": failures == 0,
+            "failed": failures,
+            "checks": list,
+        }))?;
+    }
+    // A config error exits 2, like every command's.
+    loaded?;
     if failures > 0 {
         return Err(CliError::NotConverged(format!(
-            "{failures} check(s) failed"
+            "{} failed",
+            count(failures, CHECK)
         )));
     }
     Ok(())
@@ -94,9 +108,9 @@ async fn check_flexykey(config: &Config, report: &mut impl FnMut(bool, String)) 
         Ok(units) => report(
             true,
             format!(
-                "FlexyKey at {base} accepts user {:?} ({} units)",
+                "FlexyKey at {base} accepts user {:?} ({})",
                 config.flexykey.username,
-                units.len()
+                count(units.len(), UNIT)
             ),
         ),
         Err(err) => return report(false, format!("FlexyKey at {base}: {err}")),
@@ -123,9 +137,9 @@ async fn check_flexykey(config: &Config, report: &mut impl FnMut(bool, String)) 
                 None => report(
                     false,
                     format!(
-                        "source {}: booking object {id} is not among the account's {} objects",
+                        "source {}: booking object {id} is not among the account's {}",
                         source.name,
-                        objects.len()
+                        count(objects.len(), OBJECT)
                     ),
                 ),
             }
@@ -157,10 +171,10 @@ async fn check_feeds(config: &Config, report: &mut impl FnMut(bool, String)) {
                     } => report(
                         true,
                         format!(
-                            "feed {}: {} reservations, {} warnings",
+                            "feed {}: {}, {}",
                             source.name,
-                            reservations.len(),
-                            warnings.len()
+                            count(reservations.len(), RESERVATION),
+                            count(warnings.len(), WARNING)
                         ),
                     ),
                     crate::sources::ReadOutcome::Unchanged => {
@@ -176,9 +190,9 @@ async fn check_feeds(config: &Config, report: &mut impl FnMut(bool, String)) {
                     Ok(bookings) => report(
                         true,
                         format!(
-                            "webhook {}: snapshot holds {} bookings",
+                            "webhook {}: snapshot holds {}",
                             source.name,
-                            bookings.len()
+                            count(bookings.len(), BOOKING)
                         ),
                     ),
                     Err(err) => report(false, format!("webhook {}: snapshot: {err}", source.name)),

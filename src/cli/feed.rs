@@ -2,27 +2,46 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::{CliError, Context};
+use super::table::render_table;
+use super::zone::{ShownZone, ZoneFinder};
+use super::{CliError, Context, help};
 use crate::config::{
-    CodePolicy, HumanDuration, LocalTime, Preset, SourceConfig, SourceKind, Timezone,
+    Choice, CodePolicy, HumanDuration, LocalTime, Preset, SourceConfig, SourceKind, Timezone,
     parse_duration,
 };
 use crate::sources::ical::{
     self, Occurrence, OccurrenceQuery, Preview, RuleContext, Zone, looks_like_calendar,
 };
+use crate::text::{EVENT, RESERVATION, count};
 
 #[derive(Debug, Subcommand)]
 pub enum FeedCommand {
     /// Print the reservations a source would produce, and why each skipped event was skipped
+    #[command(after_help = FEED_PREVIEW_HELP)]
     Preview(Box<PreviewArgs>),
     /// Print every VEVENT occurrence in a window as one JSON array (before any booking rule)
+    #[command(after_help = FEED_OCCURRENCES_HELP)]
     Occurrences(OccurrencesArgs),
 }
+
+const FEED_PREVIEW_HELP: &str = concat!(
+    help::window_rule!(),
+    " Dates and times without an offset are read, and times shown, in the source's zone (its \
+     `timezone`, else its booking object's unit's), or in --tz.\n\n\
+     Example:\n  flexysync feed preview --source cabin-7-airbnb --from 2026-12-01 --to 2026-12-31"
+);
+
+const FEED_OCCURRENCES_HELP: &str = concat!(
+    help::window_rule!(),
+    " Dates, and floating times in the calendar, are read in --tz, else UTC; the JSON's times \
+     are as the calendar wrote them.\n\n\
+     Example:\n  flexysync feed occurrences --file cabin.ics --from 2026-12-01 --to 2026-12-31"
+);
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
@@ -40,11 +59,12 @@ pub struct PreviewArgs {
     /// Booking object id the reservations are for (with --file)
     #[arg(long, value_name = "ID")]
     pub object: Option<i64>,
-    /// First day of the window (YYYY-MM-DD) [default: yesterday]
-    #[arg(long, value_name = "DATE")]
+    /// Start of the window, included: a date (from its 00:00) or a time [default: yesterday]
+    #[arg(long, value_name = "WHEN", requires = "to")]
     pub from: Option<String>,
-    /// Day after the window (YYYY-MM-DD) [default: today + horizon]
-    #[arg(long, value_name = "DATE")]
+    /// End of the window, not included: a date means the end of that day (the next day's
+    /// 00:00), or a time [default: today + the horizon]
+    #[arg(long, value_name = "WHEN", requires = "from")]
     pub to: Option<String>,
     /// Show keypad codes and phone numbers in clear
     #[arg(long)]
@@ -55,43 +75,51 @@ pub struct PreviewArgs {
 
 /// The source rules, for `--file`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Rules (with --file)")]
 pub struct RuleFlags {
     /// Zone of floating times and all-day stays (IANA or Windows name)
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
-    /// airbnb | booking-com | vrbo | google | generic
-    #[arg(long, default_value = "generic")]
-    pub preset: String,
+    /// Which booking site wrote the feed (how it names guests and blocks)
+    #[arg(long, default_value = "generic", value_name = "PRESET", value_parser = choice_parser::<Preset>())]
+    pub preset: Preset,
+    /// Local time an all-day stay starts
     #[arg(long, default_value = "15:00", value_name = "HH:MM")]
     pub check_in: String,
+    /// Local time an all-day stay ends
     #[arg(long, default_value = "11:00", value_name = "HH:MM")]
     pub check_out: String,
+    /// Access opens this long before the stay (30m, 2h)
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub buffer_before: String,
+    /// Access stays open this long after the stay
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub buffer_after: String,
+    /// Only events whose summary matches
     #[arg(long, value_name = "REGEX")]
     pub include_summary: Option<String>,
+    /// Leave out events whose summary matches
     #[arg(long, value_name = "REGEX")]
     pub exclude_summary: Option<String>,
-    /// phone-last4 | derived | none
-    #[arg(long, default_value = "none")]
-    pub code: String,
-    #[arg(long, default_value_t = 6)]
+    /// Where a stay's keypad code comes from
+    #[arg(long, default_value = "none", value_name = "POLICY", value_parser = choice_parser::<CodePolicy>())]
+    pub code: CodePolicy,
+    /// Digits of a derived code (4 to 8)
+    #[arg(long, default_value_t = 6, value_name = "DIGITS")]
     pub code_length: u8,
-    #[arg(long, default_value = "46")]
+    /// Country code for phone numbers written without one
+    #[arg(long, default_value = "46", value_name = "CODE")]
     pub default_country: String,
 }
 
 #[derive(Debug, Args)]
 pub struct OccurrencesArgs {
+    /// The .ics file to read
     #[arg(long, value_name = "PATH")]
     pub file: PathBuf,
-    /// First day of the window (YYYY-MM-DD, from 00:00)
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
     pub from: String,
-    /// Day after the window (YYYY-MM-DD, to 00:00, exclusive)
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "WHEN", help = help::TO_HELP)]
     pub to: String,
 }
 
@@ -104,25 +132,6 @@ pub async fn run(cmd: FeedCommand, context: &Context) -> Result<(), CliError> {
 
 fn usage(message: String) -> CliError {
     CliError::Usage(message)
-}
-
-fn parse_date(flag: &str, text: &str) -> Result<NaiveDate, CliError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| usage(format!("{flag} {text:?}: expected a date like 2025-03-07")))
-}
-
-/// [from 00:00, to 00:00) in `zone`.
-fn window(from: &str, to: &str, zone: &Zone) -> Result<(DateTime<Utc>, DateTime<Utc>), CliError> {
-    let from_date = parse_date("--from", from)?;
-    let to_date = parse_date("--to", to)?;
-    if to_date <= from_date {
-        return Err(usage(format!("--to {to} must be after --from {from}")));
-    }
-    let at = |date: NaiveDate| {
-        zone.to_utc(date.and_time(NaiveTime::MIN))
-            .ok_or_else(|| usage(format!("{date} is out of range")))
-    };
-    Ok((at(from_date)?, at(to_date)?))
 }
 
 fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
@@ -148,8 +157,9 @@ fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
 }
 
 fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError> {
+    let shown = context.flag_or_utc();
+    let (window_start, window_end) = shown.window(&args.from, &args.to, Utc::now())?;
     let zone = context.tz.map(Zone::Iana).unwrap_or(Zone::Utc);
-    let (window_start, window_end) = window(&args.from, &args.to, &zone)?;
     let bytes = read_calendar_file(&args.file)?;
     let query = OccurrenceQuery {
         floating: zone,
@@ -190,21 +200,11 @@ pub fn occurrence_json(occ: &Occurrence) -> serde_json::Value {
     })
 }
 
-fn parse_flag<T>(flag: &str, text: &str, options: &[(&str, T)]) -> Result<T, CliError>
-where
-    T: Copy,
-{
-    options
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(text))
-        .map(|(_, value)| *value)
-        .ok_or_else(|| {
-            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            usage(format!(
-                "{flag} {text:?}: expected one of {}",
-                names.join(", ")
-            ))
-        })
+/// A clap parser for a config [`Choice`]: the same words as the config file, listed in the
+/// help and in clap's error.
+fn choice_parser<T: Choice + Send + Sync>() -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(T::names()).try_map(|word| T::from_word(&word))
 }
 
 fn source_from_flags(
@@ -259,28 +259,10 @@ fn source_from_flags(
         check_out: time("--check-out", &flags.check_out)?,
         buffer_before: duration("--buffer-before", &flags.buffer_before)?,
         buffer_after: duration("--buffer-after", &flags.buffer_after)?,
-        preset: parse_flag(
-            "--preset",
-            &flags.preset,
-            &[
-                ("airbnb", Preset::Airbnb),
-                ("booking-com", Preset::BookingCom),
-                ("vrbo", Preset::Vrbo),
-                ("google", Preset::Google),
-                ("generic", Preset::Generic),
-            ],
-        )?,
+        preset: flags.preset,
         include_summary: flags.include_summary.clone(),
         exclude_summary: flags.exclude_summary.clone(),
-        code: parse_flag(
-            "--code",
-            &flags.code,
-            &[
-                ("phone-last4", CodePolicy::PhoneLast4),
-                ("derived", CodePolicy::Derived),
-                ("none", CodePolicy::None),
-            ],
-        )?,
+        code: flags.code,
         code_length: flags.code_length,
         default_country: flags.default_country.clone(),
         schedule: "*/10 * * * *".to_owned(),
@@ -295,8 +277,7 @@ fn source_from_flags(
 
 async fn preview(args: PreviewArgs, context: &Context) -> Result<(), CliError> {
     let now = Utc::now();
-    let show_zone = context.tz.map(Zone::Iana).unwrap_or(Zone::Utc);
-    let (preview, name) = if let Some(name) = &args.source {
+    let (preview, name, zone) = if let Some(name) = &args.source {
         let config = context.load_config()?;
         let source = config
             .sources
@@ -304,9 +285,39 @@ async fn preview(args: PreviewArgs, context: &Context) -> Result<(), CliError> {
             .find(|s| &s.name == name)
             .ok_or_else(|| usage(format!("--source {name:?}: no such source in the config")))?
             .clone();
+        // The pass reads a source without `timezone` in its booking object's zone: so does
+        // the preview, and shows its times there unless --tz says otherwise.
+        let object_zone = match (source.timezone, source.booking_object_id) {
+            (Some(tz), _) => Some(ShownZone {
+                tz: tz.0,
+                origin: format!("source {}'s timezone", source.name),
+            }),
+            (None, Some(object_id)) => {
+                let client = crate::flexykey::Client::new(&config.flexykey).ok();
+                let mut finder = ZoneFinder::new(&config, client.as_ref()).await;
+                let zone = finder.object(object_id).await;
+                finder.close().await;
+                zone
+            }
+            (None, None) => None,
+        };
+        let zone = context
+            .tz_flag()
+            .or(object_zone.clone())
+            .unwrap_or_else(|| {
+                ShownZone::utc(format!(
+                    "the zone of source {}'s booking object is not known",
+                    source.name
+                ))
+            });
         let secret = code_secret(&config).await;
-        let rules = rule_context(&args, now, config.sync.horizon_days, &show_zone, &secret)?;
-        (read_config_source(&source, &rules).await?, name.clone())
+        let mut rules = rule_context(&args, now, config.sync.horizon_days, &zone, &secret)?;
+        rules.default_timezone = object_zone.map(|zone| zone.tz);
+        (
+            read_config_source(&source, &rules).await?,
+            name.clone(),
+            zone,
+        )
     } else {
         let path = args
             .file
@@ -316,16 +327,24 @@ async fn preview(args: PreviewArgs, context: &Context) -> Result<(), CliError> {
             .object
             .ok_or_else(|| usage("--file needs --object ID".into()))?;
         let source = source_from_flags(path.clone(), object, &args.rules)?;
+        let zone = context.tz_flag().unwrap_or_else(|| match source.timezone {
+            Some(tz) => ShownZone {
+                tz: tz.0,
+                origin: "--timezone".to_owned(),
+            },
+            None => ShownZone::utc("no --timezone given"),
+        });
         let bytes = read_calendar_file(&path)?;
         // Not the installation's secret: derived codes shown for a file are examples only.
         let secret = b"flexysync-preview".to_vec();
-        let rules = rule_context(&args, now, 180, &show_zone, &secret)?;
+        let rules = rule_context(&args, now, 180, &zone, &secret)?;
         (
             ical::preview_from_bytes(&bytes, &source, &rules),
             path.display().to_string(),
+            zone,
         )
     };
-    print_preview(&preview, &name, args.show_secrets, context);
+    print_preview(&preview, &name, args.show_secrets, context, &zone);
     Ok(())
 }
 
@@ -333,11 +352,11 @@ fn rule_context<'a>(
     args: &PreviewArgs,
     now: DateTime<Utc>,
     horizon_days: u32,
-    zone: &Zone,
+    zone: &ShownZone,
     secret: &'a [u8],
 ) -> Result<RuleContext<'a>, CliError> {
     let window = match (&args.from, &args.to) {
-        (Some(from), Some(to)) => Some(window(from, to, zone)?),
+        (Some(from), Some(to)) => Some(zone.window(from, to, now)?),
         (None, None) => None,
         _ => return Err(usage("give both --from and --to, or neither".into())),
     };
@@ -402,7 +421,7 @@ fn mask(value: &str, show: bool) -> String {
     format!("{}{}", "•".repeat(hidden), &value[hidden..])
 }
 
-fn print_preview(preview: &Preview, name: &str, show: bool, context: &Context) {
+fn print_preview(preview: &Preview, name: &str, show: bool, context: &Context, zone: &ShownZone) {
     for warning in &preview.warnings {
         eprintln!("warning: {name}: {warning}");
     }
@@ -431,25 +450,45 @@ fn print_preview(preview: &Preview, name: &str, show: bool, context: &Context) {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return;
     }
-    println!("{} reservation(s) from {name}:", preview.reservations.len());
-    for r in &preview.reservations {
-        let phones: Vec<String> = r.credentials.phones.iter().map(|p| mask(p, show)).collect();
-        println!(
-            "  {} → {}  object {}  {}  code {}  phones [{}]",
-            context.show_time(r.start),
-            context.show_time(r.end),
-            r.booking_object_id,
-            r.label,
-            r.credentials
-                .code
-                .as_deref()
-                .map(|c| mask(c, show))
-                .unwrap_or_else(|| "-".into()),
-            phones.join(", "),
+    println!(
+        "{} from {name}. {}",
+        count(preview.reservations.len(), RESERVATION),
+        zone.caption()
+    );
+    let rows: Vec<Vec<String>> = preview
+        .reservations
+        .iter()
+        .map(|r| {
+            let phones: Vec<String> = r.credentials.phones.iter().map(|p| mask(p, show)).collect();
+            vec![
+                zone.time(r.start),
+                zone.time(r.end),
+                r.booking_object_id.to_string(),
+                r.label.clone(),
+                r.credentials
+                    .code
+                    .as_deref()
+                    .map(|c| mask(c, show))
+                    .unwrap_or_else(|| "-".into()),
+                if phones.is_empty() {
+                    "-".into()
+                } else {
+                    phones.join(", ")
+                },
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        print!(
+            "{}",
+            render_table(
+                &["START", "END", "OBJECT", "LABEL", "CODE", "PHONES"],
+                &rows
+            )
         );
     }
     if !preview.skipped.is_empty() {
-        println!("{} skipped:", preview.skipped.len());
+        println!("{} skipped:", count(preview.skipped.len(), EVENT));
         for s in &preview.skipped {
             println!(
                 "  {}  {}  {}: {}",

@@ -1,58 +1,69 @@
 //! `flexysync logs`: live fetch, and the archive's pull, backfill, show and export.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{CliError, Context};
+use serde_json::json;
+
+use super::table::{print_json, render_table};
+use super::zone::ShownZone;
+use super::{CliError, Context, help};
 use crate::archive::{
-    self, ArchiveError, BackfillProgress, CredentialIndex, ExportFormat, ExportRecord, ShowOptions,
-    UnitBackfill, mask_phone_numbers,
+    self, ArchiveError, CredentialIndex, ExportFormat, ExportRecord, ShowOptions,
+    mask_phone_numbers,
 };
 use crate::config::{Config, UnitSelection};
 use crate::flexykey::Client;
 use crate::ledger::{ArchiveFilter, Ledger};
-use crate::when::{WhenBound, parse_when};
+use crate::text::{ENTRY, WINDOW, count};
+use crate::when::WhenBound;
+use progress::CliProgress;
+
+mod progress;
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
     /// Fetch a unit's logs live from FlexyKey (not the archive)
+    #[command(after_help = LOGS_FETCH_HELP)]
     Fetch {
+        /// The unit's id (see `flexysync units`)
         unit_id: i64,
-        /// Start: a date (UTC day) or an RFC 3339 time
-        #[arg(long, value_name = "WHEN")]
+        #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
         from: String,
-        /// End, inclusive: a date (its last second) or an RFC 3339 time
-        #[arg(long, value_name = "WHEN")]
+        #[arg(long, value_name = "WHEN", help = help::TO_HELP)]
         to: String,
     },
     /// Pull every archived unit's new entries once (what the service does on its schedule)
+    #[command(after_help = "Example:\n  flexysync logs pull")]
     Pull,
     /// Read units' history into the archive; run again with the same --from to resume
+    #[command(after_help = LOGS_BACKFILL_HELP)]
     Backfill {
         /// Only this unit [default: the units of [archive] units]
         #[arg(long, value_name = "ID")]
         unit: Option<i64>,
-        /// Start: a date (UTC day) or an RFC 3339 time
-        #[arg(long, value_name = "WHEN")]
+        #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
         from: String,
-        /// End, inclusive: a date (its last second) or an RFC 3339 time [default: now]
+        /// End of the window, not included: a date means the end of that day (the next day's
+        /// 00:00), or a time [default: now]
         #[arg(long, value_name = "WHEN")]
         to: Option<String>,
     },
     /// Show archived entries as a table, in each unit's local time
+    #[command(after_help = LOGS_SHOW_HELP)]
     Show(FilterArgs),
-    /// Export archived entries as CSV or JSON lines (FlexyKey's field names)
+    /// Export archived entries as CSV or JSON lines (FlexyKey's field names, times in UTC)
+    #[command(after_help = LOGS_EXPORT_HELP)]
     Export {
-        /// csv (with a header line) or jsonl (one JSON object a line)
+        /// csv (with a header line) or jsonl (one JSON object a line); needed unless --json,
+        /// which means jsonl
         #[arg(long, value_enum)]
-        format: FormatArg,
+        format: Option<FormatArg>,
         /// Write here instead of standard output
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -60,6 +71,29 @@ pub enum LogsCommand {
         filter: FilterArgs,
     },
 }
+
+/// Where the logs commands read dates and show times, said under each of them.
+macro_rules! logs_help {
+    ($example:literal) => {
+        concat!(
+            help::window_rule!(),
+            " Dates and times without an offset are read, and times shown, in the unit's zone \
+             (as the archive or FlexyKey knows it; with several units, theirs when they share \
+             one), or in --tz, else UTC.\n\nExample:\n  ",
+            $example
+        )
+    };
+}
+
+const LOGS_FETCH_HELP: &str =
+    logs_help!("flexysync logs fetch 3023 --from 2026-03-14 --to 2026-03-14");
+const LOGS_BACKFILL_HELP: &str =
+    logs_help!("flexysync logs backfill --unit 3023 --from 2026-01-01");
+const LOGS_SHOW_HELP: &str =
+    logs_help!("flexysync logs show --source-id +46701234567 --from 2026-03-14 --to 2026-03-14");
+const LOGS_EXPORT_HELP: &str = logs_help!(
+    "flexysync logs export --format csv --from 2026-01-01 --to 2026-03-31 --output q1.csv"
+);
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
@@ -73,11 +107,9 @@ pub struct FilterArgs {
     /// Only this unit
     #[arg(long, value_name = "ID")]
     unit: Option<i64>,
-    /// From (inclusive): a date or an RFC 3339 time
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", help = help::FROM_HELP)]
     from: Option<String>,
-    /// To (inclusive): a date (its last second) or an RFC 3339 time
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", help = help::TO_HELP)]
     to: Option<String>,
     /// Only entries from this phone number or card
     #[arg(long, value_name = "PHONE_OR_CARD")]
@@ -90,26 +122,10 @@ pub struct FilterArgs {
 pub async fn run(cmd: LogsCommand, context: &Context) -> Result<(), CliError> {
     let now = Utc::now();
     match cmd {
-        LogsCommand::Fetch { unit_id, from, to } => {
-            let from = when("--from", &from, WhenBound::Start, now)?;
-            let to = when("--to", &to, WhenBound::End, now)?;
-            fetch(context, unit_id, from, to).await
-        }
+        LogsCommand::Fetch { unit_id, from, to } => fetch(context, unit_id, &from, &to, now).await,
         LogsCommand::Pull => pull(context, now).await,
         LogsCommand::Backfill { unit, from, to } => {
-            let from = when("--from", &from, WhenBound::Start, now)?;
-            let to = match to {
-                Some(to) => when("--to", &to, WhenBound::End, now)?,
-                None => now,
-            };
-            if from > to {
-                return Err(CliError::Usage(format!(
-                    "--from {} is after --to {}",
-                    context.show_time(from),
-                    context.show_time(to)
-                )));
-            }
-            backfill(context, unit, from, to, now).await
+            backfill(context, unit, &from, to.as_deref(), now).await
         }
         LogsCommand::Show(filter) => show(context, filter, now).await,
         LogsCommand::Export {
@@ -120,15 +136,27 @@ pub async fn run(cmd: LogsCommand, context: &Context) -> Result<(), CliError> {
     }
 }
 
-fn when(
-    flag: &str,
-    text: &str,
-    bound: WhenBound,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, CliError> {
-    // The logs commands read dates as UTC days (see the flags' help), whatever `--tz` says.
-    parse_when(text, bound, None, now)
-        .map_err(|reason| CliError::Usage(format!("{flag}: {reason}")))
+/// The zone `--from` and `--to` are read in: `--tz`, else the units' zone when they all share
+/// one (or the one unit's), else UTC.
+fn shared_zone(
+    context: &Context,
+    zones: &HashMap<i64, chrono_tz::Tz>,
+    unit_ids: &[i64],
+) -> ShownZone {
+    if let Some(zone) = context.tz_flag() {
+        return zone;
+    }
+    let mut found = unit_ids.iter().map(|id| zones.get(id).copied());
+    match found.next() {
+        Some(Some(first)) if found.all(|tz| tz == Some(first)) => ShownZone {
+            tz: first,
+            origin: match unit_ids {
+                [unit_id] => format!("unit {unit_id}'s zone"),
+                _ => "the units' zone".to_owned(),
+            },
+        },
+        _ => ShownZone::utc("the units' zones differ or are not known"),
+    }
 }
 
 fn archive_err(err: ArchiveError) -> CliError {
@@ -156,12 +184,17 @@ async fn open_ledger_to_write(config: &Config) -> Result<Ledger, CliError> {
 async fn fetch(
     context: &Context,
     unit_id: i64,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
+    let zone = context.unit_zone(&config, Some(&client), unit_id).await;
+    let (from, to) = zone.window(from, to, now)?;
     let mut entries = client.unit_logs(unit_id, from, to).await?;
+    // FlexyKey's interval includes its end; the command line's window does not.
+    entries.retain(|entry| entry.server_date < to);
     entries.sort_by_key(|entry| entry.server_date);
     let mut out = std::io::stdout().lock();
     let result = if context.json {
@@ -173,32 +206,31 @@ async fn fetch(
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out))
     } else {
-        print_fetched(&mut out, context, &entries)
+        print_fetched(&mut out, &zone, &entries)
     };
     result.map_err(|err| CliError::Other(anyhow::anyhow!("writing to standard output: {err}")))
 }
 
 fn print_fetched(
     out: &mut impl Write,
-    context: &Context,
+    zone: &ShownZone,
     entries: &[crate::flexykey::LogEntry],
 ) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<24} {:<16} {:<20} MESSAGE",
-        "SERVER TIME", "SOURCE", "ACTION"
-    )?;
-    for entry in entries {
-        writeln!(
-            out,
-            "{:<24} {:<16} {:<20} {}",
-            context.show_time(entry.server_date),
-            mask_phone_numbers(entry.source_id.as_deref().unwrap_or("")),
-            entry.action_label.as_deref().unwrap_or(""),
-            mask_phone_numbers(entry.log_msg.as_deref().unwrap_or("")),
-        )?;
-    }
-    writeln!(out, "{} entries", entries.len())
+    writeln!(out, "{}", zone.caption())?;
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|entry| {
+            vec![
+                zone.time(entry.server_date),
+                mask_phone_numbers(entry.source_id.as_deref().unwrap_or("")),
+                entry.action_label.clone().unwrap_or_default(),
+                mask_phone_numbers(entry.log_msg.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    let headers = ["SERVER TIME", "SOURCE", "ACTION", "MESSAGE"];
+    write!(out, "{}", render_table(&headers, &rows))?;
+    writeln!(out, "{}", count(entries.len(), ENTRY))
 }
 
 async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
@@ -208,22 +240,26 @@ async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
     let report = archive::pull(&client, &ledger, &config.archive, now)
         .await
         .map_err(archive_err)?;
-    for unit in &report.units {
-        println!(
-            "unit {}: {} new of {} fetched ({} windows){}",
-            unit.unit_id,
-            unit.stored,
-            unit.fetched,
-            unit.windows,
-            if unit.expired > 0 {
-                format!(", {} expired", unit.expired)
-            } else {
-                String::new()
-            }
-        );
-    }
-    for unit_id in &report.skipped {
-        println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");
+    if context.json {
+        print_json(&pull_json(&report))?;
+    } else {
+        for unit in &report.units {
+            println!(
+                "unit {}: {} new of {} fetched ({}){}",
+                unit.unit_id,
+                unit.stored,
+                count(unit.fetched, ENTRY),
+                count(unit.windows, WINDOW),
+                if unit.expired > 0 {
+                    format!(", {} expired", unit.expired)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for unit_id in &report.skipped {
+            println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");
+        }
     }
     match report.failed.first() {
         None => Ok(()),
@@ -238,118 +274,94 @@ async fn pull(context: &Context, now: DateTime<Utc>) -> Result<(), CliError> {
     }
 }
 
-/// A progress bar on a terminal, one plain line per stored day otherwise.
-struct CliProgress {
-    bar: Option<Mutex<Option<ProgressBar>>>,
-}
-
-impl CliProgress {
-    fn new() -> Self {
-        CliProgress {
-            bar: std::io::stderr().is_terminal().then(|| Mutex::new(None)),
-        }
-    }
-}
-
-impl BackfillProgress for CliProgress {
-    fn unit_started(&self, unit_id: i64, total: u64, done: u64) {
-        match &self.bar {
-            Some(slot) => {
-                let bar = ProgressBar::new(total).with_position(done);
-                if let Ok(style) =
-                    ProgressStyle::with_template("unit {msg} {wide_bar} {pos}/{len} days {eta}")
-                {
-                    bar.set_style(style);
-                }
-                bar.set_message(unit_id.to_string());
-                if let Ok(mut slot) = slot.lock() {
-                    *slot = Some(bar);
-                }
-            }
-            None if done > 0 => {
-                eprintln!("unit {unit_id}: resuming backfill, {done} of {total} days stored")
-            }
-            None => eprintln!("unit {unit_id}: backfilling {total} days"),
-        }
-    }
-
-    fn window_stored(&self, unit_id: i64, position: DateTime<Utc>, stored: u64) {
-        match &self.bar {
-            Some(slot) => {
-                if let Ok(slot) = slot.lock()
-                    && let Some(bar) = slot.as_ref()
-                {
-                    bar.inc(1);
-                }
-            }
-            None => eprintln!(
-                "unit {unit_id}: stored up to {} ({stored} new)",
-                position.format("%Y-%m-%dT%H:%M:%SZ")
-            ),
-        }
-    }
-
-    fn unit_finished(&self, report: &UnitBackfill) {
-        if let Some(slot) = &self.bar
-            && let Ok(mut slot) = slot.lock()
-            && let Some(bar) = slot.take()
-        {
-            bar.finish_and_clear();
-        }
-        println!(
-            "unit {}: backfill complete up to {}: {} new of {} fetched",
-            report.unit_id,
-            report.to.format("%Y-%m-%dT%H:%M:%SZ"),
-            report.stored,
-            report.fetched
-        );
-    }
+/// `logs pull --json` (docs/cli-json.md).
+fn pull_json(report: &archive::PullReport) -> serde_json::Value {
+    let failed: Vec<serde_json::Value> = report
+        .failed
+        .iter()
+        .map(|(unit_id, reason)| json!({ "unit_id": unit_id, "reason": reason }))
+        .collect();
+    json!({
+        "units": report.units,
+        "skipped": report.skipped,
+        "failed": failed,
+        "expired_elsewhere": report.expired_elsewhere,
+    })
 }
 
 async fn backfill(
     context: &Context,
     unit: Option<i64>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: &str,
+    to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
     let client = Client::new(&config.flexykey)?;
+    let zone = match unit {
+        Some(unit_id) => context.unit_zone(&config, Some(&client), unit_id).await,
+        None => context.flag_or_utc(),
+    };
+    let from = zone.when("--from", from, WhenBound::Start, now)?;
+    let to = match to {
+        Some(to) => zone.when("--to", to, WhenBound::End, now)?,
+        None => now,
+    };
+    if from >= to {
+        return Err(CliError::Usage(format!(
+            "--from {} is not before --to {} (the window is [from, to))",
+            zone.time(from),
+            zone.time(to)
+        )));
+    }
     let ledger = open_ledger_to_write(&config).await?;
     let selection = match unit {
         Some(unit_id) => UnitSelection::Listed(vec![unit_id]),
         None => config.archive.units.clone(),
     };
-    let report = archive::backfill(
-        &client,
-        &ledger,
-        &selection,
-        from,
-        to,
-        now,
-        &CliProgress::new(),
-    )
-    .await
-    .map_err(archive_err)?;
+    // The archive's backfill range includes its end second; the window does not.
+    let last = to - chrono::TimeDelta::seconds(1);
+    let progress = CliProgress::new(context.json);
+    let report = archive::backfill(&client, &ledger, &selection, from, last, now, &progress)
+        .await
+        .map_err(archive_err)?;
+    if context.json {
+        return print_json(&json!({ "units": report.units, "skipped": report.skipped }));
+    }
     for unit_id in &report.skipped {
         println!("unit {unit_id}: skipped (not a FlexyKey unit: no logs)");
     }
     Ok(())
 }
 
-fn filter_of(args: &FilterArgs, now: DateTime<Utc>) -> Result<ArchiveFilter, CliError> {
+fn filter_of(
+    args: &FilterArgs,
+    zone: &ShownZone,
+    now: DateTime<Utc>,
+) -> Result<ArchiveFilter, CliError> {
+    let from = args
+        .from
+        .as_deref()
+        .map(|text| zone.when("--from", text, WhenBound::Start, now))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|text| zone.when("--to", text, WhenBound::End, now))
+        .transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(CliError::Usage(format!(
+            "--from {} is not before --to {} (the window is [from, to))",
+            zone.time(from),
+            zone.time(to)
+        )));
+    }
     Ok(ArchiveFilter {
         unit_id: args.unit,
-        from: args
-            .from
-            .as_deref()
-            .map(|text| when("--from", text, WhenBound::Start, now))
-            .transpose()?,
-        to: args
-            .to
-            .as_deref()
-            .map(|text| when("--to", text, WhenBound::End, now))
-            .transpose()?,
+        from,
+        to,
         source_id: args.source_id.as_deref().map(|id| id.trim().to_owned()),
     })
 }
@@ -404,30 +416,34 @@ async fn unit_zones(
 
 async fn show(context: &Context, args: FilterArgs, now: DateTime<Utc>) -> Result<(), CliError> {
     let config = context.load_config()?;
-    let filter = filter_of(&args, now)?;
     let ledger = open_ledger(&config).await?;
-    let unit_ids: Vec<i64> = match filter.unit_id {
-        Some(unit_id) => vec![unit_id],
-        None => ledger
-            .archive_units()
-            .await
-            .map_err(|err| CliError::Other(err.into()))?
-            .into_iter()
-            .map(|unit| unit.unit_id)
-            .collect(),
-    };
+    let unit_ids = archive_unit_ids(&ledger, args.unit).await?;
     let zones = if context.tz.is_some() {
         HashMap::new()
     } else {
         unit_zones(&config, &ledger, &unit_ids).await?
     };
+    let zone = shared_zone(context, &zones, &unit_ids);
+    let filter = filter_of(&args, &zone, now)?;
     let labels = CredentialIndex::load(&ledger, &unit_ids)
         .await
         .map_err(archive_err)?;
+    // The table says its zone in the time column's heading.
+    let shared = context.tz.is_some()
+        || unit_ids
+            .iter()
+            .all(|id| zones.get(id).copied().unwrap_or(chrono_tz::UTC) == zone.tz);
+    let time_heading = if shared {
+        format!("TIME ({})", zone.tz.name())
+    } else {
+        "TIME (each unit's zone)".to_owned()
+    };
     let options = ShowOptions {
         filter,
         grep: args.grep,
         zone_override: context.tz,
+        json: context.json,
+        time_heading: Some(time_heading),
     };
     let out = std::io::BufWriter::new(std::io::stdout().lock());
     archive::show(&ledger, &options, &zones, &labels, out)
@@ -436,19 +452,47 @@ async fn show(context: &Context, args: FilterArgs, now: DateTime<Utc>) -> Result
     Ok(())
 }
 
+/// The unit named, or every unit the archive knows.
+async fn archive_unit_ids(ledger: &Ledger, unit: Option<i64>) -> Result<Vec<i64>, CliError> {
+    Ok(match unit {
+        Some(unit_id) => vec![unit_id],
+        None => ledger
+            .archive_units()
+            .await
+            .map_err(|err| CliError::Other(err.into()))?
+            .into_iter()
+            .map(|unit| unit.unit_id)
+            .collect(),
+    })
+}
+
 async fn export(
     context: &Context,
-    format: FormatArg,
+    format: Option<FormatArg>,
     output: Option<PathBuf>,
     args: FilterArgs,
     now: DateTime<Utc>,
 ) -> Result<(), CliError> {
     let config = context.load_config()?;
-    let filter = filter_of(&args, now)?;
     let ledger = open_ledger(&config).await?;
-    let format = match format {
-        FormatArg::Csv => ExportFormat::Csv,
-        FormatArg::Jsonl => ExportFormat::JsonLines,
+    let zone = match context.tz_flag() {
+        Some(zone) => zone,
+        None => {
+            let unit_ids = archive_unit_ids(&ledger, args.unit).await?;
+            let zones = unit_zones(&config, &ledger, &unit_ids).await?;
+            shared_zone(context, &zones, &unit_ids)
+        }
+    };
+    let filter = filter_of(&args, &zone, now)?;
+    // `--json` alone means JSON lines: the export's own JSON form.
+    let format = match (format, context.json) {
+        (Some(FormatArg::Csv), _) => ExportFormat::Csv,
+        (Some(FormatArg::Jsonl), _) | (None, true) => ExportFormat::JsonLines,
+        (None, false) => {
+            return Err(CliError::Usage(
+                "--format: give csv or jsonl (or --json for jsonl)".into(),
+            ));
+        }
     };
     let out: Box<dyn Write> = match &output {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|err| {
@@ -466,7 +510,7 @@ async fn export(
     .await
     .map_err(archive_err)?;
     if let Some(path) = output {
-        eprintln!("{written} entries written to {}", path.display());
+        eprintln!("{} written to {}", count(written, ENTRY), path.display());
     }
     Ok(())
 }

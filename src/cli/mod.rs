@@ -5,10 +5,12 @@ mod api;
 pub mod control;
 mod daemon;
 mod feed;
+pub mod help;
 mod logs;
 mod sandbox;
 mod sync;
 mod table;
+mod zone;
 
 pub use crate::redact::mask;
 pub use table::render_table;
@@ -16,67 +18,105 @@ pub use table::render_table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, config_path};
 use crate::flexykey::ApiError;
+
+/// The heading of the options every command takes.
+const GLOBAL_OPTIONS: &str = "Global options";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "flexysync",
     version,
     about = "Keeps FlexyKey door-access bookings in step with booking calendars",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "New here? `flexysync demo` shows it all against a built-in FlexyKey sandbox.\n\
+                  `flexysync help COMMAND` (or COMMAND --help) shows a command's options and an example."
 )]
 pub struct Cli {
     /// Config file [default: $FLEXYSYNC_CONFIG, else /etc/flexysync/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_OPTIONS)]
     pub config: Option<PathBuf>,
-    /// Print JSON for scripts instead of tables
-    #[arg(long, global = true)]
+    /// Print JSON for scripts instead of text (times in UTC); shapes in docs/cli-json.md
+    #[arg(long, global = true, help_heading = GLOBAL_OPTIONS)]
     pub json: bool,
-    /// Show times in this zone (IANA or Windows name) instead of UTC
-    #[arg(long, global = true, value_name = "ZONE")]
+    /// Show times, and read dates and times without an offset, in this zone (IANA or Windows
+    /// name) [default: the booking object's or unit's zone, else UTC]
+    #[arg(long, global = true, value_name = "ZONE", help_heading = GLOBAL_OPTIONS)]
     pub tz: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands; `help::GROUPS` orders and groups them in `--help`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the FlexyKey units the account sees
-    Units,
-    /// Show, read or switch one unit
-    #[command(subcommand)]
-    Unit(api::UnitCommand),
-    /// List the booking objects the account sees
-    Objects,
-    /// List, create or delete FlexyKey bookings by hand
-    #[command(subcommand)]
-    Bookings(api::BookingsCommand),
-    /// Unit logs: fetch live, backfill, show and export the archive
-    #[command(subcommand)]
-    Logs(logs::LogsCommand),
-    /// Preview what a calendar feed yields
-    #[command(subcommand)]
-    Feed(feed::FeedCommand),
-    /// Run one full sync pass over all sources (fetch, plan, apply)
-    Sync(sync::SyncArgs),
-    /// Show each source's freshness, held deletions and upcoming arrivals
-    Status,
-    /// Run the FlexyKey API simulator on a loopback port
-    Sandbox(sandbox::SandboxArgs),
-    /// Run the long-running service
-    Run,
     /// Show flexysync working end to end against the built-in sandbox
+    #[command(after_help = "Example:\n  flexysync demo --dir /tmp/flexysync-demo")]
     Demo(daemon::DemoArgs),
+    /// Run the FlexyKey API simulator on a loopback port, to try a config safely
+    #[command(
+        after_help = "Example:\n  flexysync sandbox --listen 127.0.0.1:8090 --fault-rate 0.1"
+    )]
+    Sandbox(sandbox::SandboxArgs),
     /// Validate the config, reach FlexyKey and fetch every feed once
+    #[command(after_help = "Example:\n  flexysync check --config /etc/flexysync/config.toml")]
     Check,
     /// Print shell completions
+    #[command(
+        after_help = "Example:\n  flexysync completions bash > /etc/bash_completion.d/flexysync"
+    )]
     Completions {
+        /// The shell to print completions for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Run the long-running service (schedules, webhooks, health, metrics, status page)
+    #[command(after_help = "Example:\n  flexysync run --config /etc/flexysync/config.toml")]
+    Run,
+    /// Run one full sync pass over all sources (fetch, plan, apply)
+    #[command(
+        after_help = "Times are shown in each booking object's zone (its source's `timezone`, \
+                      else its unit's), or in --tz; --json is UTC.\n\n\
+                      Example:\n  flexysync sync --dry-run --source cabin-7-airbnb"
+    )]
+    Sync(sync::SyncArgs),
+    /// Show each source's freshness, held deletions and upcoming arrivals
+    #[command(
+        after_help = "Times are shown in each booking object's zone (its source's `timezone`, \
+                      else its unit's), or in --tz; --json is UTC.\n\n\
+                      Example:\n  flexysync status --tz Europe/Stockholm"
+    )]
+    Status,
+    /// Preview what a calendar feed yields
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync feed preview --source cabin-7-airbnb"
+    )]
+    Feed(feed::FeedCommand),
+    /// Unit logs: fetch live, backfill, show and export the archive
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync logs show --from 2026-03-14 --to 2026-03-14"
+    )]
+    Logs(logs::LogsCommand),
+    /// List the FlexyKey units the account sees
+    #[command(after_help = "Example:\n  flexysync units --json")]
+    Units,
+    /// Show, read or switch one unit
+    #[command(subcommand, after_help = "Example:\n  flexysync unit status 3023")]
+    Unit(api::UnitCommand),
+    /// List the booking objects the account sees
+    #[command(after_help = "Example:\n  flexysync objects")]
+    Objects,
+    /// List, create or delete FlexyKey bookings by hand
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync bookings list --object 123 --from 2026-12-01 --to 2026-12-31"
+    )]
+    Bookings(api::BookingsCommand),
 }
 
 /// What a command failed with; decides the exit code.
@@ -132,22 +172,14 @@ impl Context {
     pub fn config_path(&self) -> &Path {
         &self.config_path
     }
-
-    /// A UTC time shown in `--tz` (or UTC), second precision.
-    pub fn show_time(&self, time: chrono::DateTime<chrono::Utc>) -> String {
-        match self.tz {
-            Some(tz) => time
-                .with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M:%S %Z")
-                .to_string(),
-            None => time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        }
-    }
 }
 
 /// Parses arguments, runs the command, prints one clear line on failure.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&help::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
     let tz = match cli.tz.as_deref().map(|name| {
         crate::config::resolve_timezone(name).ok_or_else(|| {
             CliError::Usage(format!(
@@ -195,15 +227,14 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Feed(cmd) => feed::run(cmd, context).await,
         Command::Sync(args) => sync::sync(args, context).await,
         Command::Status => sync::status(context).await,
-        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Sandbox(args) => sandbox::run(args, context.json).await,
         Command::Run => daemon::run(context).await,
         Command::Demo(args) => daemon::demo(args, context).await,
         Command::Check => daemon::check(context).await,
         Command::Completions { shell } => {
-            use clap::CommandFactory;
             clap_complete::generate(
                 shell,
-                &mut Cli::command(),
+                &mut help::command(),
                 "flexysync",
                 &mut std::io::stdout(),
             );

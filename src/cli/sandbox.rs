@@ -54,7 +54,9 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
-pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
+/// Serves until SIGINT or SIGTERM; prints its address and users first (one JSON line with
+/// `--json`).
+pub async fn run(args: SandboxArgs, json: bool) -> Result<(), CliError> {
     if !args.listen.ip().is_loopback() {
         return Err(CliError::Usage(format!(
             "--listen {}: the sandbox listens on loopback only (127.0.0.1 or ::1)",
@@ -81,21 +83,29 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     let sandbox = Sandbox::start(listener, options)
         .await
         .context("cannot start the sandbox")?;
+    let text = if json {
+        let users = serde_json::json!([
+            { "user": DEMO_USER, "password": DEMO_PASSWORD, "company": "A",
+              "units": [3023, 5459, 7001], "booking_objects": [123, 124, 125] },
+            { "user": OTHER_USER, "password": OTHER_PASSWORD, "company": "B",
+              "units": [9001], "booking_objects": [900] },
+        ]);
+        let value = serde_json::json!({ "base_url": sandbox.base_url(), "users": users });
+        format!(
+            "{}\n",
+            serde_json::to_string(&value).context("cannot write JSON")?
+        )
+    } else {
+        format!(
+            "{}\nuser {DEMO_USER} password {DEMO_PASSWORD} (company A: units 3023, 5459, 7001; \
+             booking objects 123, 124, 125)\nuser {OTHER_USER} password {OTHER_PASSWORD} \
+             (company B: unit 9001; booking object 900)\n",
+            sandbox.base_url()
+        )
+    };
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", sandbox.base_url())
-            .and_then(|()| {
-                writeln!(
-                    out,
-                    "user {DEMO_USER} password {DEMO_PASSWORD} (company A: units 3023, 5459, 7001; booking objects 123, 124, 125)"
-                )
-            })
-            .and_then(|()| {
-                writeln!(
-                    out,
-                    "user {OTHER_USER} password {OTHER_PASSWORD} (company B: unit 9001; booking object 900)"
-                )
-            })
+        out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .context("cannot write to stdout")?;
     }

@@ -8,13 +8,16 @@ use clap::Args;
 use serde::Serialize;
 
 use super::control::{self, Output};
+use super::zone::ObjectZones;
 use super::{CliError, Context};
+use crate::config::Config;
 use crate::daemon::control::{ControlCommand, socket_path};
 use crate::flexykey::Client;
 use crate::ledger::{Ledger, LedgerError};
 use crate::reconcile::feeds::{feed_http_client, sync_once};
 use crate::reconcile::pass::{PassError, PassOptions, PassReport};
 use crate::reconcile::status::{StatusReport, status_report};
+use crate::text::{DELETION, SOURCE, count};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -92,11 +95,15 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
     };
     let outcome = sync_once(&config, &ledger, &client, &http, &options).await;
     ledger.close().await;
-    present_sync(outcome, context).finish()
+    present_sync(outcome, &config, context).await.finish()
 }
 
 /// What `sync` prints and how it ends, whichever process ran the pass.
-pub fn present_sync(outcome: Result<PassReport, PassError>, context: &Context) -> Output {
+pub async fn present_sync(
+    outcome: Result<PassReport, PassError>,
+    config: &Config,
+    context: &Context,
+) -> Output {
     let report = match outcome {
         Ok(report) => report,
         Err(err) => {
@@ -120,7 +127,15 @@ pub fn present_sync(outcome: Result<PassReport, PassError>, context: &Context) -
             Err(err) => return failed(err),
         }
     } else {
-        view::sync_text(&report, context)
+        let objects: Vec<i64> = report
+            .plan
+            .operations
+            .iter()
+            .map(|op| op.action.booking_object_id())
+            .collect();
+        let client = Client::new(&config.flexykey).ok();
+        let zones = ObjectZones::load(context, config, client.as_ref(), objects).await;
+        view::sync_text(&report, &zones)
     };
     Output {
         stdout,
@@ -157,16 +172,18 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
         parts.push(format!("{failures} failed"));
     }
     if !report.plan.held.is_empty() {
-        parts.push(format!("{} deletion(s) held", report.plan.held.len()));
+        parts.push(format!("{} held", count(report.plan.held.len(), DELETION)));
     }
     let held_sources = report.sources.iter().filter(|s| s.hold.is_some()).count();
     if held_sources > 0 && report.plan.held.is_empty() {
         parts.push(format!(
-            "{held_sources} source(s) shrank too much: their deletions are held"
+            "{} shrank too much: {} deletions are held",
+            count(held_sources, SOURCE),
+            if held_sources == 1 { "its" } else { "their" }
         ));
     }
     if failed_reads > 0 {
-        parts.push(format!("{failed_reads} source(s) could not be read"));
+        parts.push(format!("{} could not be read", count(failed_reads, SOURCE)));
     }
     Err(CliError::NotConverged(format!(
         "not converged: {}",
@@ -190,12 +207,16 @@ pub async fn status(context: &Context) -> Result<(), CliError> {
         .map_err(|err| CliError::Other(err.into()))?;
     let outcome = status_report(&config, &ledger, chrono::Utc::now()).await;
     ledger.close().await;
-    present_status(outcome, context).finish()
+    present_status(outcome, &config, context).await.finish()
 }
 
 /// What `status` prints and how it ends: exit 1 when something needs someone (an arrival
 /// within 24 h without a confirmed booking, a source failing for over an hour, held deletions).
-pub fn present_status(outcome: Result<StatusReport, LedgerError>, context: &Context) -> Output {
+pub async fn present_status(
+    outcome: Result<StatusReport, LedgerError>,
+    config: &Config,
+    context: &Context,
+) -> Output {
     let report = match outcome {
         Ok(report) => report,
         Err(err) => return failed(CliError::Other(err.into())),
@@ -206,7 +227,10 @@ pub fn present_status(outcome: Result<StatusReport, LedgerError>, context: &Cont
             Err(err) => return failed(err),
         }
     } else {
-        view::status_text(&report, context)
+        let objects: Vec<i64> = report.objects.iter().map(|o| o.booking_object_id).collect();
+        let client = Client::new(&config.flexykey).ok();
+        let zones = ObjectZones::load(context, config, client.as_ref(), objects).await;
+        view::status_text(&report, &zones)
     };
     let result = if report.attention.is_empty() {
         Ok(())

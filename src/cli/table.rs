@@ -3,18 +3,21 @@
 use serde::Serialize;
 
 use super::CliError;
+use crate::text::{display_width, pad_right};
 
 /// Prints rows under headers, each column as wide as its widest cell.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     print!("{}", render_table(headers, rows));
 }
 
+/// The table as text: columns two spaces apart, each as wide as its widest cell in terminal
+/// columns (so `Åsa` and `🔑` line up with ASCII), trailing spaces trimmed.
 pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(index) {
-                *width = (*width).max(cell.chars().count());
+                *width = (*width).max(display_width(cell));
             }
         }
     }
@@ -25,11 +28,8 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
             if index > 0 {
                 text.push_str("  ");
             }
-            let pad = widths[index].saturating_sub(cell.chars().count());
-            text.push_str(cell);
-            if index + 1 < cells.len() {
-                text.push_str(&" ".repeat(pad));
-            }
+            let width = widths.get(index).copied().unwrap_or(0);
+            text.push_str(&pad_right(cell, width));
         }
         out.push_str(text.trim_end());
         out.push('\n');
@@ -86,5 +86,27 @@ mod tests {
         );
         assert_eq!(text, "ID    NAME\n1     Cabin\n1234  X\n");
         assert!(render_table(&["A"], &[]).contains("(none)"));
+    }
+
+    #[test]
+    fn aligns_columns_by_display_width() {
+        let text = render_table(
+            &["WHO", "WHAT"],
+            &[
+                vec!["Åsa Öberg".into(), "door".into()],
+                vec!["🔑 Bo".into(), "gate".into()],
+                vec!["Ann".into(), "x".into()],
+            ],
+        );
+        // The second column starts at the same terminal column on every line.
+        let columns: Vec<usize> = text
+            .lines()
+            .map(|line| {
+                let start = line.rfind("  ").unwrap() + 2;
+                // Measured by the crate itself, not by the code under test.
+                unicode_width::UnicodeWidthStr::width(&line[..start])
+            })
+            .collect();
+        assert_eq!(columns, vec![11, 11, 11, 11], "{text}");
     }
 }

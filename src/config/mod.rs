@@ -3,6 +3,7 @@
 //! validated once at start-up so that a bad value is reported with its file and key before
 //! anything else happens.
 
+pub(crate) mod choice;
 mod duration;
 mod sections;
 mod sources;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
+pub use choice::{Choice, not_allowed};
 pub use duration::{HumanDuration, parse_duration};
 pub use sections::*;
 pub use sources::*;

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, de};
 use url::Url;
 
+use super::choice::choice_enum;
 use super::sources::{SourceConfig, parse_schedule};
 use super::{HumanDuration, check_secret_strength, read_secret_file};
 
@@ -262,14 +263,16 @@ impl LedgerConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum DriftPolicy {
-    /// Owned bookings deleted by hand are created again.
-    #[default]
-    Repair,
-    /// Owned bookings deleted by hand are only reported.
-    Report,
+choice_enum! {
+    /// `sync.drift`: what to do about owned bookings deleted by hand.
+    #[derive(Default)]
+    pub enum DriftPolicy {
+        /// Owned bookings deleted by hand are created again.
+        #[default]
+        Repair = "repair",
+        /// Owned bookings deleted by hand are only reported.
+        Report = "report",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -561,12 +564,14 @@ impl ServerConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Pretty,
-    Json,
+choice_enum! {
+    /// `log.format`: for a terminal or for a log shipper.
+    #[derive(Default)]
+    pub enum LogFormat {
+        #[default]
+        Pretty = "pretty",
+        Json = "json",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,36 +8,42 @@ use chrono::NaiveTime;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, de};
 
+use super::choice::choice_enum;
 use super::sections::{
     KeyError, SecretUrl, check_duration_at_most, check_max_stay_days, check_transport, key_err,
 };
 use super::{HumanDuration, check_secret_strength, read_secret_file};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    Ical,
-    Webhook,
+choice_enum! {
+    /// `kind`: how a source's reservations arrive.
+    pub enum SourceKind {
+        Ical = "ical",
+        Webhook = "webhook",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Preset {
-    Airbnb,
-    BookingCom,
-    Vrbo,
-    Google,
-    #[default]
-    Generic,
+choice_enum! {
+    /// `preset`: which booking site wrote a feed.
+    #[derive(Default)]
+    pub enum Preset {
+        Airbnb = "airbnb",
+        BookingCom = "booking-com",
+        Vrbo = "vrbo",
+        Google = "google",
+        #[default]
+        Generic = "generic",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum CodePolicy {
-    PhoneLast4,
-    Derived,
-    #[default]
-    None,
+choice_enum! {
+    /// `code`: where a stay's keypad code comes from.
+    #[derive(Default)]
+    pub enum CodePolicy {
+        PhoneLast4 = "phone-last4",
+        Derived = "derived",
+        #[default]
+        None = "none",
+    }
 }
 
 /// One `[[sources]]` table. Kinds share one flat table so that an operator sees every key in

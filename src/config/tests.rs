@@ -233,3 +233,112 @@ fn environment_values_that_look_like_numbers_stay_strings_where_strings_are_expe
     .unwrap();
     assert_eq!(config.flexykey.password.unwrap().expose_secret(), "00123");
 }
+
+/// One source with `key = value` added (an iCal source unless the key is `kind`).
+fn with_source_key(key: &str, value: &str) -> String {
+    let kind = if key == "kind" {
+        ""
+    } else {
+        "kind = \"ical\"\n"
+    };
+    format!(
+        "{MINIMAL}\n[[sources]]\nname = \"cabin\"\n{kind}url = \"https://example.com/c.ics\"\n\
+         booking_object_id = 1\n{key} = {value}\n"
+    )
+}
+
+#[test]
+fn every_enum_value_error_lists_the_allowed_words_with_file_and_key() {
+    let cases = [
+        (
+            with_source_key("code", "\"last4\""),
+            "sources[0].code",
+            "\"last4\"",
+            &["`phone-last4`", "`derived`", "`none`"][..],
+        ),
+        (
+            with_source_key("preset", "\"expedia\""),
+            "sources[0].preset",
+            "\"expedia\"",
+            &[
+                "`airbnb`",
+                "`booking-com`",
+                "`vrbo`",
+                "`google`",
+                "`generic`",
+            ],
+        ),
+        (
+            with_source_key("kind", "\"caldav\""),
+            "sources[0].kind",
+            "\"caldav\"",
+            &["`ical`", "`webhook`"],
+        ),
+        (
+            format!("{MINIMAL}\n[sync]\ndrift = \"ignore\"\n"),
+            "sync.drift",
+            "\"ignore\"",
+            &["`repair`", "`report`"],
+        ),
+        (
+            format!("{MINIMAL}\n[log]\nformat = \"xml\"\n"),
+            "log.format",
+            "\"xml\"",
+            &["`pretty`", "`json`"],
+        ),
+        // Case matters: the config spells the words in lower case.
+        (
+            format!("{MINIMAL}\n[log]\nformat = \"JSON\"\n"),
+            "log.format",
+            "\"JSON\"",
+            &["`pretty`", "`json`"],
+        ),
+    ];
+    for (text, key, found, allowed) in cases {
+        let err = load(&text).unwrap_err().to_string();
+        assert!(err.contains("/etc/flexysync/test.toml"), "{err}");
+        assert!(err.contains(&format!("key `{key}`")), "{err}");
+        assert!(err.contains(found), "{err}");
+        let listed = allowed.join(", ");
+        assert!(err.contains(&format!("expected one of {listed}")), "{err}");
+        for leak in ["enum ", "variant", "constructor"] {
+            assert!(!err.contains(leak), "Rust leaks into {err}");
+        }
+    }
+}
+
+#[test]
+fn a_wrong_enum_value_from_the_environment_is_named_the_same_way() {
+    let err = Config::from_toml_with_env(
+        MINIMAL,
+        Path::new("/etc/flexysync/test.toml"),
+        vec![("FLEXYSYNC__SYNC__DRIFT".to_owned(), "fix".to_owned())],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("sync.drift") && err.contains("expected one of `repair`, `report`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_enum_word_reads_back_as_its_value() {
+    fn round_trip<T: Choice + std::fmt::Debug + PartialEq>() {
+        for (word, value) in T::CHOICES {
+            assert_eq!(T::from_word(word), Ok(*value));
+            assert_eq!(value.name(), *word);
+        }
+    }
+    round_trip::<SourceKind>();
+    round_trip::<Preset>();
+    round_trip::<CodePolicy>();
+    round_trip::<DriftPolicy>();
+    round_trip::<LogFormat>();
+    let config = load(&format!(
+        "{MINIMAL}\n[log]\nformat = \"json\"\n[sync]\ndrift = \"report\"\n"
+    ))
+    .unwrap();
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.sync.drift, DriftPolicy::Report);
+}

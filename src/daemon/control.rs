@@ -16,10 +16,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::net::UnixListener;
 
 use super::app::App;
+use crate::config::Config;
 use crate::ledger::LedgerError;
 use crate::reconcile::pass::{PassError, PassOptions, PassReport};
 use crate::reconcile::status::{StatusReport, status_report};
@@ -73,17 +75,20 @@ pub struct ControlHello {
 
 /// Turns what the daemon did into what the command prints. The CLI supplies it (its own
 /// rendering), so that a command the daemon answered prints what it prints when run alone.
+/// Async because the rendering looks up the objects' time zones, as the CLI does.
 pub trait Presenter: Send + Sync {
-    fn pass(
-        &self,
-        request: &ControlRequest,
+    fn pass<'a>(
+        &'a self,
+        request: &'a ControlRequest,
+        config: &'a Config,
         outcome: Result<PassReport, PassError>,
-    ) -> ControlReply;
-    fn status(
-        &self,
-        request: &ControlRequest,
+    ) -> BoxFuture<'a, ControlReply>;
+    fn status<'a>(
+        &'a self,
+        request: &'a ControlRequest,
+        config: &'a Config,
         outcome: Result<StatusReport, LedgerError>,
-    ) -> ControlReply;
+    ) -> BoxFuture<'a, ControlReply>;
 }
 
 /// `ledger.db` → `ledger.db.sock`.
@@ -165,6 +170,7 @@ async fn command(
         return refused();
     }
     let Control { app, presenter, .. } = control;
+    let app_config = app.config();
     let reply = match &request.command {
         ControlCommand::Sync {
             dry_run,
@@ -186,7 +192,7 @@ async fn command(
             // Its own task: a command line that goes away (Ctrl-C) does not cut the pass short.
             let pass = tokio::spawn(async move { app.pass_with(options).await });
             match pass.await {
-                Ok(outcome) => presenter.pass(&request, outcome),
+                Ok(outcome) => presenter.pass(&request, &app_config, outcome).await,
                 Err(err) => ControlReply {
                     stdout: String::new(),
                     failure: Some(ControlFailure {
@@ -197,8 +203,8 @@ async fn command(
             }
         }
         ControlCommand::Status => {
-            let outcome = status_report(&app.config(), &app.ledger, Utc::now()).await;
-            presenter.status(&request, outcome)
+            let outcome = status_report(&app_config, &app.ledger, Utc::now()).await;
+            presenter.status(&request, &app_config, outcome).await
         }
     };
     Json(reply).into_response()

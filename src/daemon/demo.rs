@@ -18,6 +18,7 @@ use crate::ledger::Ledger;
 use crate::reconcile::pass::PassReport;
 use crate::reconcile::plan::Action;
 use crate::sandbox::{self, Sandbox, SandboxOptions};
+use crate::text::{BOOKING, FLEXYKEY_WRITE_CALL, OPERATION, UPCOMING_STAY, count};
 
 const ZONE: Tz = chrono_tz::Europe::Stockholm;
 
@@ -193,9 +194,12 @@ pub async fn run(
     let writes_before = sandbox.write_calls().len();
     let report = app.pass(None).await.context("the third pass failed")?;
     println!(
-        "  {} operations planned, {} FlexyKey write calls.",
-        report.plan.operations.len(),
-        sandbox.write_calls().len() - writes_before
+        "  {} planned, {}.",
+        count(report.plan.operations.len(), OPERATION),
+        count(
+            sandbox.write_calls().len() - writes_before,
+            FLEXYKEY_WRITE_CALL
+        )
     );
     println!();
     println!("The ledger is {}.", app.ledger.path().display());
@@ -276,7 +280,7 @@ fn describe_pass(report: &PassReport) {
     for source in &report.sources {
         let state = match &source.failure {
             Some(reason) => format!("could not be read ({reason}); its bookings stay as they are"),
-            None => format!("{} upcoming stays", source.upcoming),
+            None => count(source.upcoming, UPCOMING_STAY),
         };
         println!("  {}: {state}", source.name);
         for warning in &source.warnings {
@@ -311,8 +315,8 @@ fn describe_pass(report: &PassReport) {
     }
     let counts = report.counts();
     println!(
-        "  Done: {} bookings created, {} deleted, {} failed{}.",
-        counts.created,
+        "  Done: {} created, {} deleted, {} failed{}.",
+        count(counts.created, BOOKING),
         counts.deleted,
         counts.failed,
         if report.converged {

@@ -122,7 +122,10 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
                 .unwrap_or_else(|| "never".into()),
             escape(&source.outcome),
             escape(&match (&source.reason, source.consecutive_failures) {
-                (Some(reason), n) if n > 0 => format!("{reason} ({n} failures in a row)"),
+                (Some(reason), n) if n > 0 => format!(
+                    "{reason} ({} in a row)",
+                    crate::text::count(n, crate::text::FAILURE)
+                ),
                 (Some(reason), _) => reason.clone(),
                 (None, _) => String::new(),
             }),

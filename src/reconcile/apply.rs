@@ -73,8 +73,8 @@ impl<'a> Applier<'a> {
         for (done, op) in plan.operations.iter().enumerate() {
             if self.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
                 report.failures.push(format!(
-                    "shutting down: {} operation(s) left for the next pass",
-                    plan.operations.len() - done
+                    "shutting down: {} left for the next pass",
+                    crate::text::count(plan.operations.len() - done, crate::text::OPERATION)
                 ));
                 break;
             }

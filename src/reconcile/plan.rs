@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::{DriftPolicy, SyncConfig};
 use crate::ledger::{BookingState, OwnedBooking, StoredReservation};
 use crate::sources::Reservation;
+use crate::text::{CONSECUTIVE_READ, SUCCESSFUL_READ, count};
 
 /// The `[sync]` rules the plan follows.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,8 +251,11 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         if stored.misses > 0 {
             if !bookings.is_empty() {
                 out.notes.push(format!(
-                    "{}: missing from {} successful read(s) of {}; deleted after {}",
-                    r.key, stored.misses, r.source, policy.debounce_reads
+                    "{}: missing from {} of {}; deleted after {}",
+                    r.key,
+                    count(stored.misses, SUCCESSFUL_READ),
+                    r.source,
+                    policy.debounce_reads
                 ));
             }
             continue;
@@ -351,8 +355,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             continue;
         }
         let reason = match misses.get(booking.reservation_key.as_str()) {
-            Some(count) => format!(
-                "cancelled: missing from {count} consecutive successful reads of {}",
+            Some(&misses) => format!(
+                "cancelled: missing from {} of {}",
+                count(misses, CONSECUTIVE_READ),
                 booking.source
             ),
             None => format!("cancelled: no longer in {}", booking.source),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::plan::Policy;
 use crate::ledger::{ShrinkHold, StoredReservation};
 use crate::sources::Reservation;
+use crate::text::{HOUR, UPCOMING, count};
 
 /// A fresh read: every reservation it holds is present (misses reset); every stored one it
 /// lacks has been missing from one more successful read.
@@ -130,15 +131,16 @@ pub fn assess_shrink(input: ShrinkInput<'_>, policy: &Policy, now: DateTime<Utc>
     };
     if share <= policy.max_shrink {
         return released(format!(
-            "{source} recovered: {after} upcoming reservations against {baseline} before"
+            "{source} recovered: {} against {baseline} before",
+            count(after, UPCOMING)
         ));
     }
     let confirm_after = Duration::hours(i64::from(policy.shrink_confirm_hours));
     if let Some(hold) = previous.filter(|hold| hold.fingerprint == content) {
         if now.signed_duration_since(hold.since) >= confirm_after {
             return released(format!(
-                "{source}'s shrunken content stayed the same for {} hours: accepted",
-                policy.shrink_confirm_hours
+                "{source}'s shrunken content stayed the same for {}: accepted",
+                count(policy.shrink_confirm_hours, HOUR)
             ));
         }
         return ShrinkVerdict {
@@ -149,12 +151,13 @@ pub fn assess_shrink(input: ShrinkInput<'_>, policy: &Policy, now: DateTime<Utc>
     ShrinkVerdict {
         hold: Some(ShrinkHold {
             reason: format!(
-                "{source} shrank from {baseline} to {after} upcoming reservations ({:.0} % gone, \
+                "{source} shrank from {baseline} to {} ({:.0} % gone, \
                  more than the {:.0} % allowed by max_shrink); its deletions are held until \
-                 `flexysync sync --confirm {source}` or until the feed stays like this for {} hours",
+                 `flexysync sync --confirm {source}` or until the feed stays like this for {}",
+                count(after, UPCOMING),
                 share * 100.0,
                 policy.max_shrink * 100.0,
-                policy.shrink_confirm_hours
+                count(policy.shrink_confirm_hours, HOUR)
             ),
             since: now,
             fingerprint: content.to_owned(),

@@ -253,6 +253,9 @@ async fn a_backfill_killed_half_way_resumes_and_completes_exactly() {
         &first.to_string(),
         "--to",
         &last.to_string(),
+        // UTC days (the unit's own zone is Europe/Berlin).
+        "--tz",
+        "UTC",
     ];
     kill_when(&f, &args, || async {
         f.ledger
@@ -440,6 +443,10 @@ async fn exports_round_trip_and_show_masks_phones_in_the_units_time() {
         table.contains(" CET ") || table.contains(" CEST "),
         "the unit's zone (W. Europe Standard Time): {table}"
     );
+    assert!(
+        table.starts_with("TIME (Europe/Berlin) "),
+        "the heading names the zone: {table}"
+    );
     let full_phone = regex::Regex::new(r"\+\d{7,}").unwrap();
     assert!(!full_phone.is_match(&table), "a full phone number is shown");
 
@@ -472,8 +479,9 @@ async fn logs_fetch_reads_a_unit_live_and_refusals_have_their_exit_code() {
         .await;
     assert!(!live.is_empty());
     let day_text = day.to_string();
+    // A UTC day (the unit's own zone is Europe/Berlin: tests/api/cli/windows.rs).
     let args = [
-        "logs", "fetch", "3023", "--from", &day_text, "--to", &day_text,
+        "--tz", "UTC", "logs", "fetch", "3023", "--from", &day_text, "--to", &day_text,
     ];
 
     let out = run(&f.config, &args).await;
@@ -485,7 +493,8 @@ async fn logs_fetch_reads_a_unit_live_and_refusals_have_their_exit_code() {
             .ends_with(&format!("{} entries", live.len())),
         "{table}"
     );
-    assert_eq!(table.lines().count(), live.len() + 2);
+    assert!(table.starts_with("Times in UTC (--tz)."), "{table}");
+    assert_eq!(table.lines().count(), live.len() + 3);
     assert!(!regex::Regex::new(r"\+\d{7,}").unwrap().is_match(&table));
 
     let mut json_args = vec!["--json"];

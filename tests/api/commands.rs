@@ -75,7 +75,7 @@ async fn check_reports_one_line_per_check_and_fails_on_any() {
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(text.lines().all(|l| l.starts_with("ok ")), "{text}");
-    assert!(text.contains("feed cabin: 1 reservations"), "{text}");
+    assert!(text.contains("feed cabin: 1 reservation,"), "{text}");
     assert!(text.contains("booking object 123"), "{text}");
 
     let bad = format!(

@@ -2,6 +2,7 @@
 
 mod archive;
 mod browser;
+mod cli;
 mod commands;
 mod control;
 mod daemon;

@@ -194,7 +194,10 @@ async fn the_binary_dry_runs_without_writes_and_refuses_a_second_instance() {
         String::from_utf8_lossy(&dry.stderr)
     );
     let text = String::from_utf8_lossy(&dry.stdout);
-    assert!(text.contains("Would do 3 operation(s)"), "{text}");
+    assert!(
+        text.contains("Would do 3 operations, 3 write calls:"),
+        "{text}"
+    );
     assert!(text.contains("why: new reservation"), "{text}");
     assert_eq!(world.sandbox.write_calls().len(), 0);
 
@@ -210,7 +213,10 @@ async fn the_binary_dry_runs_without_writes_and_refuses_a_second_instance() {
     let status = world.binary(&["status"]).await;
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("NO CONFIRMED BOOKING"), "{text}");
-    assert!(text.contains("ATTENTION: 1 arrival(s)"), "{text}");
+    assert!(
+        text.contains("ATTENTION: 1 arrival within 24 hours has no confirmed booking."),
+        "{text}"
+    );
 
     let holder = flexysync::ledger::Ledger::open_exclusive(&world.ledger_path)
         .await
@@ -241,7 +247,7 @@ async fn the_binary_dry_runs_without_writes_and_refuses_a_second_instance() {
     );
     let status = world.binary(&["status"]).await;
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("object 123: 3 owned booking(s)"), "{text}");
+    assert!(text.contains("object 123: 3 owned bookings"), "{text}");
     assert!(text.contains("converged"), "{text}");
 }
 

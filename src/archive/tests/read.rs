@@ -228,3 +228,41 @@ async fn show_prints_local_time_labels_and_filters_without_full_phone_numbers() 
     assert_eq!(shown, 1, "{table}");
     assert!(table.contains("2026-01-14 09:05:00 UTC"), "{table}");
 }
+
+#[tokio::test]
+async fn an_archive_window_holds_its_start_and_stops_before_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir).await;
+    let list = (0..4)
+        .map(|second| LogEntry {
+            server_date: at(2026, 3, 29, 21, 59, 58) + TimeDelta::seconds(second),
+            unit_date: None,
+            source_id: Some(format!("card {second}")),
+            source_label: None,
+            action_label: None,
+            log_msg: None,
+        })
+        .collect();
+    archive_of(&ledger, 3023, list, at(2026, 3, 30, 0, 0, 0)).await;
+    let count = |from, to| {
+        let filter = ArchiveFilter {
+            from: Some(from),
+            to: Some(to),
+            ..ArchiveFilter::default()
+        };
+        let ledger = &ledger;
+        async move { ledger.archive_count(&filter).await.unwrap() }
+    };
+    // Entries at :58, :59, 22:00:00 and :01; the window [21:59:59, 22:00:00) holds only :59.
+    assert_eq!(
+        count(at(2026, 3, 29, 21, 59, 59), at(2026, 3, 29, 22, 0, 0)).await,
+        1
+    );
+    assert_eq!(
+        count(at(2026, 3, 29, 21, 59, 58), at(2026, 3, 29, 22, 0, 1)).await,
+        3
+    );
+    // An end with a fraction of a second takes in the second it falls in.
+    let fraction = at(2026, 3, 29, 22, 0, 0) + TimeDelta::milliseconds(500);
+    assert_eq!(count(at(2026, 3, 29, 21, 59, 59), fraction).await, 2);
+}

@@ -6,11 +6,15 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::super::Context;
+use super::super::zone::{ObjectZones, show_time};
 use crate::ledger::PassCounts;
 use crate::reconcile::pass::{PassReport, SourceReport};
 use crate::reconcile::status::StatusReport;
 use crate::reconcile::{Action, Category, Operation};
+use crate::text::{
+    ARRIVAL, BOOKING, FOREIGN, OPERATION, OWNED_BOOKING, TIME, UPCOMING, WRITE_CALL, count,
+    pad_right,
+};
 
 #[derive(Debug, Serialize)]
 pub struct SyncJson<'a> {
@@ -124,9 +128,10 @@ fn operation_json(op: &Operation) -> OperationJson<'_> {
     }
 }
 
-pub fn sync_text(report: &PassReport, context: &Context) -> String {
+pub fn sync_text(report: &PassReport, zones: &ObjectZones) -> String {
     let mut out = String::new();
-    let t = |time: DateTime<Utc>| context.show_time(time);
+    let t = |object: i64, time: DateTime<Utc>| show_time(time, zones.object(object));
+    let _ = writeln!(out, "{}", zones.caption());
     if !report.sources.is_empty() {
         let _ = writeln!(out, "Sources:");
     }
@@ -138,7 +143,7 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
                 format!("{:?} read, {} upcoming", source.read, source.upcoming).to_lowercase()
             }
         };
-        let _ = writeln!(out, "  {:<20} {state}", source.name);
+        let _ = writeln!(out, "  {} {state}", pad_right(&source.name, 20));
         if let Some(released) = &source.released {
             let _ = writeln!(out, "  {:<20} hold released: {released}", "");
         }
@@ -162,9 +167,9 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
     } else {
         let _ = writeln!(
             out,
-            "{verb} {} operation(s), {} write call(s):",
-            report.plan.operations.len(),
-            report.plan.write_calls()
+            "{verb} {}, {}:",
+            count(report.plan.operations.len(), OPERATION),
+            count(report.plan.write_calls(), WRITE_CALL)
         );
     }
     for op in &report.plan.operations {
@@ -186,8 +191,8 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
             "  {:<8} object {}  {} → {}  {}{target}\n           why: {}",
             j.kind,
             j.booking_object_id,
-            t(j.start),
-            t(j.end),
+            t(j.booking_object_id, j.start),
+            t(j.booking_object_id, j.end),
             j.reservation_key,
             j.reason
         );
@@ -195,13 +200,13 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
     if !report.plan.held.is_empty() {
         let _ = writeln!(out, "Held deletions ({}):", report.plan.held.len());
         for held in &report.plan.held {
+            let object = held.booking.booking_object_id;
             let _ = writeln!(
                 out,
-                "  booking {} on object {} ({} → {}): {}",
+                "  booking {} on object {object} ({} → {}): {}",
                 held.booking.booking_id,
-                held.booking.booking_object_id,
-                t(held.booking.start),
-                t(held.booking.end),
+                t(object, held.booking.start),
+                t(object, held.booking.end),
                 held.reason
             );
         }
@@ -219,11 +224,7 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
     }
     if !report.dry_run {
         let c = report.counts();
-        let _ = writeln!(
-            out,
-            "Result: {} created, {} deleted, {} adopted, {} failed, {} held.",
-            c.created, c.deleted, c.adopted, c.failed, c.held
-        );
+        let _ = writeln!(out, "Result: {}.", counts_text(&c));
     }
     if !report.vanished.is_empty() {
         let _ = writeln!(
@@ -240,8 +241,14 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
     if report.foreign > 0 {
         let _ = writeln!(
             out,
-            "{} booking(s) on these objects are not flexysync's; they are left alone.",
-            report.foreign
+            "{} on these objects {} not flexysync's; {} left alone.",
+            count(report.foreign, BOOKING),
+            if report.foreign == 1 { "is" } else { "are" },
+            if report.foreign == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
         );
     }
     for failure in report.errors.iter().chain(&report.applied.failures) {
@@ -250,26 +257,31 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
     out
 }
 
-pub fn status_text(report: &StatusReport, context: &Context) -> String {
+pub fn status_text(report: &StatusReport, zones: &ObjectZones) -> String {
     let mut out = String::new();
-    let t = |time: DateTime<Utc>| context.show_time(time);
+    let t = |object: i64, time: DateTime<Utc>| show_time(time, zones.object(object));
+    let _ = writeln!(out, "{}", zones.caption());
     let _ = writeln!(out, "Sources:");
     for s in &report.sources {
-        let fresh = s.last_fresh_at.map_or_else(|| "never".to_owned(), t);
+        let source_zone = zones.source(&s.name);
+        let ts = |time: DateTime<Utc>| show_time(time, source_zone);
+        let fresh = s.last_fresh_at.map_or_else(|| "never".to_owned(), ts);
         let last = match (&s.last_outcome, s.last_attempt_at) {
-            (Some(outcome), Some(at)) => format!("last read {} ({outcome})", t(at)),
+            (Some(outcome), Some(at)) => format!("last read {} ({outcome})", ts(at)),
             _ => "never read".to_owned(),
         };
         let _ = writeln!(
             out,
-            "  {} [{}]: {last}, last fresh read {fresh}, {} upcoming reservation(s)",
-            s.name, s.kind, s.upcoming_reservations
+            "  {} [{}]: {last}, last fresh read {fresh}, {}",
+            s.name,
+            s.kind,
+            count(s.upcoming_reservations, UPCOMING)
         );
         if s.last_outcome.as_deref() == Some("failed") {
             let _ = writeln!(
                 out,
-                "    FAILING ({} time(s) in a row): {}; its bookings are kept",
-                s.consecutive_failures,
+                "    FAILING ({} in a row): {}; its bookings are kept",
+                count(s.consecutive_failures, TIME),
                 s.last_reason.as_deref().unwrap_or("no reason recorded")
             );
         }
@@ -282,8 +294,8 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
                 "    held: booking {} on object {} ({} → {}): {}",
                 held.booking_id,
                 held.booking_object_id,
-                t(held.start),
-                t(held.end),
+                t(held.booking_object_id, held.start),
+                t(held.booking_object_id, held.end),
                 held.reason
             );
         }
@@ -292,10 +304,10 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
     for o in &report.objects {
         let _ = writeln!(
             out,
-            "  object {}: {} owned booking(s), {} arrival(s) in the next 7 days",
+            "  object {}: {}, {} in the next 7 days",
             o.booking_object_id,
-            o.owned_bookings,
-            o.arrivals.len()
+            count(o.owned_bookings, OWNED_BOOKING),
+            count(o.arrivals.len(), ARRIVAL)
         );
         for a in o.arrivals.iter().filter(|a| a.flagged) {
             let _ = writeln!(
@@ -303,8 +315,8 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
                 "    NO CONFIRMED BOOKING for an arrival within 24 h: {} ({}) {} → {}",
                 a.label,
                 a.reservation_key,
-                t(a.start),
-                t(a.end)
+                t(o.booking_object_id, a.start),
+                t(o.booking_object_id, a.end)
             );
         }
     }
@@ -313,8 +325,8 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
             let c = &pass.counts;
             let _ = writeln!(
                 out,
-                "Last pass: started {}, {}; {} created, {} deleted, {} adopted, {} failed, {} held, {} foreign booking(s){}",
-                t(pass.started_at),
+                "Last pass: started {}, {}; {}, {}{}",
+                show_time(pass.started_at, zones.common()),
                 if pass.finished_at.is_none() {
                     "did not finish"
                 } else if pass.converged {
@@ -322,12 +334,8 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
                 } else {
                     "NOT converged"
                 },
-                c.created,
-                c.deleted,
-                c.adopted,
-                c.failed,
-                c.held,
-                c.foreign_bookings,
+                counts_text(c),
+                count(c.foreign_bookings, FOREIGN),
                 if pass.dry_run { " (dry run)" } else { "" }
             );
             for error in &pass.errors {
@@ -355,7 +363,7 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
                 e.booking_object_id,
                 e.reservation_key,
                 e.state,
-                t(e.intended_at),
+                t(e.booking_object_id, e.intended_at),
                 e.error
                     .as_deref()
                     .map(|err| format!(": {err}"))
@@ -366,9 +374,22 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
     if report.flagged_arrivals > 0 {
         let _ = writeln!(
             out,
-            "ATTENTION: {} arrival(s) within 24 hours have no confirmed booking.",
-            report.flagged_arrivals
+            "ATTENTION: {} within 24 hours {} no confirmed booking.",
+            count(report.flagged_arrivals, ARRIVAL),
+            if report.flagged_arrivals == 1 {
+                "has"
+            } else {
+                "have"
+            }
         );
     }
     out
+}
+
+/// "2 created, 1 deleted, 0 adopted, 0 failed, 0 held": the same words in `sync` and `status`.
+fn counts_text(c: &PassCounts) -> String {
+    format!(
+        "{} created, {} deleted, {} adopted, {} failed, {} held",
+        c.created, c.deleted, c.adopted, c.failed, c.held
+    )
 }

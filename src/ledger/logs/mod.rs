@@ -64,7 +64,8 @@ pub struct BackfillJob {
     pub position: DateTime<Utc>,
 }
 
-/// Which archived entries to read; every bound inclusive, `None` = no bound.
+/// Which archived entries to read: `server_date` in `[from, to)` (the command line's one window
+/// rule), `None` = no bound.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveFilter {
     pub unit_id: Option<i64>,
@@ -128,7 +129,7 @@ fn phone_tail(source_id: Option<&str>) -> Option<String> {
 
 /// An [`ArchiveFilter`]'s conditions after the one on `unit_id` (`?1`), with the parameters
 /// [`bind_filter`] binds.
-const FILTER_REST: &str = "server_date BETWEEN ?2 AND ?3 AND (?4 IS NULL OR source_id = ?4 \
+const FILTER_REST: &str = "server_date >= ?2 AND server_date < ?3 AND (?4 IS NULL OR source_id = ?4 \
     OR (?5 IS NOT NULL AND source_id LIKE '%' || ?5))";
 
 /// Binds `?1` to `?5` of a query over an [`ArchiveFilter`]: unit, time range, source id and
@@ -140,7 +141,10 @@ fn bind_filter<'q>(
     query
         .bind(filter.unit_id)
         .bind(filter.from.map_or(i64::MIN, ts))
-        .bind(filter.to.map_or(i64::MAX, ts))
+        // Stored to the second: an end with a fraction still takes in the second it falls in.
+        .bind(filter.to.map_or(i64::MAX, |to| {
+            ts(to) + i64::from(to.timestamp_subsec_nanos() > 0)
+        }))
         .bind(filter.source_id.clone())
         .bind(phone_tail(filter.source_id.as_deref()))
 }
@@ -437,6 +441,19 @@ impl Ledger {
         set_state(&mut tx, OBJECTS_LISTED_AT, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The units `booking_object_id` opens, as last listed (empty when never listed).
+    pub async fn archive_object_unit_ids(
+        &self,
+        booking_object_id: i64,
+    ) -> Result<Vec<i64>, LedgerError> {
+        Ok(sqlx::query_scalar(
+            "SELECT unit_id FROM archive_object_units WHERE booking_object_id = ? ORDER BY unit_id",
+        )
+        .bind(booking_object_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// When [`Ledger::archive_record_object_units`] last ran.
