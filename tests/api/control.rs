@@ -183,7 +183,7 @@ async fn the_command_line_drives_the_running_daemon_and_status_tells_monitoring(
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("Would do 1 operation(s)") && text.contains("create"),
+        text.contains("Would do 1 operation,") && text.contains("create"),
         "{text}"
     );
     assert!(text.contains("d@test"), "{text}");
