@@ -68,6 +68,8 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         only_source: args.source.clone(),
         confirm: args.confirm.clone(),
         stop: Some(stop_on_signal()),
+        // Run by a person: every object is listed, whatever the daemon's drift schedule.
+        check_all: true,
     };
     let report = sync_once(&config, &ledger, &client, &http, &options)
         .await

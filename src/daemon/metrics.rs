@@ -15,6 +15,9 @@ pub const SOURCE_AGE: &str = "flexysync_source_seconds_since_fresh_read";
 pub const IN_DOUBT: &str = "flexysync_journal_in_doubt";
 pub const LOG_ENTRIES: &str = "flexysync_log_entries_archived_total";
 pub const WEBHOOK_EVENTS: &str = "flexysync_webhook_deliveries_total";
+pub const READ_FAILURES: &str = "flexysync_source_read_failures_total";
+pub const PASS_FAILURES: &str = "flexysync_pass_failures_total";
+pub const OBJECTS_LISTED: &str = "flexysync_objects_listed_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -49,6 +52,15 @@ fn describe() {
     describe_gauge!(IN_DOUBT, "Journal entries whose outcome is not yet known");
     describe_counter!(LOG_ENTRIES, "Unit log entries newly stored in the archive");
     describe_counter!(WEBHOOK_EVENTS, "Webhook deliveries, by result");
+    describe_counter!(
+        READ_FAILURES,
+        "Source reads that yielded nothing known, by source and the kind of failure"
+    );
+    describe_counter!(PASS_FAILURES, "Failures of passes, by kind");
+    describe_counter!(
+        OBJECTS_LISTED,
+        "Booking objects in scope of a pass, by whether their bookings were listed"
+    );
 }
 
 /// The text exposition, after `refresh` has set the gauges.

@@ -119,10 +119,7 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         .map(|s| SourceRow {
             name: s.name.clone(),
             last_fresh: s.last_fresh_at,
-            outcome: s
-                .last_outcome
-                .clone()
-                .unwrap_or_else(|| "never read".into()),
+            outcome: s.last_outcome.unwrap_or("never read").to_owned(),
             reason: s.last_reason.clone().or_else(|| s.shrink_hold.clone()),
             consecutive_failures: i64::from(s.consecutive_failures),
         })

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::config::{DriftPolicy, SyncConfig};
-use crate::ledger::{BookingState, OwnedBooking, StoredReservation};
-use crate::sources::Reservation;
+use crate::config::{DriftPolicy, GrowthLimit, SyncConfig};
+use crate::model::{BookingState, OwnedBooking, Reservation, StoredReservation};
+use crate::sources::guard::GuardPolicy;
 
 /// The `[sync]` rules the plan follows.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct Policy {
     pub debounce_reads: u32,
     pub max_shrink: f64,
     pub shrink_confirm_hours: u32,
+    pub max_growth: GrowthLimit,
+    pub drift_check_minutes: u32,
     pub drift: DriftPolicy,
 }
 
@@ -27,7 +29,18 @@ impl Policy {
             debounce_reads: sync.debounce_reads.max(1),
             max_shrink: sync.max_shrink,
             shrink_confirm_hours: sync.shrink_confirm_hours,
+            max_growth: sync.max_growth,
+            drift_check_minutes: sync.drift_check_minutes.max(1),
             drift: sync.drift,
+        }
+    }
+
+    /// The limits of the shrink and growth guards.
+    pub fn guard(&self) -> GuardPolicy {
+        GuardPolicy {
+            max_shrink: self.max_shrink,
+            max_growth: self.max_growth,
+            confirm_hours: self.shrink_confirm_hours,
         }
     }
 
@@ -67,6 +80,8 @@ pub struct SourceState {
     pub failure: Option<String>,
     /// Why the source's deletions are held (shrink guard), if they are.
     pub hold: Option<String>,
+    /// Why the source's creates are held (growth guard), if they are.
+    pub creates_held: Option<String>,
 }
 
 impl SourceState {
@@ -75,6 +90,7 @@ impl SourceState {
             read,
             failure: None,
             hold: None,
+            creates_held: None,
         }
     }
 }
@@ -173,10 +189,18 @@ pub struct HeldDeletion {
     pub reason: String,
 }
 
+/// A create the plan would make but may not (growth guard), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCreate {
+    pub reservation: Reservation,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub operations: Vec<Operation>,
     pub held: Vec<HeldDeletion>,
+    pub held_creates: Vec<HeldCreate>,
     /// Things worth saying that need no write (debounced disappearances, drift reports).
     pub notes: Vec<String>,
 }
@@ -308,6 +332,13 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         } else {
             format!("new reservation{clamped}")
         };
+        if let (true, Some(why)) = (stale.is_empty(), &state.creates_held) {
+            out.held_creates.push(HeldCreate {
+                reservation: r.clone(),
+                reason: format!("{reason}; held: {why}"),
+            });
+            continue;
+        }
         let action = match (&block, stale.is_empty()) {
             (None, false) => Action::Replace {
                 reservation: r.clone(),

@@ -4,7 +4,7 @@ use chrono::{Duration, TimeZone};
 use proptest::prelude::*;
 
 use super::*;
-use crate::sources::Credentials;
+use crate::model::Credentials;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -18,8 +18,8 @@ fn reservation(key: &str, source: &str, start_h: i64, hours: i64, variant: u8) -
         start: now() + Duration::hours(start_h),
         end: now() + Duration::hours(start_h + hours),
         credentials: Credentials {
-            phones: vec![format!("+4670000000{variant}")],
-            code: Some(format!("48{variant}193")),
+            phones: vec![format!("+4670000000{variant}").into()],
+            code: Some(format!("48{variant}193").into()),
             rfid: None,
         },
         label: "Reserved".into(),

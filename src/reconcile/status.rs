@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::plan::{PlanInput, Policy, ReadKind, SourceState, plan};
 use crate::config::{Config, SourceKind};
-use crate::ledger::{BookingState, JournalState, Ledger, LedgerError, PassRecord, WriteKind};
+use crate::ledger::{Ledger, LedgerError, PassRecord};
+use crate::model::{BookingState, FailureKind, JournalState, ReadStatus, WriteKind};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -27,7 +28,10 @@ pub struct SourceStatus {
     pub name: String,
     pub kind: &'static str,
     pub last_attempt_at: Option<DateTime<Utc>>,
-    pub last_outcome: Option<String>,
+    /// `fresh`, `unchanged` or `failed`.
+    pub last_outcome: Option<&'static str>,
+    /// Which step of a failed read failed.
+    pub failure_kind: Option<FailureKind>,
     pub last_reason: Option<String>,
     pub last_fresh_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
@@ -101,13 +105,20 @@ pub async fn status_report(
         .iter()
         .map(|s| {
             let read = reads.get(&s.name);
-            let mut state = SourceState::new(match read.map(|r| r.last_outcome.as_str()) {
-                Some("failed") => ReadKind::Failed,
-                _ if s.kind == SourceKind::Webhook => ReadKind::Pushed,
+            let outcome = read.map(|r| r.last_outcome);
+            let pushed = s.kind == SourceKind::Webhook;
+            let mut state = SourceState::new(match outcome {
+                Some(ReadStatus::Failed(_)) => ReadKind::Failed,
+                _ if pushed => ReadKind::Pushed,
                 _ => ReadKind::Fresh,
             });
             state.failure = read.and_then(|r| r.last_reason.clone());
-            state.hold = read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()));
+            // A pushed source's hold is its snapshot's: it holds no deletion.
+            state.hold = read
+                .and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()))
+                .filter(|_| !pushed);
+            state.creates_held =
+                read.and_then(|r| r.growth_hold.as_ref().map(|h| h.reason.clone()));
             (s.name.clone(), state)
         })
         .collect();
@@ -130,7 +141,8 @@ pub async fn status_report(
                     SourceKind::Webhook => "webhook",
                 },
                 last_attempt_at: read.map(|r| r.last_attempt_at),
-                last_outcome: read.map(|r| r.last_outcome.clone()),
+                last_outcome: read.map(|r| r.last_outcome.as_str()),
+                failure_kind: read.and_then(|r| r.last_outcome.failure()),
                 last_reason: read.and_then(|r| r.last_reason.clone()),
                 last_fresh_at: read.and_then(|r| r.last_fresh_at),
                 consecutive_failures: read.map_or(0, |r| r.consecutive_failures),
@@ -161,6 +173,7 @@ pub async fn status_report(
                 kind: "removed from the config",
                 last_attempt_at: None,
                 last_outcome: None,
+                failure_kind: None,
                 last_reason: None,
                 last_fresh_at: None,
                 consecutive_failures: 0,

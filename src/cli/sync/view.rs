@@ -76,12 +76,7 @@ impl<'a> From<&'a PassReport> for SyncJson<'a> {
             counts: report.counts(),
             vanished: &report.vanished,
             foreign_bookings: report.foreign,
-            failures: report
-                .errors
-                .iter()
-                .chain(&report.applied.failures)
-                .map(String::as_str)
-                .collect(),
+            failures: report.failures().map(|f| f.text.as_str()).collect(),
             warnings: &report.warnings,
         }
     }
@@ -265,7 +260,7 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
             "  {} [{}]: {last}, last fresh read {fresh}, {} upcoming reservation(s)",
             s.name, s.kind, s.upcoming_reservations
         );
-        if s.last_outcome.as_deref() == Some("failed") {
+        if s.last_outcome == Some("failed") {
             let _ = writeln!(
                 out,
                 "    FAILING ({} time(s) in a row): {}; its bookings are kept",

@@ -16,10 +16,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::payload::{PayloadError, parse_event};
 use super::signature::{SIGNATURE_HEADER, verify};
+use super::store::WebhookStore;
 use super::writer::{DeliveryWriter, QueuedDelivery};
 use crate::config::{SourceConfig, SourceKind};
-use crate::ledger::Ledger;
-use crate::ledger::webhooks::DeliveryResult;
+use crate::model::DeliveryResult;
 
 /// Larger bodies are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -86,12 +86,12 @@ impl WebhookState {
     /// `trigger` receives a source's name each time one of its events was applied. Starts the
     /// ledger writer task, so it needs a Tokio runtime.
     pub fn new(
-        ledger: Ledger,
+        store: impl WebhookStore,
         sources: WebhookSources,
         trigger: UnboundedSender<String>,
     ) -> WebhookState {
         WebhookState {
-            writer: DeliveryWriter::start(ledger),
+            writer: DeliveryWriter::start(store),
             sources,
             trigger,
         }

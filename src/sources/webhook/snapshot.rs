@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::payload::{PayloadError, ReadRules, parse_booking};
 use super::signature::{SIGNATURE_HEADER, sign};
+use super::store::{StoreError, WebhookStore};
 use crate::config::{SourceConfig, SourceKind, check_transport, redact_url};
-use crate::ledger::webhooks::{BookingStatus, SnapshotChanges, WebhookBooking};
-use crate::ledger::{Ledger, LedgerError};
+use crate::model::{BookingStatus, SnapshotChanges, WebhookBooking};
 
 /// The whole request, body included.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,7 +59,7 @@ pub enum SnapshotError {
         upcoming: usize,
     },
     #[error("source {name}: snapshot could not be stored: {error}")]
-    Ledger { name: String, error: LedgerError },
+    Store { name: String, error: StoreError },
 }
 
 /// GETs the source's snapshot, signed like a delivery over an empty body, and reads it whole:
@@ -171,15 +171,15 @@ pub(crate) fn parse_snapshot(
 /// Makes a fetched snapshot (taken at `taken_at`, the time the request was sent) the stored
 /// state of `source`: listed bookings take the listed state, the others become cancelled.
 pub async fn apply_snapshot(
-    ledger: &Ledger,
+    store: &impl WebhookStore,
     source: &SourceConfig,
     bookings: &[WebhookBooking],
     taken_at: DateTime<Utc>,
 ) -> Result<SnapshotChanges, SnapshotError> {
-    let changes = ledger
-        .replace_webhook_bookings(&source.name, bookings, taken_at)
+    let changes = store
+        .replace_bookings(&source.name, bookings, taken_at)
         .await
-        .map_err(|error| SnapshotError::Ledger {
+        .map_err(|error| SnapshotError::Store {
             name: source.name.clone(),
             error,
         })?;
@@ -200,17 +200,17 @@ pub async fn apply_snapshot(
 /// confirmed it).
 pub async fn sync_snapshot(
     http: &reqwest::Client,
-    ledger: &Ledger,
+    store: &impl WebhookStore,
     source: &SourceConfig,
     now: DateTime<Utc>,
     max_drop: Option<f64>,
 ) -> Result<SnapshotChanges, SnapshotError> {
     let bookings = fetch_snapshot(http, source, now).await?;
     if let Some(share) = max_drop {
-        let upcoming = ledger
-            .webhook_confirmed_bookings(&source.name, now)
+        let upcoming = store
+            .confirmed_bookings(&source.name, now)
             .await
-            .map_err(|error| SnapshotError::Ledger {
+            .map_err(|error| SnapshotError::Store {
                 name: source.name.clone(),
                 error,
             })?;
@@ -231,5 +231,5 @@ pub async fn sync_snapshot(
             });
         }
     }
-    apply_snapshot(ledger, source, &bookings, now).await
+    apply_snapshot(store, source, &bookings, now).await
 }
