@@ -159,3 +159,51 @@ async fn forget_removed(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ReadStatus;
+
+    fn absorbed(read: ReadKind, hold: Option<&str>) -> Absorbed {
+        let mut report = SourceReport::new("s", read, 0);
+        report.hold = hold.map(str::to_owned);
+        Absorbed {
+            merged: vec![],
+            record: SourceReadRecord {
+                source: "s".into(),
+                last_attempt_at: chrono::Utc::now(),
+                last_outcome: ReadStatus::Fresh,
+                last_reason: None,
+                last_success_at: None,
+                last_fresh_at: None,
+                content_fingerprint: None,
+                consecutive_failures: 0,
+                fetch_memo: None,
+                hold: None,
+                growth_hold: None,
+            },
+            report,
+        }
+    }
+
+    #[test]
+    fn a_held_snapshot_holds_no_deletion_a_calendars_shrink_does() {
+        let mut desired = Desired::default();
+        desired.add(absorbed(
+            ReadKind::Pushed,
+            Some("snapshot would cancel 9 of 10"),
+        ));
+        assert_eq!(
+            desired.states["s"].hold, None,
+            "signed cancellations still apply"
+        );
+        assert!(
+            desired.reports[0].hold.is_some(),
+            "and the hold is reported"
+        );
+        let mut desired = Desired::default();
+        desired.add(absorbed(ReadKind::Fresh, Some("s shrank")));
+        assert_eq!(desired.states["s"].hold.as_deref(), Some("s shrank"));
+    }
+}

@@ -3,6 +3,8 @@
 
 mod codes;
 mod conflict;
+mod economy;
+mod partial;
 mod support;
 
 use std::time::Duration;
@@ -121,6 +123,7 @@ async fn feed_outages_delete_nothing_until_confirmed() {
     let confirmed = world
         .sync(PassFlags {
             confirm: vec!["cabin".into()],
+            ..PassFlags::default()
         })
         .await;
     assert!(confirmed.converged, "{confirmed:#?}");
