@@ -111,6 +111,12 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
     if !report.plan.held.is_empty() {
         parts.push(format!("{} deletion(s) held", report.plan.held.len()));
     }
+    if !report.plan.held_creates.is_empty() {
+        let held = report.plan.held_creates.len();
+        parts.push(format!(
+            "{held} create(s) held: a source grew too much at once"
+        ));
+    }
     let held_sources = report.sources.iter().filter(|s| s.hold.is_some()).count();
     if held_sources > 0 && report.plan.held.is_empty() {
         parts.push(format!(

@@ -144,7 +144,7 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         })
         .collect();
     arrivals.sort_by_key(|a| (a.start, a.booking_object_id));
-    let held = report
+    let mut held: Vec<HeldRow> = report
         .sources
         .iter()
         .filter(|s| !s.held_deletions.is_empty() || s.shrink_hold.is_some())
@@ -159,6 +159,14 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
             }),
         })
         .collect();
+    // A runaway source's creates, held by the growth guard.
+    held.extend(report.sources.iter().filter_map(|s| {
+        s.creates_hold.as_ref().map(|why| HeldRow {
+            source: s.name.clone(),
+            count: 0,
+            why: why.clone(),
+        })
+    }));
     StatusView {
         sources,
         arrivals,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::apply::Applier;
 use super::desired::{Desired, read_sources};
-use super::observe::{desired_fingerprints, drift_due, listing_needs, observe};
+use super::observe::{Observed, desired_fingerprints, drift_due, listing_needs, observe};
 use super::plan::{self, PlanInput, Policy, ReadKind, SourceState};
 use super::resolve::resolve;
 use super::verify::verify;
@@ -57,7 +57,18 @@ pub(super) struct PassContext<'a> {
     pub now: DateTime<Utc>,
 }
 
-impl PassContext<'_> {
+impl<'a> PassContext<'a> {
+    fn new(config: &'a Config, ledger: &'a Ledger, options: &'a PassOptions) -> Self {
+        let now = Utc::now();
+        PassContext {
+            config,
+            ledger,
+            options,
+            policy: Policy::from_config(&config.sync),
+            now: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+        }
+    }
+
     pub fn dry_run(&self) -> bool {
         self.options.dry_run
     }
@@ -88,56 +99,33 @@ pub async fn run_pass<R: SourceReader>(
     options: &PassOptions,
 ) -> Result<PassReport, PassError> {
     // On shutdown no call is sent any more, not even one waiting for the rate limiter.
-    let stopping;
-    let client = match &options.stop {
-        Some(stop) => {
-            stopping = client.clone().with_stop(Some(stop.clone()));
-            &stopping
-        }
-        None => client,
+    let client = &match &options.stop {
+        Some(stop) => client.clone().with_stop(Some(stop.clone())),
+        None => client.clone(),
     };
     check_options(config, ledger, options).await?;
-    let now = Utc::now();
-    let ctx = PassContext {
-        config,
-        ledger,
-        options,
-        policy: Policy::from_config(&config.sync),
-        now: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-    };
+    let ctx = PassContext::new(config, ledger, options);
     let pass_id = match ctx.dry_run() {
         true => None,
         false => Some(ledger.pass_started(ctx.now, false).await?),
     };
     let mut report = PassReport::new(pass_id, ctx.dry_run(), ctx.now);
 
+    // Read.
     let records = ledger.object_records().await?;
     let zones = zone_lookup(&ctx, client, &records);
     let mut desired = read_sources(&ctx, reader, &zones).await?;
     report.sources = std::mem::take(&mut desired.reports);
-
+    // Observe.
     let open = match ctx.dry_run() {
         true => vec![],
         false => ledger.open_journal().await?,
     };
     let owned = ledger.owned_bookings().await?;
     confirm_removed_owners(&ctx, &owned, &mut desired);
-    let scope = objects_in_scope(&ctx, &desired, &owned, &open);
-    let fingerprints = desired_fingerprints(&desired.reservations, ctx.policy.debounce_reads);
-    let by_id: HashMap<i64, &ObjectRecord> =
-        records.iter().map(|r| (r.booking_object_id, r)).collect();
-    let pinned = pinned_objects(&ctx, &desired, &owned, &open);
-    let period = ctx.policy.drift_check_minutes;
-    let mut needs = listing_needs(&scope, pinned, &fingerprints, &by_id, period, ctx.now);
-    if options.check_all {
-        needs.objects.clone_from(&scope);
-    }
-    let (horizon_end, errors) = (ctx.horizon_end(), &mut report.errors);
-    let observed = observe(client, &scope, &needs, ctx.now, horizon_end, errors).await;
-    report.listed_objects = u32::try_from(observed.listings.len()).unwrap_or(u32::MAX);
-    report.unlisted_objects = u32::try_from(observed.skipped.len()).unwrap_or(u32::MAX);
-
-    let (listings, reservations) = (&observed.listings, &desired.reservations);
+    let seen = observe_phase(&ctx, client, &records, &desired, &owned, &open, &mut report).await;
+    // Resolve.
+    let (listings, reservations) = (&seen.observed.listings, &desired.reservations);
     let resolved = resolve(
         ledger,
         listings,
@@ -150,6 +138,7 @@ pub async fn run_pass<R: SourceReader>(
     let resolved = resolved.await?;
     (report.adopted, report.foreign) = (resolved.adopted, resolved.foreign);
     report.vanished = resolved.vanished.clone();
+    // Plan.
     report.plan = plan::plan(PlanInput {
         reservations: &desired.reservations,
         owned: &resolved.owned,
@@ -161,28 +150,77 @@ pub async fn run_pass<R: SourceReader>(
         report.settle();
         return Ok(report);
     }
+    // Apply, verify.
+    apply_phase(&ctx, client, &seen, &mut report).await?;
+    finish(&ctx, &mut report).await?;
+    Ok(report)
+}
 
+/// What the observe phase saw, with the fingerprints its choice was made on.
+struct Seen {
+    observed: Observed,
+    fingerprints: HashMap<i64, String>,
+}
+
+/// Lists the objects that need it (all of them with `check_all`).
+async fn observe_phase(
+    ctx: &PassContext<'_>,
+    client: &Client,
+    records: &[ObjectRecord],
+    desired: &Desired,
+    owned: &[OwnedBooking],
+    open: &[JournalEntry],
+    report: &mut PassReport,
+) -> Seen {
+    let scope = objects_in_scope(ctx, desired, owned, open);
+    let fingerprints = desired_fingerprints(&desired.reservations, ctx.policy.debounce_reads);
+    let by_id: HashMap<i64, &ObjectRecord> =
+        records.iter().map(|r| (r.booking_object_id, r)).collect();
+    let pinned = pinned_objects(ctx, desired, owned, open);
+    let period = ctx.policy.drift_check_minutes;
+    let mut needs = listing_needs(&scope, pinned, &fingerprints, &by_id, period, ctx.now);
+    if ctx.options.check_all {
+        needs.objects.clone_from(&scope);
+    }
+    let (now, horizon_end) = (ctx.now, ctx.horizon_end());
+    let observed = observe(client, &scope, &needs, now, horizon_end, &mut report.errors).await;
+    report.listed_objects = u32::try_from(observed.listings.len()).unwrap_or(u32::MAX);
+    report.unlisted_objects = u32::try_from(observed.skipped.len()).unwrap_or(u32::MAX);
+    Seen {
+        observed,
+        fingerprints,
+    }
+}
+
+/// Applies the plan, re-reads the objects written to, and remembers what was listed.
+async fn apply_phase(
+    ctx: &PassContext<'_>,
+    client: &Client,
+    seen: &Seen,
+    report: &mut PassReport,
+) -> Result<(), LedgerError> {
+    let stop = ctx.options.stop.clone();
+    let mut applier = Applier::new(client, ctx.ledger, report.pass_id).with_stop(stop);
     // Objects whose list could not be read may hide a doubt: nothing is written there.
-    let mut applier = Applier::new(client, ledger, pass_id).with_stop(options.stop.clone());
-    applier.hold_objects(observed.failed.iter().copied());
+    applier.hold_objects(seen.observed.failed.iter().copied());
     report.applied = applier.apply(&report.plan).await?;
+    let (now, horizon_end) = (ctx.now, ctx.horizon_end());
     verify(
         client,
         &report.applied,
-        ctx.now,
+        now,
         horizon_end,
         &mut report.errors,
     )
     .await;
-    let listed: Vec<(i64, String)> = observed
+    let listed: Vec<(i64, String)> = seen
+        .observed
         .listings
         .iter()
         .map(|l| l.booking_object_id)
-        .map(|o| (o, fingerprints.get(&o).cloned().unwrap_or_default()))
+        .map(|o| (o, seen.fingerprints.get(&o).cloned().unwrap_or_default()))
         .collect();
-    ledger.objects_listed(&listed, ctx.now).await?;
-    finish(&ctx, &mut report).await?;
-    Ok(report)
+    ctx.ledger.objects_listed(&listed, ctx.now).await
 }
 
 async fn check_options(

@@ -8,9 +8,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::plan::{PlanInput, Policy, ReadKind, SourceState, plan};
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, SourceConfig, SourceKind};
 use crate::ledger::{Ledger, LedgerError, PassRecord};
-use crate::model::{BookingState, FailureKind, JournalState, ReadStatus, WriteKind};
+use crate::model::{
+    BookingState, FailureKind, JournalState, OwnedBooking, ReadStatus, SourceReadRecord,
+    StoredReservation, WriteKind,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -23,7 +26,7 @@ pub struct StatusReport {
     pub flagged_arrivals: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceStatus {
     pub name: String,
     pub kind: &'static str,
@@ -35,8 +38,11 @@ pub struct SourceStatus {
     pub last_reason: Option<String>,
     pub last_fresh_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
-    /// Why its deletions are held by the shrink guard, if they are.
+    /// Why its deletions are held by the shrink guard (a webhook source: its snapshot is
+    /// held), if they are.
     pub shrink_hold: Option<String>,
+    /// Why its creates are held by the growth guard, if they are.
+    pub creates_hold: Option<String>,
     pub held_deletions: Vec<HeldBooking>,
     pub upcoming_reservations: u32,
 }
@@ -93,14 +99,81 @@ pub async fn status_report(
     let policy = Policy::from_config(&config.sync);
     let reservations = ledger.reservations().await?;
     let owned = ledger.owned_bookings().await?;
-    let reads: HashMap<String, _> = ledger
+    let reads: HashMap<String, SourceReadRecord> = ledger
         .source_reads()
         .await?
         .into_iter()
         .map(|r| (r.source.clone(), r))
         .collect();
     // The plan over what the ledger knows says which deletions are held and why.
-    let states: HashMap<String, SourceState> = config
+    let planned = plan(PlanInput {
+        reservations: &reservations,
+        owned: &owned,
+        sources: &source_states(config, &reads),
+        policy: &policy,
+        now,
+    });
+    let mut sources: Vec<SourceStatus> = config
+        .sources
+        .iter()
+        .map(|s| {
+            let mine = reservations
+                .iter()
+                .filter(|r| r.reservation.source == s.name);
+            let upcoming = super::reads::upcoming(mine, &policy, now);
+            source_status(s, reads.get(&s.name), upcoming)
+        })
+        .collect();
+    for held in &planned.held {
+        let entry = HeldBooking {
+            booking_id: held.booking.booking_id,
+            booking_object_id: held.booking.booking_object_id,
+            start: held.booking.start,
+            end: held.booking.end,
+            reason: held.reason.clone(),
+        };
+        match sources.iter_mut().find(|s| s.name == held.booking.source) {
+            Some(source) => source.held_deletions.push(entry),
+            None => sources.push(SourceStatus {
+                name: held.booking.source.clone(),
+                kind: "removed from the config",
+                held_deletions: vec![entry],
+                ..SourceStatus::default()
+            }),
+        }
+    }
+    let (objects, flagged_arrivals) = object_statuses(&reservations, &owned, &policy, now);
+    let open_journal = ledger
+        .open_journal()
+        .await?
+        .into_iter()
+        .map(|e| OpenWrite {
+            id: e.id,
+            kind: e.kind,
+            state: e.state,
+            booking_object_id: e.booking_object_id,
+            booking_id: e.booking_id,
+            reservation_key: e.reservation_key,
+            error: e.error,
+            intended_at: e.intended_at,
+        })
+        .collect();
+    Ok(StatusReport {
+        now,
+        sources,
+        objects,
+        last_pass: ledger.recent_passes(1).await?.into_iter().next(),
+        open_journal,
+        flagged_arrivals,
+    })
+}
+
+/// Each configured source's certainty and holds, as the ledger last recorded them.
+fn source_states(
+    config: &Config,
+    reads: &HashMap<String, SourceReadRecord>,
+) -> HashMap<String, SourceState> {
+    config
         .sources
         .iter()
         .map(|s| {
@@ -121,90 +194,52 @@ pub async fn status_report(
                 read.and_then(|r| r.growth_hold.as_ref().map(|h| h.reason.clone()));
             (s.name.clone(), state)
         })
-        .collect();
-    let planned = plan(PlanInput {
-        reservations: &reservations,
-        owned: &owned,
-        sources: &states,
-        policy: &policy,
-        now,
-    });
-    let mut sources: Vec<SourceStatus> = config
-        .sources
-        .iter()
-        .map(|s| {
-            let read = reads.get(&s.name);
-            SourceStatus {
-                name: s.name.clone(),
-                kind: match s.kind {
-                    SourceKind::Ical => "ical",
-                    SourceKind::Webhook => "webhook",
-                },
-                last_attempt_at: read.map(|r| r.last_attempt_at),
-                last_outcome: read.map(|r| r.last_outcome.as_str()),
-                failure_kind: read.and_then(|r| r.last_outcome.failure()),
-                last_reason: read.and_then(|r| r.last_reason.clone()),
-                last_fresh_at: read.and_then(|r| r.last_fresh_at),
-                consecutive_failures: read.map_or(0, |r| r.consecutive_failures),
-                shrink_hold: read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone())),
-                held_deletions: vec![],
-                upcoming_reservations: super::reads::upcoming(
-                    reservations
-                        .iter()
-                        .filter(|r| r.reservation.source == s.name),
-                    &policy,
-                    now,
-                ),
-            }
-        })
-        .collect();
-    for held in &planned.held {
-        let entry = HeldBooking {
-            booking_id: held.booking.booking_id,
-            booking_object_id: held.booking.booking_object_id,
-            start: held.booking.start,
-            end: held.booking.end,
-            reason: held.reason.clone(),
-        };
-        match sources.iter_mut().find(|s| s.name == held.booking.source) {
-            Some(source) => source.held_deletions.push(entry),
-            None => sources.push(SourceStatus {
-                name: held.booking.source.clone(),
-                kind: "removed from the config",
-                last_attempt_at: None,
-                last_outcome: None,
-                failure_kind: None,
-                last_reason: None,
-                last_fresh_at: None,
-                consecutive_failures: 0,
-                shrink_hold: None,
-                held_deletions: vec![entry],
-                upcoming_reservations: 0,
-            }),
-        }
-    }
+        .collect()
+}
 
+fn source_status(
+    source: &SourceConfig,
+    read: Option<&SourceReadRecord>,
+    upcoming: u32,
+) -> SourceStatus {
+    SourceStatus {
+        name: source.name.clone(),
+        kind: match source.kind {
+            SourceKind::Ical => "ical",
+            SourceKind::Webhook => "webhook",
+        },
+        last_attempt_at: read.map(|r| r.last_attempt_at),
+        last_outcome: read.map(|r| r.last_outcome.as_str()),
+        failure_kind: read.and_then(|r| r.last_outcome.failure()),
+        last_reason: read.and_then(|r| r.last_reason.clone()),
+        last_fresh_at: read.and_then(|r| r.last_fresh_at),
+        consecutive_failures: read.map_or(0, |r| r.consecutive_failures),
+        shrink_hold: read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone())),
+        creates_hold: read.and_then(|r| r.growth_hold.as_ref().map(|h| h.reason.clone())),
+        held_deletions: vec![],
+        upcoming_reservations: upcoming,
+    }
+}
+
+/// Each object's owned bookings and arrivals of the next 7 days; the count of arrivals
+/// within 24 hours without a confirmed booking.
+fn object_statuses(
+    reservations: &[StoredReservation],
+    owned: &[OwnedBooking],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> (Vec<ObjectStatus>, u32) {
     let mut objects: BTreeMap<i64, ObjectStatus> = BTreeMap::new();
-    let object = |objects: &mut BTreeMap<i64, ObjectStatus>, id: i64| {
-        objects.entry(id).or_insert_with(|| ObjectStatus {
-            booking_object_id: id,
-            owned_bookings: 0,
-            arrivals: vec![],
-        });
-    };
     for booking in owned
         .iter()
         .filter(|b| b.state == BookingState::Active && b.end > now)
     {
-        object(&mut objects, booking.booking_object_id);
-        if let Some(o) = objects.get_mut(&booking.booking_object_id) {
-            o.owned_bookings += 1;
-        }
+        object_entry(&mut objects, booking.booking_object_id).owned_bookings += 1;
     }
     let week = now + Duration::days(7);
     let day = now + Duration::hours(24);
     let mut flagged_arrivals = 0;
-    for stored in &reservations {
+    for stored in reservations {
         let r = &stored.reservation;
         if stored.misses >= policy.debounce_reads || r.end <= now || r.start > week {
             continue;
@@ -216,9 +251,9 @@ pub async fn status_report(
         });
         let flagged = !confirmed && r.start <= day;
         flagged_arrivals += u32::from(flagged);
-        object(&mut objects, r.booking_object_id);
-        if let Some(o) = objects.get_mut(&r.booking_object_id) {
-            o.arrivals.push(Arrival {
+        object_entry(&mut objects, r.booking_object_id)
+            .arrivals
+            .push(Arrival {
                 reservation_key: r.key.clone(),
                 source: r.source.clone(),
                 label: r.label.clone(),
@@ -227,33 +262,18 @@ pub async fn status_report(
                 confirmed,
                 flagged,
             });
-        }
     }
     for o in objects.values_mut() {
         o.arrivals
             .sort_by(|a, b| (a.start, &a.reservation_key).cmp(&(b.start, &b.reservation_key)));
     }
-    let open_journal = ledger
-        .open_journal()
-        .await?
-        .into_iter()
-        .map(|e| OpenWrite {
-            id: e.id,
-            kind: e.kind,
-            state: e.state,
-            booking_object_id: e.booking_object_id,
-            booking_id: e.booking_id,
-            reservation_key: e.reservation_key,
-            error: e.error,
-            intended_at: e.intended_at,
-        })
-        .collect();
-    Ok(StatusReport {
-        now,
-        sources,
-        objects: objects.into_values().collect(),
-        last_pass: ledger.recent_passes(1).await?.into_iter().next(),
-        open_journal,
-        flagged_arrivals,
+    (objects.into_values().collect(), flagged_arrivals)
+}
+
+fn object_entry(objects: &mut BTreeMap<i64, ObjectStatus>, id: i64) -> &mut ObjectStatus {
+    objects.entry(id).or_insert_with(|| ObjectStatus {
+        booking_object_id: id,
+        owned_bookings: 0,
+        arrivals: vec![],
     })
 }

@@ -134,6 +134,9 @@ pub fn sync_text(report: &PassReport, context: &Context) -> String {
             }
         };
         let _ = writeln!(out, "  {:<20} {state}", source.name);
+        if let Some(held) = &source.creates_held {
+            let _ = writeln!(out, "  {:<20} CREATES HELD: {held}", "");
+        }
         if let Some(released) = &source.released {
             let _ = writeln!(out, "  {:<20} hold released: {released}", "");
         }
@@ -270,6 +273,9 @@ pub fn status_text(report: &StatusReport, context: &Context) -> String {
         }
         if let Some(hold) = &s.shrink_hold {
             let _ = writeln!(out, "    DELETIONS HELD: {hold}");
+        }
+        if let Some(hold) = &s.creates_hold {
+            let _ = writeln!(out, "    CREATES HELD: {hold}");
         }
         for held in &s.held_deletions {
             let _ = writeln!(
