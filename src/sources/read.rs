@@ -3,7 +3,6 @@
 //! (a pulled calendar, pushed webhooks), which zone its times are read in and how its keypad
 //! codes stay distinct are the reader's business, not the pass's.
 
-use std::collections::HashSet;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -13,11 +12,12 @@ use sha2::{Digest, Sha256};
 use super::codes::distinct_across_sources;
 use super::fetch::{FetchMemo, ReadContext, read_source};
 use super::guard::{GuardInput, GuardPolicy, assess_shrink};
-use super::webhook::{WebhookStore, apply_snapshot, fetch_snapshot, webhook_reservations};
+use super::webhook::{
+    WebhookStore, apply_snapshot, cancelled_by, fetch_snapshot, webhook_reservations,
+};
 use crate::config::{CodePolicy, SourceConfig, SourceKind};
 use crate::model::{
-    BookingStatus, FailureKind, ReadFailure, Reservation, ShrinkHold, StoredReservation,
-    WebhookBooking,
+    FailureKind, ReadFailure, Reservation, ShrinkHold, StoredReservation, WebhookBooking,
 };
 
 /// How one read of a source ended. A failed read is *unknown*, never *empty*: it yields no
@@ -192,15 +192,7 @@ impl<S: WebhookStore> Reader<S> {
             Ok(upcoming) => upcoming,
             Err(err) => return unknown(FailureKind::Store, err.to_string()),
         };
-        let still_confirmed: HashSet<&str> = bookings
-            .iter()
-            .filter(|b| b.status == BookingStatus::Confirmed)
-            .map(|b| b.booking_id.as_str())
-            .collect();
-        let dropped = upcoming
-            .iter()
-            .filter(|b| !still_confirmed.contains(b.booking_id.as_str()))
-            .count();
+        let dropped = cancelled_by(&bookings, &upcoming);
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let content = snapshot_fingerprint(&bookings);
         let verdict = assess_shrink(

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 
 pub use endpoint::{MAX_BODY_BYTES, WebhookSources, WebhookState, routes};
 pub use normalize::parse_time;
-pub use snapshot::{SnapshotError, apply_snapshot, fetch_snapshot, sync_snapshot};
+pub use snapshot::{SnapshotError, apply_snapshot, cancelled_by, fetch_snapshot, sync_snapshot};
 pub use store::{StoreError, WebhookStore};
 
 use super::{Credentials, Reservation};

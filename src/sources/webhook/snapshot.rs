@@ -193,6 +193,20 @@ pub async fn apply_snapshot(
     Ok(changes)
 }
 
+/// How many of the `upcoming` confirmed bookings a snapshot would cancel (they are not
+/// confirmed in it).
+pub fn cancelled_by(snapshot: &[WebhookBooking], upcoming: &[WebhookBooking]) -> usize {
+    let still_confirmed: std::collections::HashSet<&str> = snapshot
+        .iter()
+        .filter(|b| b.status == BookingStatus::Confirmed)
+        .map(|b| b.booking_id.as_str())
+        .collect();
+    upcoming
+        .iter()
+        .filter(|b| !still_confirmed.contains(b.booking_id.as_str()))
+        .count()
+}
+
 /// Fetches and applies the snapshot; on any fetch error the stored state is untouched.
 ///
 /// `max_drop` is the shrink guard: a snapshot that would cancel more than this share of the
@@ -214,15 +228,7 @@ pub async fn sync_snapshot(
                 name: source.name.clone(),
                 error,
             })?;
-        let still_confirmed: std::collections::HashSet<&str> = bookings
-            .iter()
-            .filter(|b| b.status == BookingStatus::Confirmed)
-            .map(|b| b.booking_id.as_str())
-            .collect();
-        let dropped = upcoming
-            .iter()
-            .filter(|b| !still_confirmed.contains(b.booking_id.as_str()))
-            .count();
+        let dropped = cancelled_by(&bookings, &upcoming);
         if dropped > 0 && dropped as f64 > share * upcoming.len() as f64 {
             return Err(SnapshotError::Shrink {
                 name: source.name.clone(),
