@@ -119,7 +119,11 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         .map(|s| SourceRow {
             name: s.name.clone(),
             last_fresh: s.last_fresh_at,
-            outcome: s.last_outcome.unwrap_or("never read").to_owned(),
+            outcome: match (s.last_outcome, s.failure_kind) {
+                (Some(outcome), Some(kind)) => format!("{outcome} ({})", kind.as_str()),
+                (Some(outcome), None) => outcome.to_owned(),
+                (None, _) => "never read".to_owned(),
+            },
             reason: s.last_reason.clone().or_else(|| s.shrink_hold.clone()),
             consecutive_failures: i64::from(s.consecutive_failures),
         })
