@@ -221,3 +221,33 @@ fn environment_values_that_look_like_numbers_stay_strings_where_strings_are_expe
     .unwrap();
     assert_eq!(config.flexykey.password.unwrap().expose_secret(), "00123");
 }
+
+#[test]
+fn the_growth_guard_and_the_drift_check_take_defaults_and_refuse_nonsense() {
+    let config = load(MINIMAL).unwrap();
+    assert_eq!(config.sync.max_growth.stays, 50);
+    assert_eq!(config.sync.max_growth.factor, 3.0);
+    assert_eq!(config.sync.drift_check_minutes, 60);
+    let set = load(&format!(
+        "{MINIMAL}\n[sync]\nmax_growth = {{ stays = 10 }}\ndrift_check_minutes = 15\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        (set.sync.max_growth.stays, set.sync.max_growth.factor),
+        (10, 3.0)
+    );
+    assert_eq!(set.sync.drift_check_minutes, 15);
+    for (bad, key) in [
+        (
+            "max_growth = { stays = 10, factor = 0.5 }",
+            "max_growth.factor",
+        ),
+        ("max_growth = { stays = 10, factr = 2.0 }", "factr"),
+        ("drift_check_minutes = 0", "drift_check_minutes"),
+    ] {
+        let err = load(&format!("{MINIMAL}\n[sync]\n{bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+}
