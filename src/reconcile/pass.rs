@@ -204,20 +204,15 @@ async fn apply_phase(
     // Objects whose list could not be read may hide a doubt: nothing is written there.
     applier.hold_objects(seen.observed.failed.iter().copied());
     report.applied = applier.apply(&report.plan).await?;
-    let (now, horizon_end) = (ctx.now, ctx.horizon_end());
-    verify(
-        client,
-        &report.applied,
-        now,
-        horizon_end,
-        &mut report.errors,
-    )
-    .await;
+    let (now, horizon_end, errors) = (ctx.now, ctx.horizon_end(), &mut report.errors);
+    let unconfirmed = verify(client, &report.applied, now, horizon_end, errors).await;
+    // An object whose writes could not be confirmed is listed again in the next pass.
     let listed: Vec<(i64, String)> = seen
         .observed
         .listings
         .iter()
         .map(|l| l.booking_object_id)
+        .filter(|o| !unconfirmed.contains(o))
         .map(|o| (o, seen.fingerprints.get(&o).cloned().unwrap_or_default()))
         .collect();
     ctx.ledger.objects_listed(&listed, ctx.now).await

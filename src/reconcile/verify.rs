@@ -9,7 +9,8 @@ use super::apply::ApplyReport;
 use super::report::{PassFailure, PassFailureKind};
 use crate::flexykey::Client;
 
-/// Re-reads the objects written to; returns those read successfully.
+/// Re-reads the objects written to; returns those whose writes are not confirmed (the re-read
+/// failed or disagrees), so that the next pass lists them again.
 pub(super) async fn verify(
     client: &Client,
     applied: &ApplyReport,
@@ -23,9 +24,12 @@ pub(super) async fn verify(
         .chain(&applied.deleted_ids)
         .map(|(object, _)| *object)
         .collect();
-    let mut reread = BTreeSet::new();
-    let mut fail = |text: String| errors.push(PassFailure::new(PassFailureKind::Verify, text));
+    let mut unconfirmed = BTreeSet::new();
     for object in objects {
+        let mut fail = |text: String| {
+            unconfirmed.insert(object);
+            errors.push(PassFailure::new(PassFailureKind::Verify, text));
+        };
         let listed: HashSet<i64> = match client.bookings(object, now, horizon_end).await {
             Ok(list) => list.into_iter().map(|b| b.booking_id).collect(),
             Err(err) => {
@@ -35,7 +39,6 @@ pub(super) async fn verify(
                 continue;
             }
         };
-        reread.insert(object);
         for (_, id) in applied.created_ids.iter().filter(|(o, _)| *o == object) {
             if !listed.contains(id) {
                 fail(format!(
@@ -51,5 +54,5 @@ pub(super) async fn verify(
             }
         }
     }
-    reread
+    unconfirmed
 }
