@@ -20,6 +20,8 @@ pub struct SyncJson<'a> {
     pub sources: &'a [SourceReport],
     pub operations: Vec<OperationJson<'a>>,
     pub held: Vec<HeldJson<'a>>,
+    /// Creates held by the growth guard.
+    pub held_creates: Vec<HeldCreateJson<'a>>,
     pub notes: &'a [String],
     pub counts: PassCounts,
     pub vanished: &'a [i64],
@@ -51,6 +53,16 @@ pub struct HeldJson<'a> {
     pub reason: &'a str,
 }
 
+#[derive(Debug, Serialize)]
+pub struct HeldCreateJson<'a> {
+    pub reservation_key: &'a str,
+    pub booking_object_id: i64,
+    pub source: &'a str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub reason: &'a str,
+}
+
 impl<'a> From<&'a PassReport> for SyncJson<'a> {
     fn from(report: &'a PassReport) -> Self {
         SyncJson {
@@ -69,6 +81,19 @@ impl<'a> From<&'a PassReport> for SyncJson<'a> {
                     source: &h.booking.source,
                     start: h.booking.start,
                     end: h.booking.end,
+                    reason: &h.reason,
+                })
+                .collect(),
+            held_creates: report
+                .plan
+                .held_creates
+                .iter()
+                .map(|h| HeldCreateJson {
+                    reservation_key: &h.reservation.key,
+                    booking_object_id: h.reservation.booking_object_id,
+                    source: &h.reservation.source,
+                    start: h.reservation.start,
+                    end: h.reservation.end,
                     reason: &h.reason,
                 })
                 .collect(),
