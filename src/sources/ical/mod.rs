@@ -253,6 +253,8 @@ pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext
         &mut warnings,
         &mut unreadable,
     );
+    // Only all-day and floating times are read in the zone; UTC and zoned ones need none.
+    let missing = missing && occurrences.iter().any(|o| o.all_day || o.floating);
     let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);
     // A VEVENT that cannot be read is unknown, not cancelled: its UID's stored reservations

@@ -120,3 +120,24 @@ async fn an_unreadable_vevent_keeps_its_booking_with_a_warning() {
         assert_eq!(world.sandbox.bookings_of(OBJECT_SAUNA).len(), 2);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_of_utc_times_needs_no_zone() {
+    let mut world = World::start(Default::default(), "").await;
+    let day = (first_arrival() + chrono::Duration::days(3)).format("%Y%m%d");
+    let text = floating_feed("").replace(
+        &format!("DTSTART:{day}T150000\r\n"),
+        &format!("DTSTART:{day}T140000Z\r\n"),
+    );
+    let text = text.replacen("T110000\r\n", "T100000Z\r\n", 1);
+    sauna_source(&mut world, &text);
+    world.sandbox.set_faults(Faults {
+        fault_rate: 1.0,
+        ..Faults::default()
+    });
+    // No zone kept and none to be had: the UTC times are read all the same.
+    let report = world.sync(PassFlags::default()).await;
+    let sauna = report.sources.iter().find(|s| s.name == "sauna").unwrap();
+    assert_eq!(sauna.read, ReadKind::Fresh, "{sauna:#?}");
+    assert_eq!(sauna.upcoming, 1);
+}
