@@ -141,3 +141,48 @@ async fn a_calendar_of_utc_times_needs_no_zone() {
     assert_eq!(sauna.read, ReadKind::Fresh, "{sauna:#?}");
     assert_eq!(sauna.upcoming, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runaway_feed_holds_its_creates_loudly_until_confirmed() {
+    let world = World::start(Default::default(), "").await;
+    let base = first_arrival();
+    let stays: Vec<Stay> = (0..2).map(|i| Stay::new(i, base, 48 * i, 20)).collect();
+    world.feed.set_calendar(&stays);
+    let first = world.sync(PassFlags::default()).await;
+    assert!(first.converged, "{first:#?}");
+    assert_eq!(world.fs_bookings().len(), 2);
+
+    // A typo makes a daily series hourly: 120 new stays in one read.
+    let start = (base + chrono::Duration::days(10)).format("%Y%m%dT%H%M%SZ");
+    let runaway = format!(
+        "BEGIN:VEVENT\r\nUID:cleaning@test\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:{start}\r\n\
+         DURATION:PT30M\r\nRRULE:FREQ=HOURLY;COUNT=120\r\nSUMMARY:Cleaning\r\nEND:VEVENT\r\n"
+    );
+    let text = calendar(&stays).replace("END:VCALENDAR", &format!("{runaway}END:VCALENDAR"));
+    world.feed.set_mode(FeedMode::Calendar(text));
+    world.sandbox.clear_journal();
+    let held = world.sync(PassFlags::default()).await;
+    assert!(world.sandbox.write_calls().is_empty());
+    assert_eq!(held.plan.held_creates.len(), 120);
+    assert!(!held.converged, "a hold is never a quiet success");
+    let cabin = held.sources.iter().find(|s| s.name == "cabin").unwrap();
+    assert!(cabin.creates_held.is_some(), "{cabin:#?}");
+    let status = world.status().await;
+    let cabin = status.sources.iter().find(|s| s.name == "cabin").unwrap();
+    assert!(
+        cabin
+            .creates_hold
+            .as_deref()
+            .is_some_and(|h| h.contains("--confirm cabin"))
+    );
+
+    // The operator looked and confirms: the stays are booked.
+    let confirmed = world
+        .sync(PassFlags {
+            confirm: vec!["cabin".into()],
+            ..PassFlags::default()
+        })
+        .await;
+    assert_eq!(confirmed.applied.created, 120, "{:#?}", confirmed.errors);
+    assert!(confirmed.plan.held_creates.is_empty());
+}
