@@ -31,8 +31,8 @@ fn world() -> (
             start,
             end: start + Duration::hours(72),
             credentials: Credentials {
-                phones: vec![format!("+4670{i:07}")],
-                code: Some(format!("{:06}", i % 1_000_000)),
+                phones: vec![format!("+4670{i:07}").into()],
+                code: Some(format!("{:06}", i % 1_000_000).into()),
                 rfid: None,
             },
             label: format!("Reserved · HM{i}"),

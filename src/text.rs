@@ -52,6 +52,7 @@ pub const OWNED_BOOKING: Noun = Noun::new("owned booking", "owned bookings");
 pub const SUCCESSFUL_READ: Noun = Noun::new("successful read", "successful reads");
 pub const UPCOMING_STAY: Noun = Noun::new("upcoming stay", "upcoming stays");
 pub const FAILURE: Noun = Noun::new("failure", "failures");
+pub const FAILED_READ: Noun = Noun::new("failed read", "failed reads");
 pub const HOUR: Noun = Noun::new("hour", "hours");
 pub const CONSECUTIVE_READ: Noun = Noun::new(
     "consecutive successful read",

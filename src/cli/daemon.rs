@@ -160,7 +160,8 @@ async fn check_feeds(config: &Config, report: &mut impl FnMut(bool, String)) {
                     http: &http,
                     now,
                     horizon_days: config.sync.horizon_days,
-                    default_timezone: None,
+                    // Readability only: the pass reads times in the object's own zone.
+                    default_timezone: Some(chrono_tz::UTC),
                     code_secret: b"check",
                 };
                 match crate::sources::read_source(source, &ctx, None).await.0 {
@@ -180,8 +181,11 @@ async fn check_feeds(config: &Config, report: &mut impl FnMut(bool, String)) {
                     crate::sources::ReadOutcome::Unchanged => {
                         report(true, format!("feed {}: unchanged", source.name))
                     }
-                    crate::sources::ReadOutcome::Failed { reason } => {
-                        report(false, format!("feed {}: {reason}", source.name))
+                    crate::sources::ReadOutcome::Failed(failure) => {
+                        report(false, format!("feed {}: {failure}", source.name))
+                    }
+                    crate::sources::ReadOutcome::Pushed { .. } => {
+                        report(true, format!("feed {}: read", source.name))
                     }
                 }
             }

@@ -92,6 +92,8 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         only_source: args.source.clone(),
         confirm: args.confirm.clone(),
         stop: Some(stop_on_signal()),
+        // Run by a person: every object is listed, whatever the daemon's drift schedule.
+        check_all: true,
     };
     let outcome = sync_once(&config, &ledger, &client, &http, &options).await;
     ledger.close().await;
@@ -173,6 +175,12 @@ fn verdict(report: &PassReport) -> Result<(), CliError> {
     }
     if !report.plan.held.is_empty() {
         parts.push(format!("{} held", count(report.plan.held.len(), DELETION)));
+    }
+    if !report.plan.held_creates.is_empty() {
+        let held = report.plan.held_creates.len();
+        parts.push(format!(
+            "{held} create(s) held: a source grew too much at once"
+        ));
     }
     let held_sources = report.sources.iter().filter(|s| s.hold.is_some()).count();
     if held_sources > 0 && report.plan.held.is_empty() {

@@ -286,6 +286,14 @@ pub struct SyncConfig {
     pub max_shrink: f64,
     #[serde(default = "default_shrink_confirm")]
     pub shrink_confirm_hours: u32,
+    /// Growth guard: a read that adds more new upcoming stays than this at once holds the
+    /// source's creates (a runaway recurring event).
+    #[serde(default)]
+    pub max_growth: GrowthLimit,
+    /// How often each booking object's bookings are listed even when nothing changed (drift
+    /// check), spread evenly over the period.
+    #[serde(default = "default_drift_check")]
+    pub drift_check_minutes: u32,
     #[serde(default)]
     pub drift: DriftPolicy,
     /// Secret behind `code = "derived"` keypad codes; when absent, one is generated once and
@@ -321,6 +329,36 @@ fn default_max_shrink() -> f64 {
 fn default_shrink_confirm() -> u32 {
     24
 }
+fn default_drift_check() -> u32 {
+    60
+}
+
+/// `[sync] max_growth = { stays = 50, factor = 3.0 }`: a read is a runaway when it adds more
+/// than `stays` upcoming stays AND ends with more than `factor` times the previous count.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthLimit {
+    #[serde(default = "default_growth_stays")]
+    pub stays: u32,
+    #[serde(default = "default_growth_factor")]
+    pub factor: f64,
+}
+
+fn default_growth_stays() -> u32 {
+    50
+}
+fn default_growth_factor() -> f64 {
+    3.0
+}
+
+impl Default for GrowthLimit {
+    fn default() -> Self {
+        GrowthLimit {
+            stays: default_growth_stays(),
+            factor: default_growth_factor(),
+        }
+    }
+}
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -329,6 +367,8 @@ impl Default for SyncConfig {
             debounce_reads: default_debounce(),
             max_shrink: default_max_shrink(),
             shrink_confirm_hours: default_shrink_confirm(),
+            max_growth: GrowthLimit::default(),
+            drift_check_minutes: default_drift_check(),
             drift: DriftPolicy::default(),
             code_secret: None,
             code_secret_file: None,
@@ -367,6 +407,24 @@ impl SyncConfig {
                 format!(
                     "expected a share above 0 and at most 1 (0.5 = 50 %), found {}",
                     self.max_shrink
+                ),
+            ));
+        }
+        if !(self.max_growth.factor.is_finite() && self.max_growth.factor >= 1.0) {
+            return Err(key_err(
+                "max_growth.factor",
+                format!(
+                    "expected a factor of at least 1 (3 = three times the previous count), found {}",
+                    self.max_growth.factor
+                ),
+            ));
+        }
+        if !(1..=10_080).contains(&self.drift_check_minutes) {
+            return Err(key_err(
+                "drift_check_minutes",
+                format!(
+                    "expected 1 to 10080 minutes (one week), found {}",
+                    self.drift_check_minutes
                 ),
             ));
         }

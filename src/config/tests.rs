@@ -342,3 +342,33 @@ fn every_enum_word_reads_back_as_its_value() {
     assert_eq!(config.log.format, LogFormat::Json);
     assert_eq!(config.sync.drift, DriftPolicy::Report);
 }
+
+#[test]
+fn the_growth_guard_and_the_drift_check_take_defaults_and_refuse_nonsense() {
+    let config = load(MINIMAL).unwrap();
+    assert_eq!(config.sync.max_growth.stays, 50);
+    assert_eq!(config.sync.max_growth.factor, 3.0);
+    assert_eq!(config.sync.drift_check_minutes, 60);
+    let set = load(&format!(
+        "{MINIMAL}\n[sync]\nmax_growth = {{ stays = 10 }}\ndrift_check_minutes = 15\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        (set.sync.max_growth.stays, set.sync.max_growth.factor),
+        (10, 3.0)
+    );
+    assert_eq!(set.sync.drift_check_minutes, 15);
+    for (bad, key) in [
+        (
+            "max_growth = { stays = 10, factor = 0.5 }",
+            "max_growth.factor",
+        ),
+        ("max_growth = { stays = 10, factr = 2.0 }", "factr"),
+        ("drift_check_minutes = 0", "drift_check_minutes"),
+    ] {
+        let err = load(&format!("{MINIMAL}\n[sync]\n{bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+}

@@ -3,6 +3,7 @@
 //! takes the config current when it starts.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -38,6 +39,9 @@ pub struct App {
     pass_lock: tokio::sync::Mutex<()>,
     /// Fires on shutdown: a pass finishes its write in flight and starts no other.
     stop: tokio_util::sync::CancellationToken,
+    /// The next full pass lists every object (after a start, or a client that changed: the
+    /// account behind it may not be the one the ledger remembers).
+    check_all: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -59,6 +63,7 @@ impl App {
             recent_errors: Mutex::default(),
             pass_lock: tokio::sync::Mutex::new(()),
             stop,
+            check_all: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -75,6 +80,7 @@ impl App {
     pub fn replace_config(&self, config: Config, client: Option<Client>) {
         if let Some(client) = client {
             *self.client.write().unwrap_or_else(|p| p.into_inner()) = client;
+            self.check_all.store(true, Ordering::SeqCst);
         }
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
     }
@@ -124,6 +130,11 @@ impl App {
             config.sync.horizon_days,
             self.code_secret.clone(),
         );
+        // The first full pass, and the first after the client changed, lists every object.
+        let check_all = options.only_source.is_none()
+            && !options.dry_run
+            && self.check_all.swap(false, Ordering::SeqCst);
+        options.check_all |= check_all;
         options.stop = Some(self.stop.clone());
         let started = Utc::now();
         let scope = options.only_source.as_deref().unwrap_or("all sources");
@@ -134,6 +145,9 @@ impl App {
             // A dry run, or an operator naming a source that does not exist.
             Ok(_) | Err(PassError::UnknownSource(_) | PassError::UnknownConfirm(_)) => {}
             Err(err) => {
+                if check_all {
+                    self.check_all.store(true, Ordering::SeqCst);
+                }
                 metrics::counter!(m::PASSES, "result" => "error").increment(1);
                 tracing::error!(scope, error = %err, "sync pass failed");
                 self.remember_error(format!("pass over {scope}: {err}"));
@@ -156,8 +170,24 @@ impl App {
             .increment(u64::from(counts.deleted));
         metrics::counter!(m::OPERATIONS, "kind" => "any", "result" => "failed")
             .increment(u64::from(counts.failed));
+        let held = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         metrics::counter!(m::OPERATIONS, "kind" => "delete", "result" => "held")
-            .increment(u64::from(counts.held));
+            .increment(held(report.plan.held.len()));
+        metrics::counter!(m::OPERATIONS, "kind" => "create", "result" => "held")
+            .increment(held(report.plan.held_creates.len()));
+        for source in &report.sources {
+            if let Some(failure) = &source.failure {
+                let (name, kind) = (source.name.clone(), failure.kind.as_str());
+                metrics::counter!(m::READ_FAILURES, "source" => name, "kind" => kind).increment(1);
+            }
+        }
+        for failure in report.failures() {
+            metrics::counter!(m::PASS_FAILURES, "kind" => failure.kind.as_str()).increment(1);
+        }
+        metrics::counter!(m::OBJECTS_LISTED, "listed" => "yes")
+            .increment(u64::from(report.listed_objects));
+        metrics::counter!(m::OBJECTS_LISTED, "listed" => "no")
+            .increment(u64::from(report.unlisted_objects));
         let summary = format!(
             "{scope}: {} created, {} deleted, {} adopted, {} failed, {} held",
             counts.created, counts.deleted, counts.adopted, counts.failed, counts.held
@@ -173,10 +203,7 @@ impl App {
             converged = report.converged,
             "pass finished"
         );
-        for error in &report.errors {
-            self.remember_error(format!("{scope}: {error}"));
-        }
-        for failure in &report.applied.failures {
+        for failure in report.failures() {
             self.remember_error(format!("{scope}: {failure}"));
         }
         lifecycle::notify_status(&format!(

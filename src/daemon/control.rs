@@ -187,7 +187,9 @@ async fn command(
                 dry_run: *dry_run,
                 only_source: source.clone(),
                 confirm: confirm.clone(),
-                stop: None,
+                // As `sync` run alone: the operator asked for a look at everything.
+                check_all: true,
+                ..PassOptions::default()
             };
             // Its own task: a command line that goes away (Ctrl-C) does not cut the pass short.
             let pass = tokio::spawn(async move { app.pass_with(options).await });

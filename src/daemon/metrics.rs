@@ -21,6 +21,9 @@ pub const IN_DOUBT: &str = "flexysync_journal_in_doubt";
 pub const ARRIVALS_UNCONFIRMED: &str = "flexysync_arrivals_unconfirmed";
 pub const LOG_ENTRIES: &str = "flexysync_log_entries_archived_total";
 pub const WEBHOOK_EVENTS: &str = "flexysync_webhook_deliveries_total";
+pub const READ_FAILURES: &str = "flexysync_source_read_failures_total";
+pub const PASS_FAILURES: &str = "flexysync_pass_failures_total";
+pub const OBJECTS_LISTED: &str = "flexysync_objects_listed_total";
 
 /// From "no wait" to "the account is paused by a 429".
 const LIMITER_WAIT_BUCKETS: &[f64] = &[0.01, 0.05, 0.25, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0];
@@ -93,6 +96,15 @@ fn describe() {
     );
     describe_counter!(LOG_ENTRIES, "Unit log entries newly stored in the archive");
     describe_counter!(WEBHOOK_EVENTS, "Webhook deliveries, by source and result");
+    describe_counter!(
+        READ_FAILURES,
+        "Source reads that yielded nothing known, by source and the kind of failure"
+    );
+    describe_counter!(PASS_FAILURES, "Failures of passes, by kind");
+    describe_counter!(
+        OBJECTS_LISTED,
+        "Booking objects in scope of a pass, by whether their bookings were listed"
+    );
 }
 
 /// Creates every series whose labels the config fixes, at 0 (again after a reload: only the
@@ -109,6 +121,9 @@ pub fn initialise(config: &Config) {
         metrics::counter!(OPERATIONS, "kind" => kind, "result" => result).increment(0);
     }
     metrics::counter!(LOG_ENTRIES).increment(0);
+    for listed in ["yes", "no"] {
+        metrics::counter!(OBJECTS_LISTED, "listed" => listed).increment(0);
+    }
     metrics::gauge!(IN_DOUBT).increment(0.0);
     metrics::gauge!(ARRIVALS_UNCONFIRMED).increment(0.0);
     // Registered without a sample: the histogram's buckets show 0 until the first call.

@@ -140,10 +140,11 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         .map(|s| SourceRow {
             name: s.name.clone(),
             last_fresh: s.last_fresh_at,
-            outcome: s
-                .last_outcome
-                .clone()
-                .unwrap_or_else(|| "never read".into()),
+            outcome: match (s.last_outcome, s.failure_kind) {
+                (Some(outcome), Some(kind)) => format!("{outcome} ({})", kind.as_str()),
+                (Some(outcome), None) => outcome.to_owned(),
+                (None, _) => "never read".to_owned(),
+            },
             reason: s.last_reason.clone().or_else(|| s.shrink_hold.clone()),
             consecutive_failures: i64::from(s.consecutive_failures),
         })
@@ -168,7 +169,7 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         })
         .collect();
     arrivals.sort_by_key(|a| (a.start, a.booking_object_id));
-    let held = report
+    let mut held: Vec<HeldRow> = report
         .sources
         .iter()
         .filter(|s| !s.held_deletions.is_empty() || s.shrink_hold.is_some())
@@ -183,6 +184,14 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
             }),
         })
         .collect();
+    // A runaway source's creates, held by the growth guard.
+    held.extend(report.sources.iter().filter_map(|s| {
+        s.creates_hold.as_ref().map(|why| HeldRow {
+            source: s.name.clone(),
+            count: 0,
+            why: why.clone(),
+        })
+    }));
     StatusView {
         sources,
         arrivals,

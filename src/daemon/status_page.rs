@@ -20,7 +20,7 @@ pub struct StatusView {
 pub struct SourceRow {
     pub name: String,
     pub last_fresh: Option<DateTime<Utc>>,
-    /// fresh, unchanged, failed, never read
+    /// fresh, unchanged, failed (with the kind of failure: `failed (fetch)`), never read
     pub outcome: String,
     pub reason: Option<String>,
     pub consecutive_failures: i64,
@@ -107,7 +107,7 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
 
     html.push_str("<h2>Sources</h2>\n<table><tr><th>Source</th><th>Last fresh read</th><th>Outcome</th><th>Note</th></tr>\n");
     for source in &view.sources {
-        let class = if source.outcome == "failed" {
+        let class = if source.outcome.starts_with("failed") {
             "bad"
         } else {
             "ok"

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::records::{BookingState, JournalEntry, JournalState, OwnedBooking, WriteKind};
 use super::{Ledger, LedgerError, credentials_from_json, credentials_to_json, from_ts, ts};
+use crate::model::{BookingState, JournalEntry, JournalState, OwnedBooking, WriteKind};
 
 const SELECT_BOOKINGS: &str = "SELECT booking_id, reservation_key, source, booking_object_id, \
      start_at, end_at, credentials, name, fingerprint, state FROM owned_bookings";

@@ -6,6 +6,7 @@ mod bookings;
 mod health;
 mod lock;
 mod logs;
+mod objects;
 mod passes;
 mod records;
 mod sources;
@@ -26,9 +27,15 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use lock::{LedgerLock, lock_path};
+pub use objects::ObjectRecord;
 pub use records::*;
 
-use crate::sources::Credentials;
+use crate::model::Credentials;
+// The domain types the ledger stores, where callers have long found them.
+pub use crate::model::{
+    BookingState, FailureKind, JournalEntry, JournalState, OwnedBooking, ReadStatus, ShrinkHold,
+    SourceReadRecord, StoredReservation, WriteKind,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

@@ -4,13 +4,15 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::records::{ShrinkHold, SourceReadRecord, StoredReservation};
 use super::{Ledger, LedgerError, credentials_from_json, credentials_to_json, from_ts, ts};
-use crate::sources::Reservation;
+use crate::model::{
+    FailureKind, ReadStatus, Reservation, ShrinkHold, SourceReadRecord, StoredReservation,
+};
 
 const SELECT_READS: &str = "SELECT source, last_attempt_at, last_outcome, last_reason, \
      last_success_at, last_fresh_at, content_fingerprint, consecutive_failures, fetch_memo, \
-     hold_reason, hold_since, hold_fingerprint, hold_baseline FROM source_reads";
+     hold_reason, hold_since, hold_fingerprint, hold_baseline, failure_kind, growth_reason, \
+     growth_since, growth_fingerprint, growth_baseline FROM source_reads";
 
 impl Ledger {
     /// Every source's last read, by source name.
@@ -36,11 +38,13 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let hold = record.hold.as_ref();
+        let growth = record.growth_hold.as_ref();
         sqlx::query(
             "INSERT INTO source_reads (source, last_attempt_at, last_outcome, last_reason, \
              last_success_at, last_fresh_at, content_fingerprint, consecutive_failures, \
-             fetch_memo, hold_reason, hold_since, hold_fingerprint, hold_baseline) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             fetch_memo, hold_reason, hold_since, hold_fingerprint, hold_baseline, \
+             failure_kind, growth_reason, growth_since, growth_fingerprint, growth_baseline) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (source) DO UPDATE SET last_attempt_at = excluded.last_attempt_at, \
              last_outcome = excluded.last_outcome, last_reason = excluded.last_reason, \
              last_success_at = excluded.last_success_at, last_fresh_at = excluded.last_fresh_at, \
@@ -48,11 +52,14 @@ impl Ledger {
              consecutive_failures = excluded.consecutive_failures, \
              fetch_memo = excluded.fetch_memo, hold_reason = excluded.hold_reason, \
              hold_since = excluded.hold_since, hold_fingerprint = excluded.hold_fingerprint, \
-             hold_baseline = excluded.hold_baseline",
+             hold_baseline = excluded.hold_baseline, failure_kind = excluded.failure_kind, \
+             growth_reason = excluded.growth_reason, growth_since = excluded.growth_since, \
+             growth_fingerprint = excluded.growth_fingerprint, \
+             growth_baseline = excluded.growth_baseline",
         )
         .bind(&record.source)
         .bind(ts(record.last_attempt_at))
-        .bind(&record.last_outcome)
+        .bind(record.last_outcome.as_str())
         .bind(&record.last_reason)
         .bind(record.last_success_at.map(ts))
         .bind(record.last_fresh_at.map(ts))
@@ -63,6 +70,11 @@ impl Ledger {
         .bind(hold.map(|h| ts(h.since)))
         .bind(hold.map(|h| h.fingerprint.clone()))
         .bind(hold.map(|h| i64::from(h.baseline)))
+        .bind(record.last_outcome.failure().map(FailureKind::as_str))
+        .bind(growth.map(|h| h.reason.clone()))
+        .bind(growth.map(|h| ts(h.since)))
+        .bind(growth.map(|h| h.fingerprint.clone()))
+        .bind(growth.map(|h| i64::from(h.baseline)))
         .execute(&mut *tx)
         .await?;
         if let Some(reservations) = reservations {
@@ -172,31 +184,53 @@ fn read_record(row: &SqliteRow) -> Result<SourceReadRecord, LedgerError> {
             .map(from_ts)
             .transpose()
     };
-    let hold = match (
-        row.try_get::<Option<String>, _>("hold_reason")?,
-        optional_ts("hold_since")?,
-        row.try_get::<Option<String>, _>("hold_fingerprint")?,
-        row.try_get::<Option<i64>, _>("hold_baseline")?,
-    ) {
-        (Some(reason), Some(since), Some(fingerprint), Some(baseline)) => Some(ShrinkHold {
-            reason,
-            since,
-            fingerprint,
-            baseline: u32::try_from(baseline).unwrap_or(u32::MAX),
-        }),
-        _ => None,
+    let hold_of = |prefix: &str| -> Result<Option<ShrinkHold>, LedgerError> {
+        Ok(
+            match (
+                row.try_get::<Option<String>, _>(format!("{prefix}_reason").as_str())?,
+                optional_ts(&format!("{prefix}_since"))?,
+                row.try_get::<Option<String>, _>(format!("{prefix}_fingerprint").as_str())?,
+                row.try_get::<Option<i64>, _>(format!("{prefix}_baseline").as_str())?,
+            ) {
+                (Some(reason), Some(since), Some(fingerprint), Some(baseline)) => {
+                    Some(ShrinkHold {
+                        reason,
+                        since,
+                        fingerprint,
+                        baseline: u32::try_from(baseline).unwrap_or(u32::MAX),
+                    })
+                }
+                _ => None,
+            },
+        )
+    };
+    let outcome: String = row.try_get("last_outcome")?;
+    let kind: Option<String> = row.try_get("failure_kind")?;
+    let last_outcome = match outcome.as_str() {
+        "fresh" => ReadStatus::Fresh,
+        "unchanged" => ReadStatus::Unchanged,
+        "failed" => ReadStatus::Failed(
+            kind.as_deref()
+                .map_or(FailureKind::Other, FailureKind::parse),
+        ),
+        other => {
+            return Err(LedgerError::Corrupt(format!(
+                "source_reads.last_outcome {other:?} is none of fresh, unchanged, failed"
+            )));
+        }
     };
     let failures: i64 = row.try_get("consecutive_failures")?;
     Ok(SourceReadRecord {
         source: row.try_get("source")?,
         last_attempt_at: from_ts(row.try_get("last_attempt_at")?)?,
-        last_outcome: row.try_get("last_outcome")?,
+        last_outcome,
         last_reason: row.try_get("last_reason")?,
         last_success_at: optional_ts("last_success_at")?,
         last_fresh_at: optional_ts("last_fresh_at")?,
         content_fingerprint: row.try_get("content_fingerprint")?,
         consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
         fetch_memo: row.try_get("fetch_memo")?,
-        hold,
+        hold: hold_of("hold")?,
+        growth_hold: hold_of("growth")?,
     })
 }

@@ -1,7 +1,7 @@
 use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
-use crate::sources::Reservation;
+use crate::model::Reservation;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -29,18 +29,19 @@ async fn ledger() -> (tempfile::TempDir, Ledger) {
     (dir, ledger)
 }
 
-fn record(outcome: &str, hold: Option<ShrinkHold>) -> SourceReadRecord {
+fn record(outcome: ReadStatus, hold: Option<ShrinkHold>) -> SourceReadRecord {
     SourceReadRecord {
         source: "cabin".into(),
         last_attempt_at: now(),
-        last_outcome: outcome.into(),
+        last_outcome: outcome,
         last_reason: None,
         last_success_at: Some(now()),
         last_fresh_at: Some(now()),
         content_fingerprint: Some("c1".into()),
         consecutive_failures: 0,
         fetch_memo: Some(r#"{"etag":"x"}"#.into()),
-        hold,
+        hold: hold.clone(),
+        growth_hold: hold,
     }
 }
 
@@ -58,21 +59,24 @@ async fn reads_and_reservations_are_stored_together_and_read_back_whole() {
     };
     ledger
         .store_read(
-            &record("fresh", Some(hold.clone())),
+            &record(ReadStatus::Fresh, Some(hold.clone())),
             Some(&[a.clone(), b.clone()]),
         )
         .await
         .unwrap();
     assert_eq!(ledger.reservations().await.unwrap(), vec![a.clone(), b]);
     let stored = ledger.source_read("cabin").await.unwrap().unwrap();
-    assert_eq!(stored, record("fresh", Some(hold)));
+    assert_eq!(stored, record(ReadStatus::Fresh, Some(hold)));
     // A later successful read replaces the source's rows; a failed one (None) keeps them.
     ledger
-        .store_read(&record("fresh", None), Some(std::slice::from_ref(&a)))
+        .store_read(
+            &record(ReadStatus::Fresh, None),
+            Some(std::slice::from_ref(&a)),
+        )
         .await
         .unwrap();
     ledger
-        .store_read(&record("failed", None), None)
+        .store_read(&record(ReadStatus::Failed(FailureKind::Fetch), None), None)
         .await
         .unwrap();
     assert_eq!(ledger.reservations().await.unwrap(), vec![a]);
@@ -83,7 +87,7 @@ async fn reads_and_reservations_are_stored_together_and_read_back_whole() {
             .unwrap()
             .unwrap()
             .last_outcome,
-        "failed"
+        ReadStatus::Failed(FailureKind::Fetch)
     );
 }
 

@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::marker::{marker, marker_in};
 use crate::flexykey::Booking;
-use crate::ledger::{BookingState, OwnedBooking, StoredReservation};
-use crate::sources::Credentials;
+use crate::model::{BookingState, Credentials, OwnedBooking, StoredReservation};
 
 /// The fingerprint given to an adopted booking that matches no current reservation version:
 /// the plan then replaces or deletes it like any other stale booking of its own.
@@ -37,11 +36,11 @@ pub struct Comparison {
 
 /// True when a listed booking has the credentials flexysync asked for (phone order aside).
 pub fn same_credentials(booking: &Booking, credentials: &Credentials) -> bool {
-    let mut listed: Vec<&str> = booking.phones.iter().map(String::as_str).collect();
-    let mut wanted: Vec<&str> = credentials.phones.iter().map(String::as_str).collect();
-    listed.sort_unstable();
-    wanted.sort_unstable();
-    listed == wanted && booking.code == credentials.code && booking.rfid == credentials.rfid
+    credentials.same_as(
+        &booking.phones,
+        booking.code.as_deref(),
+        booking.rfid.as_deref(),
+    )
 }
 
 /// Compares the listings with the ledger. `owned` are the active and vanished bookings.
@@ -101,8 +100,8 @@ pub fn compare(
                 start: booking.start,
                 end: booking.end,
                 credentials: Credentials {
-                    phones: booking.phones.clone(),
-                    code: booking.code.clone(),
+                    phones: booking.phones.iter().map(|p| p.as_str().into()).collect(),
+                    code: booking.code.as_deref().map(Into::into),
                     rfid: booking.rfid.clone(),
                 },
                 name: booking.name.clone().unwrap_or_default(),
@@ -130,8 +129,8 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Reservation;
     use crate::reconcile::marker::booking_name;
-    use crate::sources::Reservation;
     use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {
@@ -163,8 +162,8 @@ mod tests {
             booking_object_id: r.booking_object_id,
             start: r.start.max(now()),
             end: r.end,
-            phones: r.credentials.phones.clone(),
-            code: r.credentials.code.clone(),
+            phones: r.credentials.phone_strings(),
+            code: r.credentials.code.as_ref().map(|c| c.as_str().to_owned()),
             rfid: None,
             name,
         }

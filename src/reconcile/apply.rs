@@ -6,12 +6,13 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::adopt::same_credentials;
-use super::marker::{booking_name, marker_in};
+use super::marker::booking_name;
 use super::plan::{Action, Operation, Plan};
+use super::report::{PassFailure, PassFailureKind};
+use super::resolve::{matches_entry, resolve_create};
 use crate::flexykey::{ApiError, Booking, Client, NewBooking};
-use crate::ledger::{JournalEntry, JournalState, Ledger, LedgerError, OwnedBooking, WriteKind};
-use crate::sources::Reservation;
+use crate::ledger::{Ledger, LedgerError};
+use crate::model::{JournalEntry, JournalState, OwnedBooking, Reservation, WriteKind};
 
 /// What applying a plan did.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +21,8 @@ pub struct ApplyReport {
     pub deleted: u32,
     /// Creates in doubt that turned out to have happened.
     pub adopted: u32,
-    /// Operations that did not complete, in plain words.
-    pub failures: Vec<String>,
+    /// Operations that did not complete, with their kind and in plain words.
+    pub failures: Vec<PassFailure>,
     /// Bookings created in this pass (for the re-read) and bookings deleted.
     pub created_ids: Vec<(i64, i64)>,
     pub deleted_ids: Vec<(i64, i64)>,
@@ -42,6 +43,11 @@ enum CreateResult {
     Done,
     Conflict(String),
     Failed(String),
+}
+
+/// A write that did not complete, as reported.
+fn write_failure(text: String) -> PassFailure {
+    PassFailure::new(PassFailureKind::Write, text)
 }
 
 impl<'a> Applier<'a> {
@@ -72,9 +78,12 @@ impl<'a> Applier<'a> {
         let mut report = ApplyReport::default();
         for (done, op) in plan.operations.iter().enumerate() {
             if self.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
-                report.failures.push(format!(
-                    "shutting down: {} left for the next pass",
-                    crate::text::count(plan.operations.len() - done, crate::text::OPERATION)
+                report.failures.push(PassFailure::new(
+                    PassFailureKind::NotAttempted,
+                    format!(
+                        "shutting down: {} left for the next pass",
+                        crate::text::count(plan.operations.len() - done, crate::text::OPERATION)
+                    ),
                 ));
                 break;
             }
@@ -90,10 +99,13 @@ impl<'a> Applier<'a> {
     ) -> Result<(), LedgerError> {
         let object = op.action.booking_object_id();
         if self.doubtful.contains(&object) {
-            report.failures.push(format!(
-                "not done on booking object {object} (its bookings could not be read, or a \
-                 write there is in doubt): {}",
-                op.reason
+            report.failures.push(PassFailure::new(
+                PassFailureKind::NotAttempted,
+                format!(
+                    "not done on booking object {object} (its bookings could not be read, or a \
+                     write there is in doubt): {}",
+                    op.reason
+                ),
             ));
             return Ok(());
         }
@@ -109,13 +121,13 @@ impl<'a> Applier<'a> {
                 {
                     CreateResult::Done => {}
                     CreateResult::Conflict(why) | CreateResult::Failed(why) => {
-                        report.failures.push(why)
+                        report.failures.push(write_failure(why))
                     }
                 }
             }
             Action::Delete { booking } => {
-                if let Err(why) = self.delete(booking, &op.reason, report).await? {
-                    report.failures.push(why);
+                if let Some(failure) = self.delete(booking, &op.reason, report).await? {
+                    report.failures.push(failure);
                 }
             }
             Action::Replace {
@@ -149,7 +161,7 @@ impl<'a> Applier<'a> {
             CreateResult::Done => {
                 for booking in old {
                     let why = format!("{reason} (old version)");
-                    if let Err(failure) = self.delete(booking, &why, report).await? {
+                    if let Some(failure) = self.delete(booking, &why, report).await? {
                         report.failures.push(failure);
                     }
                 }
@@ -157,15 +169,15 @@ impl<'a> Applier<'a> {
             CreateResult::Conflict(why) => {
                 let now = Utc::now();
                 if old.iter().any(|b| b.start <= now) {
-                    report.failures.push(format!(
+                    report.failures.push(write_failure(format!(
                         "{why}; the old booking has already started, so it is kept rather than \
                          cutting access short"
-                    ));
+                    )));
                     return Ok(());
                 }
                 for booking in old {
                     let why = format!("{reason} (FlexyKey refused the overlap: old version first)");
-                    if let Err(failure) = self.delete(booking, &why, report).await? {
+                    if let Some(failure) = self.delete(booking, &why, report).await? {
                         report.failures.push(failure);
                         return Ok(());
                     }
@@ -176,11 +188,11 @@ impl<'a> Applier<'a> {
                 {
                     CreateResult::Done => {}
                     CreateResult::Conflict(why) | CreateResult::Failed(why) => {
-                        report.failures.push(why)
+                        report.failures.push(write_failure(why))
                     }
                 }
             }
-            CreateResult::Failed(why) => report.failures.push(why),
+            CreateResult::Failed(why) => report.failures.push(write_failure(why)),
         }
         Ok(())
     }
@@ -311,35 +323,35 @@ impl<'a> Applier<'a> {
         Ok(CreateResult::Done)
     }
 
-    /// Lists the object's bookings over the window and finds the one this entry asked for.
-    /// A booking the ledger already owns is never it: when only the label changed, the old
-    /// booking matches the new one's window, credentials and marker exactly.
+    /// Lists the object's bookings over the window and settles the create in doubt by
+    /// [`resolve_create`], as the pass does for a doubt left by an earlier one.
     async fn find_created(&self, entry: &JournalEntry) -> Result<Option<Booking>, String> {
         let listed = self
             .client
             .bookings(entry.booking_object_id, entry.start, entry.end)
             .await
             .map_err(|err| err.to_string())?;
-        for booking in listed.into_iter().filter(|b| matches_entry(b, entry)) {
-            let owned = self
+        let mut owned = HashSet::new();
+        for booking in listed.iter().filter(|b| matches_entry(b, entry)) {
+            let known = self
                 .ledger
                 .owned_booking(booking.booking_id)
                 .await
                 .map_err(|err| err.to_string())?;
-            if owned.is_none() {
-                return Ok(Some(booking));
+            if known.is_some() {
+                owned.insert(booking.booking_id);
             }
         }
-        Ok(None)
+        Ok(resolve_create(entry, &listed, |id| owned.contains(&id)).cloned())
     }
 
-    /// `Ok(Err(why))` when FlexyKey did not delete it.
+    /// `Ok(Some(failure))` when FlexyKey did not delete it.
     async fn delete(
         &mut self,
         booking: &OwnedBooking,
         reason: &str,
         report: &mut ApplyReport,
-    ) -> Result<Result<(), String>, LedgerError> {
+    ) -> Result<Option<PassFailure>, LedgerError> {
         let entry = JournalEntry {
             id: 0,
             kind: WriteKind::Delete,
@@ -368,7 +380,7 @@ impl<'a> Applier<'a> {
                 report
                     .deleted_ids
                     .push((booking.booking_object_id, booking.booking_id));
-                Ok(Ok(()))
+                Ok(None)
             }
             Err(err) => {
                 let text = err.to_string();
@@ -381,24 +393,13 @@ impl<'a> Applier<'a> {
                 self.ledger
                     .journal_resolve(journal_id, state, Some(&text), Utc::now())
                     .await?;
-                Ok(Err(format!(
+                Ok(Some(write_failure(format!(
                     "delete booking {} on booking object {}: {text}",
                     booking.booking_id, booking.booking_object_id
-                )))
+                ))))
             }
         }
     }
-}
-
-/// True when a listed booking is the one a journaled create asked for: same object, window,
-/// credentials and marker.
-pub fn matches_entry(booking: &Booking, entry: &JournalEntry) -> bool {
-    booking.booking_object_id == entry.booking_object_id
-        && booking.start == entry.start
-        && booking.end == entry.end
-        && same_credentials(booking, &entry.credentials)
-        && booking.name.as_deref().and_then(marker_in).is_some()
-        && booking.name.as_deref().and_then(marker_in) == marker_in(&entry.name)
 }
 
 fn new_booking(entry: &JournalEntry) -> NewBooking {
@@ -406,8 +407,12 @@ fn new_booking(entry: &JournalEntry) -> NewBooking {
         booking_object_id: entry.booking_object_id,
         start: entry.start,
         end: entry.end,
-        phones: entry.credentials.phones.clone(),
-        code: entry.credentials.code.clone(),
+        phones: entry.credentials.phone_strings(),
+        code: entry
+            .credentials
+            .code
+            .as_ref()
+            .map(|c| c.as_str().to_owned()),
         rfid: entry.credentials.rfid.clone(),
         name: Some(entry.name.clone()),
     }

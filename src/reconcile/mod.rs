@@ -1,17 +1,27 @@
-//! The reconciler: `plan` (pure) decides which FlexyKey writes bring the bookings in step with
-//! the reservations; `apply` runs them journaled; `pass` is one full sync over all sources.
+//! The reconciler: one pass in phases — `desired` (read the sources), `observe` (FlexyKey's
+//! lists where needed), `resolve` (doubts, adoption, drift), `plan` (pure), `apply`
+//! (journaled), `verify` — orchestrated by `pass`.
 
+mod absorb;
 pub mod adopt;
 pub mod apply;
-pub mod codes;
+pub mod attention;
+mod desired;
 pub mod feeds;
 pub mod marker;
+mod observe;
 pub mod pass;
 pub mod plan;
-mod reading;
 pub mod reads;
+pub mod report;
+pub mod resolve;
 pub mod status;
+mod stores;
+mod verify;
+mod zones;
 
 pub use plan::{
-    Action, Category, HeldDeletion, Operation, Plan, PlanInput, Policy, ReadKind, SourceState, plan,
+    Action, Category, HeldCreate, HeldDeletion, Operation, Plan, PlanInput, Policy, ReadKind,
+    SourceState, plan,
 };
+pub use report::{PassFailure, PassFailureKind};

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::config::{DriftPolicy, SyncConfig};
-use crate::ledger::{BookingState, OwnedBooking, StoredReservation};
-use crate::sources::Reservation;
+use crate::config::{DriftPolicy, GrowthLimit, SyncConfig};
+use crate::model::{BookingState, OwnedBooking, Reservation, StoredReservation};
+use crate::sources::guard::GuardPolicy;
 use crate::text::{CONSECUTIVE_READ, SUCCESSFUL_READ, count};
 
 /// The `[sync]` rules the plan follows.
@@ -18,6 +18,8 @@ pub struct Policy {
     pub debounce_reads: u32,
     pub max_shrink: f64,
     pub shrink_confirm_hours: u32,
+    pub max_growth: GrowthLimit,
+    pub drift_check_minutes: u32,
     pub drift: DriftPolicy,
 }
 
@@ -28,7 +30,18 @@ impl Policy {
             debounce_reads: sync.debounce_reads.max(1),
             max_shrink: sync.max_shrink,
             shrink_confirm_hours: sync.shrink_confirm_hours,
+            max_growth: sync.max_growth,
+            drift_check_minutes: sync.drift_check_minutes.max(1),
             drift: sync.drift,
+        }
+    }
+
+    /// The limits of the shrink and growth guards.
+    pub fn guard(&self) -> GuardPolicy {
+        GuardPolicy {
+            max_shrink: self.max_shrink,
+            max_growth: self.max_growth,
+            confirm_hours: self.shrink_confirm_hours,
         }
     }
 
@@ -68,6 +81,8 @@ pub struct SourceState {
     pub failure: Option<String>,
     /// Why the source's deletions are held (shrink guard), if they are.
     pub hold: Option<String>,
+    /// Why the source's creates are held (growth guard), if they are.
+    pub creates_held: Option<String>,
 }
 
 impl SourceState {
@@ -76,6 +91,7 @@ impl SourceState {
             read,
             failure: None,
             hold: None,
+            creates_held: None,
         }
     }
 }
@@ -174,10 +190,18 @@ pub struct HeldDeletion {
     pub reason: String,
 }
 
+/// A create the plan would make but may not (growth guard), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCreate {
+    pub reservation: Reservation,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub operations: Vec<Operation>,
     pub held: Vec<HeldDeletion>,
+    pub held_creates: Vec<HeldCreate>,
     /// Things worth saying that need no write (debounced disappearances, drift reports).
     pub notes: Vec<String>,
 }
@@ -197,60 +221,91 @@ impl Plan {
 
 /// Plans the writes that bring FlexyKey in step with the reservations.
 pub fn plan(input: PlanInput<'_>) -> Plan {
-    let PlanInput {
-        reservations,
-        owned,
-        sources,
-        policy,
-        now,
-    } = input;
-    let horizon_end = policy.horizon_end(now);
-    let mut by_key: HashMap<&str, Vec<&OwnedBooking>> = HashMap::with_capacity(owned.len());
-    for booking in owned {
-        if matches!(booking.state, BookingState::Active | BookingState::Vanished) {
-            by_key
-                .entry(booking.reservation_key.as_str())
-                .or_default()
-                .push(booking);
+    let mut planner = Planner::new(input);
+    for stored in input.reservations {
+        planner.reservation(stored);
+    }
+    for booking in input.owned {
+        planner.orphan(booking);
+    }
+    let mut out = planner.out;
+    out.operations.sort_by(|a, b| {
+        (a.category, a.action.start(), op_key(&a.action)).cmp(&(
+            b.category,
+            b.action.start(),
+            op_key(&b.action),
+        ))
+    });
+    out
+}
+
+/// The plan as it is built: one reservation, then one owned booking, at a time.
+struct Planner<'a> {
+    input: PlanInput<'a>,
+    horizon_end: DateTime<Utc>,
+    /// Active and vanished bookings by reservation key.
+    by_key: HashMap<&'a str, Vec<&'a OwnedBooking>>,
+    /// Keys whose bookings the reservations decided about.
+    handled: HashSet<&'a str>,
+    /// Keys debounced away, with how many reads they were missing from.
+    misses: HashMap<&'a str, u32>,
+    out: Plan,
+}
+
+/// One reservation's bookings, sorted by what the plan does with them.
+struct Versions<'a> {
+    /// The booking of its current version, if any.
+    current: Option<&'a OwnedBooking>,
+    /// Active bookings of other versions, not ended.
+    stale: Vec<&'a OwnedBooking>,
+    /// Bookings deleted by hand in FlexyWeb.
+    vanished: Vec<i64>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(input: PlanInput<'a>) -> Self {
+        let mut by_key: HashMap<&str, Vec<&OwnedBooking>> =
+            HashMap::with_capacity(input.owned.len());
+        for booking in input.owned {
+            if matches!(booking.state, BookingState::Active | BookingState::Vanished) {
+                by_key
+                    .entry(booking.reservation_key.as_str())
+                    .or_default()
+                    .push(booking);
+            }
+        }
+        Planner {
+            horizon_end: input.policy.horizon_end(input.now),
+            by_key,
+            handled: HashSet::with_capacity(input.reservations.len()),
+            misses: HashMap::new(),
+            out: Plan::default(),
+            input,
         }
     }
-    let mut out = Plan::default();
-    let mut handled: HashSet<&str> = HashSet::with_capacity(reservations.len());
-    let mut misses: HashMap<&str, u32> = HashMap::new();
 
-    for stored in reservations {
+    fn reservation(&mut self, stored: &'a StoredReservation) {
+        let (policy, now) = (self.input.policy, self.input.now);
         let r = &stored.reservation;
-        let Some(state) = sources.get(&r.source) else {
-            continue;
+        let Some(state) = self.input.sources.get(&r.source) else {
+            return;
         };
         if state.read == ReadKind::NotRead {
-            handled.insert(&r.key);
-            continue;
+            self.handled.insert(&r.key);
+            return;
         }
         if stored.misses >= policy.debounce_reads {
-            misses.insert(&r.key, stored.misses);
-            continue;
+            self.misses.insert(&r.key, stored.misses);
+            return;
         }
-        handled.insert(&r.key);
+        self.handled.insert(&r.key);
         if r.end <= now {
-            continue; // ended: neither created nor deleted
+            return; // ended: neither created nor deleted
         }
-        let bookings = by_key.get(r.key.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let matching = bookings
-            .iter()
-            .find(|b| b.state == BookingState::Active && b.fingerprint == stored.fingerprint);
-        let stale: Vec<&OwnedBooking> = bookings
-            .iter()
-            .copied()
-            .filter(|b| {
-                b.state == BookingState::Active
-                    && b.fingerprint != stored.fingerprint
-                    && b.end > now
-            })
-            .collect();
+        let bookings = self.by_key.get(r.key.as_str()).cloned().unwrap_or_default();
         if stored.misses > 0 {
             if !bookings.is_empty() {
-                out.notes.push(format!(
+                self.out.notes.push(format!(
                     "{}: missing from {} of {}; deleted after {}",
                     r.key,
                     count(stored.misses, SUCCESSFUL_READ),
@@ -258,60 +313,101 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                     policy.debounce_reads
                 ));
             }
-            continue;
+            return;
         }
+        let versions = Versions {
+            current: bookings
+                .iter()
+                .copied()
+                .find(|b| b.state == BookingState::Active && b.fingerprint == stored.fingerprint),
+            stale: bookings
+                .iter()
+                .copied()
+                .filter(|b| {
+                    b.state == BookingState::Active
+                        && b.fingerprint != stored.fingerprint
+                        && b.end > now
+                })
+                .collect(),
+            vanished: bookings
+                .iter()
+                .filter(|b| b.state == BookingState::Vanished)
+                .map(|b| b.booking_id)
+                .collect(),
+        };
+        self.versions(stored, state, versions);
+    }
+
+    /// Decides about a live reservation's bookings: keep, replace, repair or create.
+    fn versions(&mut self, stored: &StoredReservation, state: &SourceState, v: Versions<'_>) {
+        let (policy, now) = (self.input.policy, self.input.now);
+        let r = &stored.reservation;
         let block = deletion_block(Some(state), &r.source);
         // Nothing to create: the current version exists, or the reservation is beyond the
         // horizon; only its other versions go.
-        let nothing_to_create = match matching {
+        let nothing_to_create = match v.current {
             Some(current) => Some(format!(
                 "superseded by booking {} of the same reservation",
                 current.booking_id
             )),
-            None if r.start > horizon_end => Some(format!(
+            None if r.start > self.horizon_end => Some(format!(
                 "its reservation moved beyond the {}-day horizon",
                 policy.horizon_days
             )),
             None => None,
         };
         if let Some(why) = nothing_to_create {
-            for old in stale {
-                push_delete(&mut out, old, Category::Other, why.clone(), &block);
+            for old in v.stale {
+                push_delete(&mut self.out, old, Category::Other, why.clone(), &block);
             }
-            continue;
+            return;
         }
-        let vanished: Vec<i64> = bookings
-            .iter()
-            .filter(|b| b.state == BookingState::Vanished)
-            .map(|b| b.booking_id)
-            .collect();
-        if stale.is_empty() && !vanished.is_empty() && policy.drift == DriftPolicy::Report {
-            out.notes.push(format!(
+        if v.stale.is_empty() && !v.vanished.is_empty() && policy.drift == DriftPolicy::Report {
+            self.out.notes.push(format!(
                 "{}: booking {} was deleted by hand in FlexyWeb; drift = \"report\", so it is not re-created",
                 r.key,
-                join_ids(&vanished)
+                join_ids(&v.vanished)
             ));
-            continue;
+            return;
         }
-        let start = r.start.max(now);
-        let clamped = if start > r.start {
+        let clamped = if r.start < now {
             " (already in progress: starts now)"
         } else {
             ""
         };
-        let reason = if !stale.is_empty() {
+        let reason = if !v.stale.is_empty() {
             format!(
                 "reservation changed: new booking first, then booking {} is deleted{clamped}",
-                join_ids(&stale.iter().map(|b| b.booking_id).collect::<Vec<_>>())
+                join_ids(&v.stale.iter().map(|b| b.booking_id).collect::<Vec<_>>())
             )
-        } else if !vanished.is_empty() {
+        } else if !v.vanished.is_empty() {
             format!(
                 "repair: booking {} was deleted by hand in FlexyWeb{clamped}",
-                join_ids(&vanished)
+                join_ids(&v.vanished)
             )
         } else {
             format!("new reservation{clamped}")
         };
+        if let (true, Some(why)) = (v.stale.is_empty(), &state.creates_held) {
+            self.out.held_creates.push(HeldCreate {
+                reservation: r.clone(),
+                reason: format!("{reason}; held: {why}"),
+            });
+            return;
+        }
+        self.arrival(stored, &v.stale, block, reason);
+    }
+
+    /// Creates the reservation's booking: make before break when old versions may go.
+    fn arrival(
+        &mut self,
+        stored: &StoredReservation,
+        stale: &[&OwnedBooking],
+        block: Option<String>,
+        reason: String,
+    ) {
+        let r = &stored.reservation;
+        let start = r.start.max(self.input.now);
         let action = match (&block, stale.is_empty()) {
             (None, false) => Action::Replace {
                 reservation: r.clone(),
@@ -320,8 +416,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                 old: stale.iter().map(|b| (*b).clone()).collect(),
             },
             _ => {
-                for old in &stale {
-                    out.held.push(HeldDeletion {
+                for old in stale {
+                    self.out.held.push(HeldDeletion {
                         booking: (*old).clone(),
                         reason: format!(
                             "replaced by a new version of its reservation, but {}",
@@ -336,25 +432,26 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                 }
             }
         };
-        out.operations.push(Operation {
+        self.out.operations.push(Operation {
             action,
             category: Category::Arrival,
             reason,
         });
     }
 
-    for booking in owned {
+    /// An owned booking no reservation decided about: its reservation is gone.
+    fn orphan(&mut self, booking: &OwnedBooking) {
         if booking.state != BookingState::Active
-            || booking.end <= now
-            || handled.contains(booking.reservation_key.as_str())
+            || booking.end <= self.input.now
+            || self.handled.contains(booking.reservation_key.as_str())
         {
-            continue;
+            return;
         }
-        let state = sources.get(&booking.source);
+        let state = self.input.sources.get(&booking.source);
         if state.is_some_and(|s| s.read == ReadKind::NotRead) {
-            continue;
+            return;
         }
-        let reason = match misses.get(booking.reservation_key.as_str()) {
+        let reason = match self.misses.get(booking.reservation_key.as_str()) {
             Some(&misses) => format!(
                 "cancelled: missing from {} of {}",
                 count(misses, CONSECUTIVE_READ),
@@ -363,17 +460,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             None => format!("cancelled: no longer in {}", booking.source),
         };
         let block = deletion_block(state, &booking.source);
-        push_delete(&mut out, booking, Category::Revocation, reason, &block);
+        push_delete(&mut self.out, booking, Category::Revocation, reason, &block);
     }
-
-    out.operations.sort_by(|a, b| {
-        (a.category, a.action.start(), op_key(&a.action)).cmp(&(
-            b.category,
-            b.action.start(),
-            op_key(&b.action),
-        ))
-    });
-    out
 }
 
 fn op_key(action: &Action) -> (&str, i64) {

@@ -4,7 +4,7 @@ use chrono::{Duration, TimeZone};
 use proptest::prelude::*;
 
 use super::*;
-use crate::sources::Credentials;
+use crate::model::Credentials;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -18,8 +18,8 @@ fn reservation(key: &str, source: &str, start_h: i64, hours: i64, variant: u8) -
         start: now() + Duration::hours(start_h),
         end: now() + Duration::hours(start_h + hours),
         credentials: Credentials {
-            phones: vec![format!("+4670000000{variant}")],
-            code: Some(format!("48{variant}193")),
+            phones: vec![format!("+4670000000{variant}").into()],
+            code: Some(format!("48{variant}193").into()),
             rfid: None,
         },
         label: "Reserved".into(),
@@ -212,6 +212,38 @@ fn unknown_reads_hold_deletions_and_shrink_holds_say_why() {
         &Policy::default(),
     );
     assert_eq!(plan, Plan::default());
+}
+
+#[test]
+fn a_growth_hold_keeps_new_stays_uncreated_but_lets_changes_and_cancellations_through() {
+    let kept = reservation("s/kept/", "s", 24, 20, 0);
+    let changed = reservation("s/changed/", "s", 48, 20, 1);
+    let new = reservation("s/new/", "s", 72, 20, 0);
+    let gone = reservation("s/gone/", "s", 96, 20, 0);
+    let mut before = changed.clone();
+    before.credentials.code = Some("999999".into());
+    let owned = vec![
+        booking_for(1, &kept, kept.fingerprint()),
+        booking_for(2, &before, before.fingerprint()),
+        booking_for(3, &gone, gone.fingerprint()),
+    ];
+    let rows = vec![stored(kept, 0), stored(changed, 0), stored(new.clone(), 0)];
+    let mut states = sources(&[("s", ReadKind::Fresh)]);
+    states.get_mut("s").unwrap().creates_held = Some("s grew from 3 to 5000".into());
+    let planned = run(&rows, &owned, &states, &Policy::default());
+    assert_eq!(planned.held_creates.len(), 1);
+    assert_eq!(planned.held_creates[0].reservation, new);
+    assert!(planned.held_creates[0].reason.contains("grew"));
+    let kinds: Vec<&str> = planned
+        .operations
+        .iter()
+        .map(|op| match &op.action {
+            Action::Create { .. } => "create",
+            Action::Replace { .. } => "replace",
+            Action::Delete { .. } => "delete",
+        })
+        .collect();
+    assert_eq!(kinds, vec!["delete", "replace"]);
 }
 
 #[test]

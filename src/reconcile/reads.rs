@@ -1,20 +1,20 @@
-//! What one read of a source does to its stored reservations (debounce counting) and to its
-//! shrink guard. Pure functions, like the plan: the pass stores what they return.
+//! What one read of a source does to its stored reservations (debounce counting). Pure
+//! functions, like the plan: the pass stores what they return.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::plan::Policy;
-use crate::ledger::{ShrinkHold, StoredReservation};
-use crate::sources::Reservation;
-use crate::text::{HOUR, UPCOMING, count};
+use crate::model::{Reservation, StoredReservation};
 
 /// A fresh read: every reservation it holds is present (misses reset); every stored one it
-/// lacks has been missing from one more successful read.
+/// lacks has been missing from one more successful read, unless its key begins with one of
+/// `unknown` (a VEVENT that could not be read): those are kept exactly as they were.
 pub fn merge_fresh(
     stored: &[StoredReservation],
     fresh: &[Reservation],
+    unknown: &[String],
     now: DateTime<Utc>,
 ) -> Vec<StoredReservation> {
     let previous: HashMap<&str, &StoredReservation> = stored
@@ -34,11 +34,18 @@ pub fn merge_fresh(
         merged.push(row);
     }
     for before in stored {
-        if !seen.contains(before.reservation.key.as_str()) {
-            let mut row = before.clone();
-            row.misses = row.misses.saturating_add(1);
-            merged.push(row);
+        let key = before.reservation.key.as_str();
+        if seen.contains(key) {
+            continue;
         }
+        let mut row = before.clone();
+        if !unknown
+            .iter()
+            .any(|prefix| key.starts_with(prefix.as_str()))
+        {
+            row.misses = row.misses.saturating_add(1);
+        }
+        merged.push(row);
     }
     merged
 }
@@ -77,96 +84,6 @@ pub fn upcoming<'a>(
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-/// The shrink guard's verdict on one successful read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShrinkVerdict {
-    /// Deletions stay held while this is set.
-    pub hold: Option<ShrinkHold>,
-    /// Why an earlier hold ended in this read, if it did.
-    pub released: Option<String>,
-}
-
-/// One successful read as the shrink guard sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct ShrinkInput<'a> {
-    pub source: &'a str,
-    /// The hold in force before this read, if any.
-    pub previous: Option<&'a ShrinkHold>,
-    /// Upcoming reservations the ledger knew before this read.
-    pub before: u32,
-    /// Upcoming reservations this read yields.
-    pub after: u32,
-    /// Fingerprint of the content read.
-    pub content: &'a str,
-    /// The operator ran `sync --confirm SOURCE`.
-    pub confirmed: bool,
-}
-
-/// Decides whether a source's deletions are held.
-pub fn assess_shrink(input: ShrinkInput<'_>, policy: &Policy, now: DateTime<Utc>) -> ShrinkVerdict {
-    let ShrinkInput {
-        source,
-        previous,
-        before,
-        after,
-        content,
-        confirmed,
-    } = input;
-    let released = |why: String| ShrinkVerdict {
-        hold: None,
-        released: previous.map(|_| why),
-    };
-    if confirmed {
-        return ShrinkVerdict {
-            hold: None,
-            released: Some(format!("confirmed by the operator (--confirm {source})")),
-        };
-    }
-    let baseline = previous.map_or(before, |hold| hold.baseline);
-    let lost = baseline.saturating_sub(after);
-    let share = if baseline == 0 {
-        0.0
-    } else {
-        f64::from(lost) / f64::from(baseline)
-    };
-    if share <= policy.max_shrink {
-        return released(format!(
-            "{source} recovered: {} against {baseline} before",
-            count(after, UPCOMING)
-        ));
-    }
-    let confirm_after = Duration::hours(i64::from(policy.shrink_confirm_hours));
-    if let Some(hold) = previous.filter(|hold| hold.fingerprint == content) {
-        if now.signed_duration_since(hold.since) >= confirm_after {
-            return released(format!(
-                "{source}'s shrunken content stayed the same for {}: accepted",
-                count(policy.shrink_confirm_hours, HOUR)
-            ));
-        }
-        return ShrinkVerdict {
-            hold: Some(hold.clone()),
-            released: None,
-        };
-    }
-    ShrinkVerdict {
-        hold: Some(ShrinkHold {
-            reason: format!(
-                "{source} shrank from {baseline} to {} ({:.0} % gone, \
-                 more than the {:.0} % allowed by max_shrink); its deletions are held until \
-                 `flexysync sync --confirm {source}` or until the feed stays like this for {}",
-                count(after, UPCOMING),
-                share * 100.0,
-                policy.max_shrink * 100.0,
-                count(policy.shrink_confirm_hours, HOUR)
-            ),
-            since: now,
-            fingerprint: content.to_owned(),
-            baseline,
-        }),
-        released: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,30 +105,10 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
     }
 
-    /// The shrink guard's verdict on a read of source "s" under the default policy.
-    fn assess(
-        previous: Option<&ShrinkHold>,
-        before: u32,
-        after: u32,
-        content: &str,
-        confirmed: bool,
-        at: DateTime<Utc>,
-    ) -> ShrinkVerdict {
-        let input = ShrinkInput {
-            source: "s",
-            previous,
-            before,
-            after,
-            content,
-            confirmed,
-        };
-        assess_shrink(input, &Policy::default(), at)
-    }
-
     #[test]
     fn misses_count_only_successful_reads_and_reset_on_return() {
-        let first = merge_fresh(&[], &[res("a", 1), res("b", 2)], now());
-        let second = merge_fresh(&first, &[res("a", 1)], now());
+        let first = merge_fresh(&[], &[res("a", 1), res("b", 2)], &[], now());
+        let second = merge_fresh(&first, &[res("a", 1)], &[], now());
         let b = second.iter().find(|s| s.reservation.key == "b").unwrap();
         assert_eq!(b.misses, 1);
         let third = merge_unchanged(&second, now());
@@ -219,41 +116,25 @@ mod tests {
         assert_eq!(b.misses, 2);
         let a = third.iter().find(|s| s.reservation.key == "a").unwrap();
         assert_eq!(a.misses, 0);
-        let back = merge_fresh(&third, &[res("a", 1), res("b", 2)], now());
+        let back = merge_fresh(&third, &[res("a", 1), res("b", 2)], &[], now());
         assert!(back.iter().all(|s| s.misses == 0));
         assert_eq!(back.len(), 2);
     }
 
     #[test]
-    fn a_big_shrink_holds_until_confirmed_or_unchanged_long_enough() {
-        let verdict = assess(None, 30, 10, "c1", false, now());
-        let hold = verdict.hold.expect("held");
-        assert_eq!(hold.baseline, 30);
-        assert!(hold.reason.contains("--confirm s"), "{}", hold.reason);
-        // Same content an hour later: still held, since the first time.
-        let later = now() + Duration::hours(1);
-        let again = assess(Some(&hold), 10, 10, "c1", false, later);
-        assert_eq!(again.hold.as_ref().map(|h| h.since), Some(now()));
-        // Different shrunken content restarts the clock.
-        let other = assess(Some(&hold), 10, 9, "c2", false, later);
-        assert_eq!(other.hold.as_ref().map(|h| h.since), Some(later));
-        // Unchanged for 24 hours: released.
-        let day = now() + Duration::hours(24);
-        let released = assess(Some(&hold), 10, 10, "c1", false, day);
-        assert_eq!(released.hold, None);
-        assert!(released.released.is_some());
-        // Recovered content: released.
-        let recovered = assess(Some(&hold), 10, 29, "c3", false, later);
-        assert_eq!(recovered.hold, None);
-        // Operator confirmation: released at once.
-        let confirmed = assess(Some(&hold), 10, 10, "c1", true, later);
-        assert_eq!(confirmed.hold, None);
-    }
-
-    #[test]
-    fn small_shrinks_and_empty_sources_hold_nothing() {
-        assert_eq!(assess(None, 30, 15, "c", false, now()).hold, None);
-        assert_eq!(assess(None, 0, 0, "c", false, now()).hold, None);
-        assert!(assess(None, 3, 0, "c", false, now()).hold.is_some());
+    fn an_unreadable_uid_keeps_its_stored_reservations_as_they_were() {
+        let first = merge_fresh(
+            &[],
+            &[res("s/a/", 1), res("s/b/", 2), res("s/b/x", 3)],
+            &[],
+            now(),
+        );
+        // UID b could not be read: neither of its occurrences is counted missing.
+        let second = merge_fresh(&first, &[res("s/a/", 1)], &["s/b/".to_owned()], now());
+        assert_eq!(second.len(), 3);
+        assert!(second.iter().all(|s| s.misses == 0), "{second:?}");
+        // Read again, and gone: now it is missing.
+        let third = merge_fresh(&second, &[res("s/a/", 1)], &[], now());
+        assert_eq!(third.iter().filter(|s| s.misses == 1).count(), 2);
     }
 }

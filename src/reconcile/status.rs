@@ -8,10 +8,14 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::attention::attention;
+pub use super::attention::{Attention, AttentionKind, FAILING_ATTENTION_AFTER};
 use super::plan::{PlanInput, Policy, ReadKind, SourceState, plan};
-use crate::config::{Config, SourceKind};
-use crate::ledger::{
-    BookingState, JournalState, Ledger, LedgerError, PassRecord, SourceReadRecord, WriteKind,
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::ledger::{Ledger, LedgerError, PassRecord};
+use crate::model::{
+    BookingState, FailureKind, JournalState, OwnedBooking, ReadStatus, SourceReadRecord,
+    StoredReservation, WriteKind,
 };
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,59 +31,25 @@ pub struct StatusReport {
     pub attention: Vec<Attention>,
 }
 
-/// A source failing for longer than this needs someone.
-pub const FAILING_ATTENTION_AFTER: Duration = Duration::hours(1);
-
-/// One reason for `status` to exit 1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Attention {
-    pub kind: AttentionKind,
-    pub source: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttentionKind {
-    /// An arrival within 24 hours (or a stay in progress) has no confirmed booking.
-    UnconfirmedArrival,
-    /// A source's reads have failed, and none has succeeded for over an hour (or ever).
-    SourceFailing,
-    /// A source's deletions are held: by the shrink guard, or because it left the config.
-    DeletionsHeld,
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceStatus {
     pub name: String,
     pub kind: &'static str,
     pub last_attempt_at: Option<DateTime<Utc>>,
-    pub last_outcome: Option<String>,
+    /// `fresh`, `unchanged` or `failed`.
+    pub last_outcome: Option<&'static str>,
+    /// Which step of a failed read failed.
+    pub failure_kind: Option<FailureKind>,
     pub last_reason: Option<String>,
     pub last_fresh_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
-    /// Why its deletions are held by the shrink guard, if they are.
+    /// Why its deletions are held by the shrink guard (a webhook source: its snapshot is
+    /// held), if they are.
     pub shrink_hold: Option<String>,
+    /// Why its creates are held by the growth guard, if they are.
+    pub creates_hold: Option<String>,
     pub held_deletions: Vec<HeldBooking>,
     pub upcoming_reservations: u32,
-}
-
-impl SourceStatus {
-    /// A source the ledger holds no read of.
-    fn unread(name: String, kind: &'static str) -> SourceStatus {
-        SourceStatus {
-            name,
-            kind,
-            last_attempt_at: None,
-            last_outcome: None,
-            last_reason: None,
-            last_fresh_at: None,
-            consecutive_failures: 0,
-            shrink_hold: None,
-            held_deletions: vec![],
-            upcoming_reservations: 0,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,32 +104,17 @@ pub async fn status_report(
     let policy = Policy::from_config(&config.sync);
     let reservations = ledger.reservations().await?;
     let owned = ledger.owned_bookings().await?;
-    let reads: HashMap<String, _> = ledger
+    let reads: HashMap<String, SourceReadRecord> = ledger
         .source_reads()
         .await?
         .into_iter()
         .map(|r| (r.source.clone(), r))
         .collect();
     // The plan over what the ledger knows says which deletions are held and why.
-    let states: HashMap<String, SourceState> = config
-        .sources
-        .iter()
-        .map(|s| {
-            let read = reads.get(&s.name);
-            let mut state = SourceState::new(match read.map(|r| r.last_outcome.as_str()) {
-                Some("failed") => ReadKind::Failed,
-                _ if s.kind == SourceKind::Webhook => ReadKind::Pushed,
-                _ => ReadKind::Fresh,
-            });
-            state.failure = read.and_then(|r| r.last_reason.clone());
-            state.hold = read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()));
-            (s.name.clone(), state)
-        })
-        .collect();
     let planned = plan(PlanInput {
         reservations: &reservations,
         owned: &owned,
-        sources: &states,
+        sources: &source_states(config, &reads),
         policy: &policy,
         now,
     });
@@ -167,28 +122,11 @@ pub async fn status_report(
         .sources
         .iter()
         .map(|s| {
-            let read = reads.get(&s.name);
-            SourceStatus {
-                name: s.name.clone(),
-                kind: match s.kind {
-                    SourceKind::Ical => "ical",
-                    SourceKind::Webhook => "webhook",
-                },
-                last_attempt_at: read.map(|r| r.last_attempt_at),
-                last_outcome: read.map(|r| r.last_outcome.clone()),
-                last_reason: read.and_then(|r| r.last_reason.clone()),
-                last_fresh_at: read.and_then(|r| r.last_fresh_at),
-                consecutive_failures: read.map_or(0, |r| r.consecutive_failures),
-                shrink_hold: read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone())),
-                held_deletions: vec![],
-                upcoming_reservations: super::reads::upcoming(
-                    reservations
-                        .iter()
-                        .filter(|r| r.reservation.source == s.name),
-                    &policy,
-                    now,
-                ),
-            }
+            let mine = reservations
+                .iter()
+                .filter(|r| r.reservation.source == s.name);
+            let upcoming = super::reads::upcoming(mine, &policy, now);
+            source_status(s, reads.get(&s.name), upcoming)
         })
         .collect();
     for held in &planned.held {
@@ -202,61 +140,14 @@ pub async fn status_report(
         match sources.iter_mut().find(|s| s.name == held.booking.source) {
             Some(source) => source.held_deletions.push(entry),
             None => sources.push(SourceStatus {
+                name: held.booking.source.clone(),
+                kind: "removed from the config",
                 held_deletions: vec![entry],
-                ..SourceStatus::unread(held.booking.source.clone(), "removed from the config")
+                ..SourceStatus::default()
             }),
         }
     }
-
-    let mut objects: BTreeMap<i64, ObjectStatus> = BTreeMap::new();
-    let object = |objects: &mut BTreeMap<i64, ObjectStatus>, id: i64| {
-        objects.entry(id).or_insert_with(|| ObjectStatus {
-            booking_object_id: id,
-            owned_bookings: 0,
-            arrivals: vec![],
-        });
-    };
-    for booking in owned
-        .iter()
-        .filter(|b| b.state == BookingState::Active && b.end > now)
-    {
-        object(&mut objects, booking.booking_object_id);
-        if let Some(o) = objects.get_mut(&booking.booking_object_id) {
-            o.owned_bookings += 1;
-        }
-    }
-    let week = now + Duration::days(7);
-    let day = now + Duration::hours(24);
-    let mut flagged_arrivals = 0;
-    for stored in &reservations {
-        let r = &stored.reservation;
-        if stored.misses >= policy.debounce_reads || r.end <= now || r.start > week {
-            continue;
-        }
-        let confirmed = owned.iter().any(|b| {
-            b.state == BookingState::Active
-                && b.reservation_key == r.key
-                && b.fingerprint == stored.fingerprint
-        });
-        let flagged = !confirmed && r.start <= day;
-        flagged_arrivals += u32::from(flagged);
-        object(&mut objects, r.booking_object_id);
-        if let Some(o) = objects.get_mut(&r.booking_object_id) {
-            o.arrivals.push(Arrival {
-                reservation_key: r.key.clone(),
-                source: r.source.clone(),
-                label: r.label.clone(),
-                start: r.start,
-                end: r.end,
-                confirmed,
-                flagged,
-            });
-        }
-    }
-    for o in objects.values_mut() {
-        o.arrivals
-            .sort_by(|a, b| (a.start, &a.reservation_key).cmp(&(b.start, &b.reservation_key)));
-    }
+    let (objects, flagged_arrivals) = object_statuses(&reservations, &owned, &policy, now);
     let open_journal = ledger
         .open_journal()
         .await?
@@ -272,7 +163,6 @@ pub async fn status_report(
             intended_at: e.intended_at,
         })
         .collect();
-    let objects: Vec<ObjectStatus> = objects.into_values().collect();
     let attention = attention(&sources, &objects, &reads, now);
     Ok(StatusReport {
         now,
@@ -285,140 +175,112 @@ pub async fn status_report(
     })
 }
 
-/// Every reason the status needs someone: arrivals first (a guest at the door), then failing
-/// sources, then held deletions.
-fn attention(
-    sources: &[SourceStatus],
-    objects: &[ObjectStatus],
+/// Each configured source's certainty and holds, as the ledger last recorded them.
+fn source_states(
+    config: &Config,
     reads: &HashMap<String, SourceReadRecord>,
-    now: DateTime<Utc>,
-) -> Vec<Attention> {
-    let mut found = vec![];
-    for object in objects {
-        for arrival in object.arrivals.iter().filter(|a| a.flagged) {
-            found.push(Attention {
-                kind: AttentionKind::UnconfirmedArrival,
-                source: arrival.source.clone(),
-                detail: format!(
-                    "{} ({}) from {} has no confirmed booking on object {}",
-                    arrival.label,
-                    arrival.reservation_key,
-                    arrival.start.format("%Y-%m-%dT%H:%M:%SZ"),
-                    object.booking_object_id
-                ),
+) -> HashMap<String, SourceState> {
+    config
+        .sources
+        .iter()
+        .map(|s| {
+            let read = reads.get(&s.name);
+            let outcome = read.map(|r| r.last_outcome);
+            let pushed = s.kind == SourceKind::Webhook;
+            let mut state = SourceState::new(match outcome {
+                Some(ReadStatus::Failed(_)) => ReadKind::Failed,
+                _ if pushed => ReadKind::Pushed,
+                _ => ReadKind::Fresh,
             });
-        }
-    }
-    for source in sources {
-        let Some(read) = reads.get(&source.name) else {
-            continue;
-        };
-        let failing_long = read.last_outcome == "failed"
-            && read
-                .last_success_at
-                .is_none_or(|success| now - success > FAILING_ATTENTION_AFTER);
-        if failing_long {
-            let since = read.last_success_at.map_or_else(
-                || "has never been read".to_owned(),
-                |at| format!("not read since {}", at.format("%Y-%m-%dT%H:%M:%SZ")),
-            );
-            found.push(Attention {
-                kind: AttentionKind::SourceFailing,
-                source: source.name.clone(),
-                detail: format!(
-                    "{since}; {} failed read(s) in a row: {}",
-                    read.consecutive_failures,
-                    read.last_reason.as_deref().unwrap_or("no reason recorded")
-                ),
-            });
-        }
-    }
-    for source in sources {
-        if source.held_deletions.is_empty() && source.shrink_hold.is_none() {
-            continue;
-        }
-        let why = source
-            .shrink_hold
-            .clone()
-            .or_else(|| source.held_deletions.first().map(|h| h.reason.clone()))
-            .unwrap_or_default();
-        found.push(Attention {
-            kind: AttentionKind::DeletionsHeld,
-            source: source.name.clone(),
-            detail: format!(
-                "{} deletion(s) held: {why}; `flexysync sync --confirm {}` lets them through",
-                source.held_deletions.len(),
-                source.name
-            ),
-        });
-    }
-    found
+            state.failure = read.and_then(|r| r.last_reason.clone());
+            // A pushed source's hold is its snapshot's: it holds no deletion.
+            state.hold = read
+                .and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()))
+                .filter(|_| !pushed);
+            state.creates_held =
+                read.and_then(|r| r.growth_hold.as_ref().map(|h| h.reason.clone()));
+            (s.name.clone(), state)
+        })
+        .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn source(name: &str) -> SourceStatus {
-        SourceStatus::unread(name.to_owned(), "ical")
+fn source_status(
+    source: &SourceConfig,
+    read: Option<&SourceReadRecord>,
+    upcoming: u32,
+) -> SourceStatus {
+    SourceStatus {
+        name: source.name.clone(),
+        kind: match source.kind {
+            SourceKind::Ical => "ical",
+            SourceKind::Webhook => "webhook",
+        },
+        last_attempt_at: read.map(|r| r.last_attempt_at),
+        last_outcome: read.map(|r| r.last_outcome.as_str()),
+        failure_kind: read.and_then(|r| r.last_outcome.failure()),
+        last_reason: read.and_then(|r| r.last_reason.clone()),
+        last_fresh_at: read.and_then(|r| r.last_fresh_at),
+        consecutive_failures: read.map_or(0, |r| r.consecutive_failures),
+        shrink_hold: read.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone())),
+        creates_hold: read.and_then(|r| r.growth_hold.as_ref().map(|h| h.reason.clone())),
+        held_deletions: vec![],
+        upcoming_reservations: upcoming,
     }
+}
 
-    fn read(name: &str, outcome: &str, success: Option<DateTime<Utc>>) -> SourceReadRecord {
-        SourceReadRecord {
-            source: name.to_owned(),
-            last_attempt_at: Utc::now(),
-            last_outcome: outcome.to_owned(),
-            last_reason: Some("HTTP status 503".to_owned()),
-            last_success_at: success,
-            last_fresh_at: success,
-            content_fingerprint: None,
-            consecutive_failures: 4,
-            fetch_memo: None,
-            hold: None,
+/// Each object's owned bookings and arrivals of the next 7 days; the count of arrivals
+/// within 24 hours without a confirmed booking.
+fn object_statuses(
+    reservations: &[StoredReservation],
+    owned: &[OwnedBooking],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> (Vec<ObjectStatus>, u32) {
+    let mut objects: BTreeMap<i64, ObjectStatus> = BTreeMap::new();
+    for booking in owned
+        .iter()
+        .filter(|b| b.state == BookingState::Active && b.end > now)
+    {
+        object_entry(&mut objects, booking.booking_object_id).owned_bookings += 1;
+    }
+    let week = now + Duration::days(7);
+    let day = now + Duration::hours(24);
+    let mut flagged_arrivals = 0;
+    for stored in reservations {
+        let r = &stored.reservation;
+        if stored.misses >= policy.debounce_reads || r.end <= now || r.start > week {
+            continue;
         }
-    }
-
-    #[test]
-    fn a_source_needs_attention_once_it_has_failed_for_over_an_hour_or_never_worked() {
-        let now = Utc::now();
-        let cases = [
-            ("long", "failed", Some(now - Duration::minutes(61))),
-            ("never", "failed", None),
-            ("recent", "failed", Some(now - Duration::minutes(59))),
-            ("fine", "unchanged", Some(now - Duration::hours(5))),
-        ];
-        let sources: Vec<SourceStatus> = cases.iter().map(|(name, ..)| source(name)).collect();
-        let reads = cases
-            .iter()
-            .map(|(name, outcome, success)| (name.to_string(), read(name, outcome, *success)))
-            .collect();
-        let found = attention(&sources, &[], &reads, now);
-        let failing: Vec<&str> = found
-            .iter()
-            .filter(|a| a.kind == AttentionKind::SourceFailing)
-            .map(|a| a.source.as_str())
-            .collect();
-        assert_eq!(failing, ["long", "never"]);
-        assert!(found[0].detail.contains("HTTP status 503"), "{found:?}");
-        assert_eq!(found.len(), 2, "{found:?}");
-    }
-
-    #[test]
-    fn held_deletions_of_a_source_need_attention() {
-        let mut held = source("cabin");
-        held.held_deletions.push(HeldBooking {
-            booking_id: 7,
-            booking_object_id: 1,
-            start: Utc::now(),
-            end: Utc::now(),
-            reason: "the feed shrank from 4 to 1".to_owned(),
+        let confirmed = owned.iter().any(|b| {
+            b.state == BookingState::Active
+                && b.reservation_key == r.key
+                && b.fingerprint == stored.fingerprint
         });
-        let found = attention(&[held, source("other")], &[], &HashMap::new(), Utc::now());
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].kind, AttentionKind::DeletionsHeld);
-        assert!(
-            found[0].detail.contains("sync --confirm cabin"),
-            "{found:?}"
-        );
+        let flagged = !confirmed && r.start <= day;
+        flagged_arrivals += u32::from(flagged);
+        object_entry(&mut objects, r.booking_object_id)
+            .arrivals
+            .push(Arrival {
+                reservation_key: r.key.clone(),
+                source: r.source.clone(),
+                label: r.label.clone(),
+                start: r.start,
+                end: r.end,
+                confirmed,
+                flagged,
+            });
     }
+    for o in objects.values_mut() {
+        o.arrivals
+            .sort_by(|a, b| (a.start, &a.reservation_key).cmp(&(b.start, &b.reservation_key)));
+    }
+    (objects.into_values().collect(), flagged_arrivals)
+}
+
+fn object_entry(objects: &mut BTreeMap<i64, ObjectStatus>, id: i64) -> &mut ObjectStatus {
+    objects.entry(id).or_insert_with(|| ObjectStatus {
+        booking_object_id: id,
+        owned_bookings: 0,
+        arrivals: vec![],
+    })
 }

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::ReadOutcome;
 use super::ical::{RuleContext, looks_like_calendar, preview_from_bytes};
 use crate::config::{SourceConfig, check_transport, redact_url};
+use crate::model::{FailureKind, ReadFailure};
 
 /// The longest one feed download may take, whatever the client's own timeout.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -116,17 +117,13 @@ pub async fn read_source(
         }) => (bytes, etag, last_modified),
         Err(err) => {
             tracing::warn!(source = %source.name, reason = %err, "feed read failed");
-            return (
-                ReadOutcome::Failed {
-                    reason: err.to_string(),
-                },
-                None,
-            );
+            let failure = ReadFailure::new(FailureKind::Fetch, err.to_string());
+            return (ReadOutcome::Failed(failure), None);
         }
     };
     if !looks_like_calendar(&bytes) {
-        let reason = FetchError::NotACalendar.to_string();
-        return (ReadOutcome::Failed { reason }, None);
+        let failure = ReadFailure::new(FailureKind::Format, FetchError::NotACalendar.to_string());
+        return (ReadOutcome::Failed(failure), None);
     }
     let content_fingerprint = hex::encode(&Sha256::digest(&bytes)[..16]);
     let rules = RuleContext {
@@ -150,12 +147,25 @@ pub async fn read_source(
     let preview = match parsed {
         Ok(preview) => preview,
         Err(err) => {
-            let reason = format!("could not be parsed: {err}");
-            return (ReadOutcome::Failed { reason }, None);
+            let failure =
+                ReadFailure::new(FailureKind::Other, format!("could not be parsed: {err}"));
+            return (ReadOutcome::Failed(failure), None);
         }
     };
     if let Some(reason) = preview.incomplete {
-        return (ReadOutcome::Failed { reason }, None);
+        return (
+            ReadOutcome::Failed(ReadFailure::new(FailureKind::Incomplete, reason)),
+            None,
+        );
+    }
+    if preview.zone_missing {
+        let failure = ReadFailure::new(
+            FailureKind::Zone,
+            "its times need a time zone and none is known: the source sets no `timezone`, the \
+             calendar no X-WR-TIMEZONE, and the booking object's zone could not be looked up; \
+             nothing changes for it until the zone is known",
+        );
+        return (ReadOutcome::Failed(failure), None);
     }
     let memo = FetchMemo {
         etag,
@@ -167,6 +177,7 @@ pub async fn read_source(
             reservations: preview.reservations,
             content_fingerprint,
             warnings: preview.warnings,
+            unreadable: preview.unreadable,
         },
         Some(memo),
     )

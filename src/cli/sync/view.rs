@@ -24,6 +24,8 @@ pub struct SyncJson<'a> {
     pub sources: &'a [SourceReport],
     pub operations: Vec<OperationJson<'a>>,
     pub held: Vec<HeldJson<'a>>,
+    /// Creates held by the growth guard.
+    pub held_creates: Vec<HeldCreateJson<'a>>,
     pub notes: &'a [String],
     pub counts: PassCounts,
     pub vanished: &'a [i64],
@@ -55,6 +57,16 @@ pub struct HeldJson<'a> {
     pub reason: &'a str,
 }
 
+#[derive(Debug, Serialize)]
+pub struct HeldCreateJson<'a> {
+    pub reservation_key: &'a str,
+    pub booking_object_id: i64,
+    pub source: &'a str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub reason: &'a str,
+}
+
 impl<'a> From<&'a PassReport> for SyncJson<'a> {
     fn from(report: &'a PassReport) -> Self {
         SyncJson {
@@ -76,16 +88,24 @@ impl<'a> From<&'a PassReport> for SyncJson<'a> {
                     reason: &h.reason,
                 })
                 .collect(),
+            held_creates: report
+                .plan
+                .held_creates
+                .iter()
+                .map(|h| HeldCreateJson {
+                    reservation_key: &h.reservation.key,
+                    booking_object_id: h.reservation.booking_object_id,
+                    source: &h.reservation.source,
+                    start: h.reservation.start,
+                    end: h.reservation.end,
+                    reason: &h.reason,
+                })
+                .collect(),
             notes: &report.plan.notes,
             counts: report.counts(),
             vanished: &report.vanished,
             foreign_bookings: report.foreign,
-            failures: report
-                .errors
-                .iter()
-                .chain(&report.applied.failures)
-                .map(String::as_str)
-                .collect(),
+            failures: report.failures().map(|f| f.text.as_str()).collect(),
             warnings: &report.warnings,
         }
     }
@@ -144,6 +164,9 @@ pub fn sync_text(report: &PassReport, zones: &ObjectZones) -> String {
             }
         };
         let _ = writeln!(out, "  {} {state}", pad_right(&source.name, 20));
+        if let Some(held) = &source.creates_held {
+            let _ = writeln!(out, "  {:<20} CREATES HELD: {held}", "");
+        }
         if let Some(released) = &source.released {
             let _ = writeln!(out, "  {:<20} hold released: {released}", "");
         }
@@ -277,7 +300,7 @@ pub fn status_text(report: &StatusReport, zones: &ObjectZones) -> String {
             s.kind,
             count(s.upcoming_reservations, UPCOMING)
         );
-        if s.last_outcome.as_deref() == Some("failed") {
+        if s.last_outcome == Some("failed") {
             let _ = writeln!(
                 out,
                 "    FAILING ({} in a row): {}; its bookings are kept",
@@ -287,6 +310,9 @@ pub fn status_text(report: &StatusReport, zones: &ObjectZones) -> String {
         }
         if let Some(hold) = &s.shrink_hold {
             let _ = writeln!(out, "    DELETIONS HELD: {hold}");
+        }
+        if let Some(hold) = &s.creates_hold {
+            let _ = writeln!(out, "    CREATES HELD: {hold}");
         }
         for held in &s.held_deletions {
             let _ = writeln!(

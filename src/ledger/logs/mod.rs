@@ -12,8 +12,8 @@ use sqlx::sqlite::{SqliteArguments, SqliteExecutor};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use super::{Ledger, LedgerError, from_ts, ts};
-use crate::flexykey::LogEntry;
-use crate::sources::Credentials;
+use crate::model::Credentials;
+use crate::model::LogEntry;
 
 /// An entry ready to be archived: its identity (see `archive::entry_hash`) and its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,7 +507,8 @@ impl Ledger {
             let all = credentials
                 .phones
                 .into_iter()
-                .chain(credentials.code)
+                .map(String::from)
+                .chain(credentials.code.map(String::from))
                 .chain(credentials.rfid);
             labels.extend(all.map(|credential| CredentialLabel {
                 credential,

@@ -62,13 +62,15 @@ pub struct OccurrenceQuery {
 /// from the calendar's X-WR-TIMEZONE. Never fails: what cannot be read is skipped with a
 /// warning. The third value says why the result may lack events of the feed (no
 /// `END:VCALENDAR`: cut off in transit; the occurrence cap cut the rest), so that a reader
-/// treats it as unknown rather than as the whole truth.
+/// treats it as unknown rather than as the whole truth. `unreadable` receives the UID (when
+/// one can be found) of every VEVENT that could not be read at all.
 pub fn expand_feed(
     bytes: &[u8],
     floating: impl FnOnce(Option<&Zone>) -> Zone,
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
     warnings: &mut Vec<String>,
+    unreadable: &mut Vec<Option<String>>,
 ) -> (Vec<Occurrence>, Zone, Option<String>) {
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
@@ -108,11 +110,13 @@ pub fn expand_feed(
     };
     let mut out = Vec::new();
     for group in members {
-        let components: Vec<Component> = group
-            .iter()
-            .filter_map(|i| blocks.events.get(*i))
-            .filter_map(|block| event::parse_block(block, &zones, warnings))
-            .collect();
+        let mut components: Vec<Component> = Vec::with_capacity(group.len());
+        for block in group.iter().filter_map(|i| blocks.events.get(*i)) {
+            match event::parse_block(block, &zones, warnings) {
+                Some(component) => components.push(component),
+                None => unreadable.push(text::quick_uid(block.text)),
+            }
+        }
         // A block whose UID the quick scan misread still groups by its parsed UID.
         let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
         for component in components {
@@ -173,6 +177,7 @@ pub fn occurrences_from_text(
         query.window_start,
         query.window_end,
         &mut warnings,
+        &mut Vec::new(),
     );
     (occurrences, warnings)
 }
@@ -221,21 +226,58 @@ pub fn source_zone(
     }
 }
 
+/// True when the source's times need the unit's zone and it is not known: no `timezone` on
+/// the source, no X-WR-TIMEZONE in the calendar, no zone from the unit.
+fn zone_missing(
+    source: &SourceConfig,
+    x_wr_timezone: Option<&Zone>,
+    ctx: &RuleContext<'_>,
+) -> bool {
+    source.timezone.is_none() && x_wr_timezone.is_none() && ctx.default_timezone.is_none()
+}
+
 /// Every reservation the feed yields for this source, with what was skipped and why.
 pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext<'_>) -> Preview {
     let mut warnings = Vec::new();
     let (window_start, window_end) = ctx.window();
+    let mut unreadable = Vec::new();
+    let mut missing = false;
     let (occurrences, zone, incomplete) = expand_feed(
         bytes,
-        |x_wr| source_zone(source, x_wr, ctx),
+        |x_wr| {
+            missing = zone_missing(source, x_wr, ctx);
+            source_zone(source, x_wr, ctx)
+        },
         window_start,
         window_end,
         &mut warnings,
+        &mut unreadable,
     );
+    // Only all-day and floating times are read in the zone; UTC and zoned ones need none.
+    let missing = missing && occurrences.iter().any(|o| o.all_day || o.floating);
     let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);
+    // A VEVENT that cannot be read is unknown, not cancelled: its UID's stored reservations
+    // are kept (a block without a readable UID stands for every UID-less one).
+    for uid in unreadable {
+        let (prefix, named) = match uid {
+            Some(uid) => (format!("{}/{uid}/", source.name), format!("UID {uid}")),
+            None => (
+                format!("{}/no-uid-", source.name),
+                "a VEVENT without a UID".into(),
+            ),
+        };
+        warnings.push(format!(
+            "{named} could not be read: its stored reservations are kept as they were (unknown, \
+             not cancelled) until it reads again"
+        ));
+        if !preview.unreadable.contains(&prefix) {
+            preview.unreadable.push(prefix);
+        }
+    }
     preview.warnings = warnings;
     preview.incomplete = incomplete;
+    preview.zone_missing = missing;
     preview
 }
 

@@ -13,7 +13,8 @@ use super::event::Status;
 use super::expand::{Occurrence, When};
 use super::zone::Zone;
 use crate::config::{CodePolicy, Preset, SourceConfig};
-use crate::sources::{Credentials, Reservation, normalize_phone};
+use crate::model::{Code, Credentials, Phone, Reservation};
+use crate::sources::normalize_phone;
 
 /// What a source yields: reservations, and each skipped occurrence with its reason.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -24,6 +25,12 @@ pub struct Preview {
     /// Why the reservations may not be the feed's whole truth (cut off, capped): a reader must
     /// then treat the read as unknown, never as a shrink.
     pub incomplete: Option<String>,
+    /// Key prefixes (`source/UID/`) of VEVENTs that could not be read: the reader keeps what
+    /// it knew of them.
+    pub unreadable: Vec<String>,
+    /// Floating times were read in UTC for want of a zone (no `timezone`, no X-WR-TIMEZONE,
+    /// the unit's unknown): a reader must treat the result as unknown.
+    pub zone_missing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -287,8 +294,8 @@ pub fn apply(
             start,
             end,
             credentials: Credentials {
-                phones,
-                code,
+                phones: phones.into_iter().map(Phone::from).collect(),
+                code: code.map(Code::from),
                 rfid: None,
             },
             label,
@@ -319,7 +326,7 @@ pub(super) fn make_unique(
     for (index, reservation) in reservations.iter().enumerate() {
         if let (false, Some(code)) = (is_derived.contains(&index), &reservation.credentials.code) {
             settled
-                .entry((reservation.booking_object_id, code.clone()))
+                .entry((reservation.booking_object_id, code.as_str().to_owned()))
                 .or_default()
                 .push((reservation.start, reservation.end));
         }
@@ -348,11 +355,11 @@ pub(super) fn make_unique(
         {
             attempt += 1;
             reservation.credentials.code =
-                Some(derive_code(secret, &reservation.key, length, attempt));
+                Some(derive_code(secret, &reservation.key, length, attempt).into());
         }
         if let Some(code) = &reservation.credentials.code {
             settled
-                .entry((object, code.clone()))
+                .entry((object, code.as_str().to_owned()))
                 .or_default()
                 .push((start, end));
         }

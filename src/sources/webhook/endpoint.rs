@@ -16,10 +16,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::payload::{PayloadError, parse_event};
 use super::signature::{SIGNATURE_HEADER, SignatureError, verify};
+use super::store::WebhookStore;
 use super::writer::{DeliveryWriter, QueuedDelivery};
 use crate::config::{SourceConfig, SourceKind};
-use crate::ledger::Ledger;
-use crate::ledger::webhooks::{DeliveryResult, MAX_OCCURRED_AHEAD};
+use crate::model::{DeliveryResult, MAX_OCCURRED_AHEAD};
 
 /// Larger bodies are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -90,12 +90,12 @@ impl WebhookState {
     /// `trigger` receives a source's name each time one of its events was applied. Starts the
     /// ledger writer task, so it needs a Tokio runtime.
     pub fn new(
-        ledger: Ledger,
+        store: impl WebhookStore,
         sources: WebhookSources,
         trigger: UnboundedSender<String>,
     ) -> WebhookState {
         WebhookState {
-            writer: DeliveryWriter::start(ledger),
+            writer: DeliveryWriter::start(store),
             sources,
             trigger,
         }

@@ -8,31 +8,32 @@ mod normalize;
 pub mod payload;
 pub mod signature;
 mod snapshot;
+mod store;
 mod writer;
 
 use chrono::{DateTime, Duration, Utc};
 
 pub use endpoint::{MAX_BODY_BYTES, WebhookSources, WebhookState, routes};
 pub use normalize::parse_time;
-pub use snapshot::{SnapshotError, apply_snapshot, fetch_snapshot, sync_snapshot};
+pub use snapshot::{SnapshotError, apply_snapshot, cancelled_by, fetch_snapshot, sync_snapshot};
+pub use store::{StoreError, WebhookStore};
 
 use super::{Credentials, Reservation};
 use crate::config::{SourceConfig, SourceKind};
-use crate::ledger::webhooks::WebhookBooking;
-use crate::ledger::{Ledger, LedgerError};
+use crate::model::WebhookBooking;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("source {0:?} is not a webhook source")]
     NotWebhook(String),
     #[error("source {name}: {error}")]
-    Ledger { name: String, error: LedgerError },
+    Store { name: String, error: StoreError },
 }
 
 /// The reservations of a webhook source: every stored booking whose latest applied state is
 /// confirmed and that ends after `now` − 1 day. Keys are `<source>/<booking id>`.
 pub async fn webhook_reservations(
-    ledger: &Ledger,
+    store: &impl WebhookStore,
     source: &SourceConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<Reservation>, WebhookError> {
@@ -40,10 +41,10 @@ pub async fn webhook_reservations(
         return Err(WebhookError::NotWebhook(source.name.clone()));
     }
     let cutoff = now - Duration::days(1);
-    let bookings = ledger
-        .webhook_confirmed_bookings(&source.name, cutoff)
+    let bookings = store
+        .confirmed_bookings(&source.name, cutoff)
         .await
-        .map_err(|error| WebhookError::Ledger {
+        .map_err(|error| WebhookError::Store {
             name: source.name.clone(),
             error,
         })?;
@@ -88,8 +89,8 @@ fn reservation_of(source: &SourceConfig, booking: &WebhookBooking) -> Option<Res
         start,
         end,
         credentials: Credentials {
-            phones: booking.phones.clone(),
-            code: booking.code.clone(),
+            phones: booking.phones.iter().map(|p| p.as_str().into()).collect(),
+            code: booking.code.as_deref().map(Into::into),
             rfid: booking.rfid.clone(),
         },
         label: booking

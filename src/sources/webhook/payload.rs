@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::normalize::{excerpt, parse_time};
 use crate::config::SourceConfig;
-use crate::ledger::webhooks::{BookingStatus, WebhookBooking};
+use crate::model::{BookingStatus, WebhookBooking};
 use crate::sources::normalize_phone;
 
 const MAX_ID_CHARS: usize = 200;

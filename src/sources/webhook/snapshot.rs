@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::payload::{PayloadError, ReadRules, parse_booking};
 use super::signature::{SIGNATURE_HEADER, sign};
+use super::store::{StoreError, WebhookStore};
 use crate::config::{SourceConfig, SourceKind, check_transport, redact_url};
-use crate::ledger::webhooks::{BookingStatus, SnapshotChanges, WebhookBooking};
-use crate::ledger::{Ledger, LedgerError};
+use crate::model::{BookingStatus, SnapshotChanges, WebhookBooking};
 
 /// The whole request, body included.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,7 +59,7 @@ pub enum SnapshotError {
         upcoming: usize,
     },
     #[error("source {name}: snapshot could not be stored: {error}")]
-    Ledger { name: String, error: LedgerError },
+    Store { name: String, error: StoreError },
 }
 
 /// GETs the source's snapshot, signed like a delivery over an empty body, and reads it whole:
@@ -179,15 +179,15 @@ pub(crate) fn parse_snapshot(
 /// Makes a fetched snapshot (taken at `taken_at`, the time the request was sent) the stored
 /// state of `source`: listed bookings take the listed state, the others become cancelled.
 pub async fn apply_snapshot(
-    ledger: &Ledger,
+    store: &impl WebhookStore,
     source: &SourceConfig,
     bookings: &[WebhookBooking],
     taken_at: DateTime<Utc>,
 ) -> Result<SnapshotChanges, SnapshotError> {
-    let changes = ledger
-        .replace_webhook_bookings(&source.name, bookings, taken_at)
+    let changes = store
+        .replace_bookings(&source.name, bookings, taken_at)
         .await
-        .map_err(|error| SnapshotError::Ledger {
+        .map_err(|error| SnapshotError::Store {
             name: source.name.clone(),
             error,
         })?;
@@ -201,6 +201,20 @@ pub async fn apply_snapshot(
     Ok(changes)
 }
 
+/// How many of the `upcoming` confirmed bookings a snapshot would cancel (they are not
+/// confirmed in it).
+pub fn cancelled_by(snapshot: &[WebhookBooking], upcoming: &[WebhookBooking]) -> usize {
+    let still_confirmed: std::collections::HashSet<&str> = snapshot
+        .iter()
+        .filter(|b| b.status == BookingStatus::Confirmed)
+        .map(|b| b.booking_id.as_str())
+        .collect();
+    upcoming
+        .iter()
+        .filter(|b| !still_confirmed.contains(b.booking_id.as_str()))
+        .count()
+}
+
 /// Fetches and applies the snapshot; on any fetch error the stored state is untouched.
 ///
 /// `max_drop` is the shrink guard: a snapshot that would cancel more than this share of the
@@ -208,29 +222,21 @@ pub async fn apply_snapshot(
 /// confirmed it).
 pub async fn sync_snapshot(
     http: &reqwest::Client,
-    ledger: &Ledger,
+    store: &impl WebhookStore,
     source: &SourceConfig,
     now: DateTime<Utc>,
     max_drop: Option<f64>,
 ) -> Result<SnapshotChanges, SnapshotError> {
     let bookings = fetch_snapshot(http, source, now).await?;
     if let Some(share) = max_drop {
-        let upcoming = ledger
-            .webhook_confirmed_bookings(&source.name, now)
+        let upcoming = store
+            .confirmed_bookings(&source.name, now)
             .await
-            .map_err(|error| SnapshotError::Ledger {
+            .map_err(|error| SnapshotError::Store {
                 name: source.name.clone(),
                 error,
             })?;
-        let still_confirmed: std::collections::HashSet<&str> = bookings
-            .iter()
-            .filter(|b| b.status == BookingStatus::Confirmed)
-            .map(|b| b.booking_id.as_str())
-            .collect();
-        let dropped = upcoming
-            .iter()
-            .filter(|b| !still_confirmed.contains(b.booking_id.as_str()))
-            .count();
+        let dropped = cancelled_by(&bookings, &upcoming);
         if dropped > 0 && dropped as f64 > share * upcoming.len() as f64 {
             return Err(SnapshotError::Shrink {
                 name: source.name.clone(),
@@ -239,5 +245,5 @@ pub async fn sync_snapshot(
             });
         }
     }
-    apply_snapshot(ledger, source, &bookings, now).await
+    apply_snapshot(store, source, &bookings, now).await
 }

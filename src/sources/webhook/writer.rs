@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ledger::Ledger;
-use crate::ledger::webhooks::{DeliveryResult, WebhookBooking, WebhookDelivery};
+use super::store::WebhookStore;
+use crate::model::{DeliveryResult, WebhookBooking, WebhookDelivery};
 
 /// How many events one transaction holds at most.
 const MAX_BATCH: usize = 128;
@@ -49,9 +49,9 @@ pub struct DeliveryWriter {
 
 impl DeliveryWriter {
     /// Starts the writer task (needs a Tokio runtime). It ends when every handle is dropped.
-    pub fn start(ledger: Ledger) -> DeliveryWriter {
+    pub fn start(store: impl WebhookStore) -> DeliveryWriter {
         let (queue, pending) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(ledger, pending));
+        tokio::spawn(write_batches(store, pending));
         DeliveryWriter { queue }
     }
 
@@ -68,14 +68,17 @@ impl DeliveryWriter {
     }
 }
 
-async fn write_batches(ledger: Ledger, mut pending: mpsc::Receiver<(QueuedDelivery, Reply)>) {
+async fn write_batches(
+    store: impl WebhookStore,
+    mut pending: mpsc::Receiver<(QueuedDelivery, Reply)>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let deliveries: Vec<WebhookDelivery<'_>> = batch
             .iter()
             .map(|(queued, _)| queued.as_delivery())
             .collect();
-        let stored = ledger.record_webhook_deliveries(&deliveries).await;
+        let stored = store.record_deliveries(&deliveries).await;
         drop(deliveries);
         match stored {
             Ok(results) => {

@@ -142,7 +142,7 @@ async fn read(url: &str, memo: Option<&FetchMemo>) -> (ReadOutcome, Option<Fetch
 
 fn reason(outcome: &ReadOutcome) -> String {
     match outcome {
-        ReadOutcome::Failed { reason } => reason.clone(),
+        ReadOutcome::Failed(failure) => failure.text.clone(),
         other => panic!("expected a failure, got {other:?}"),
     }
 }

@@ -66,7 +66,8 @@ async fn redirects_that_break_the_transport_rule_make_the_read_fail() {
                 continue; // it would try the network
             }
             match read(http, &format!("{base}{path}")).await {
-                ReadOutcome::Failed { reason } => {
+                ReadOutcome::Failed(failure) => {
+                    let reason = failure.text;
                     // reqwest itself refuses other schemes; the rule explains the rest.
                     let explained = reason.contains("redirect") || path == "/to-ftp";
                     assert!(explained, "{path}: {reason}");
@@ -77,7 +78,9 @@ async fn redirects_that_break_the_transport_rule_make_the_read_fail() {
         }
     }
     match read(&feed_client, &format!("{base}/loop")).await {
-        ReadOutcome::Failed { reason } => assert!(reason.contains("redirects"), "{reason}"),
+        ReadOutcome::Failed(failure) => {
+            assert!(failure.text.contains("redirects"), "{}", failure.text)
+        }
         other => panic!("a redirect loop was read: {other:?}"),
     }
     // Loopback to loopback over http is what the configured URL may do itself.

@@ -189,7 +189,7 @@ async fn replace(old_start: DateTime<Utc>) -> (Vec<String>, Vec<OwnedBooking>, V
     (
         calls,
         ledger.owned_bookings().await.unwrap(),
-        report.failures,
+        report.failures.into_iter().map(|f| f.text).collect(),
     )
 }
 

@@ -183,6 +183,8 @@ pub enum KillMoment {
 #[derive(Debug, Clone, Default)]
 pub struct PassFlags {
     pub confirm: Vec<String>,
+    /// List every object and look every zone up again (the daemon's first pass).
+    pub check_all: bool,
 }
 
 pub struct World {
@@ -280,6 +282,7 @@ impl World {
             .unwrap();
         let options = PassOptions {
             confirm: flags.confirm,
+            check_all: flags.check_all,
             ..PassOptions::default()
         };
         let report = sync_once(&config, &ledger, &client, &http, &options)

@@ -237,3 +237,115 @@ async fn plain_http_is_refused_off_loopback() {
         .unwrap_err();
     assert!(err.to_string().contains("https is required"), "{err}");
 }
+
+/// No zone is ever needed by a webhook source.
+struct NoZones;
+
+impl flexysync::sources::ZoneLookup for NoZones {
+    async fn object_zone(&self, object: i64) -> Result<chrono_tz::Tz, String> {
+        Err(format!("no zone asked for object {object}"))
+    }
+}
+
+#[tokio::test]
+async fn signed_events_apply_whatever_the_snapshot_and_a_held_snapshot_releases_in_time() {
+    use flexysync::sources::guard::GuardPolicy;
+    use flexysync::sources::{ReadOutcome, ReadRequest, Reader, SnapshotRead, SourceReader};
+
+    let (platform, url) = platform().await;
+    let hook = Hook::start().await;
+    seed(&hook).await;
+    // The guest of b-2 cancelled: a signed event says so.
+    let cancelled = event(
+        "evt_3",
+        "booking.cancelled",
+        "2026-11-27T11:00:00Z",
+        booking("b-2", "cancelled", "b-2"),
+    );
+    assert_eq!(hook.post(&cancelled).await.1["result"], "applied");
+    let source = load_sources(&config_toml(Some(&url))).remove(0);
+    let reader = Reader::new(
+        hook.http.clone(),
+        hook.ledger.clone(),
+        Utc::now(),
+        180,
+        b"secret".to_vec(),
+    );
+    let request = ReadRequest {
+        source: &source,
+        memo: None,
+        hold: None,
+        guard: GuardPolicy::default(),
+        confirmed: false,
+        dry_run: false,
+    };
+    let keys = |outcome: &ReadOutcome| match outcome {
+        ReadOutcome::Pushed { reservations, .. } => reservations
+            .iter()
+            .map(|r| r.key.clone())
+            .collect::<Vec<_>>(),
+        other => panic!("a pushed read, not {other:?}"),
+    };
+
+    // The snapshot cannot be read: an unknown snapshot, not a failed source.
+    *platform.answer.lock().unwrap() = (503, "down".to_owned());
+    let (outcome, _) = reader.read(request, &NoZones).await;
+    assert_eq!(
+        keys(&outcome),
+        vec!["laundry/b-1"],
+        "the cancellation applies"
+    );
+    let ReadOutcome::Pushed {
+        snapshot: SnapshotRead::Unknown(failure),
+        ..
+    } = &outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(failure.kind, flexysync::model::FailureKind::Snapshot);
+
+    // A snapshot that would cancel everything at once is held, not applied.
+    *platform.answer.lock().unwrap() = (200, "[]".to_owned());
+    let (outcome, _) = reader.read(request, &NoZones).await;
+    assert_eq!(keys(&outcome), vec!["laundry/b-1"]);
+    let ReadOutcome::Pushed {
+        snapshot: SnapshotRead::Held(hold),
+        ..
+    } = &outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    // The same snapshot an hour into the hold: still held.
+    let mut hold = hold.clone();
+    hold.since = Utc::now() - chrono::Duration::hours(1);
+    let held = ReadRequest {
+        hold: Some(&hold),
+        ..request
+    };
+    let (outcome, _) = reader.read(held, &NoZones).await;
+    assert!(matches!(
+        outcome,
+        ReadOutcome::Pushed {
+            snapshot: SnapshotRead::Held(_),
+            ..
+        }
+    ));
+    // The same snapshot for shrink_confirm_hours: released and applied.
+    hold.since = Utc::now() - chrono::Duration::hours(25);
+    let due = ReadRequest {
+        hold: Some(&hold),
+        ..request
+    };
+    let (outcome, _) = reader.read(due, &NoZones).await;
+    assert!(keys(&outcome).is_empty(), "{outcome:?}");
+    assert!(
+        matches!(
+            &outcome,
+            ReadOutcome::Pushed {
+                snapshot: SnapshotRead::Applied { released: Some(_) },
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::ledger::StoredReservation;
+use crate::model::StoredReservation;
 use crate::sources::ical::derive_code;
 
 /// How far back a code is looked for among a key's derived candidates.
@@ -29,7 +29,7 @@ pub fn distinct_across_sources(
         let r = &stored.reservation;
         if let Some(code) = &r.credentials.code {
             taken
-                .entry((r.booking_object_id, code.clone()))
+                .entry((r.booking_object_id, code.as_str().to_owned()))
                 .or_default()
                 .push((r.key.clone(), r.start, r.end));
         }
@@ -42,7 +42,7 @@ pub fn distinct_across_sources(
     let mut warnings = vec![];
     for index in order {
         let r = &merged[index].reservation;
-        let Some(code) = r.credentials.code.clone() else {
+        let Some(code) = r.credentials.code.as_ref().map(|c| c.as_str().to_owned()) else {
             continue;
         };
         let (object, key, start, end) = (r.booking_object_id, r.key.clone(), r.start, r.end);
@@ -76,7 +76,7 @@ pub fn distinct_across_sources(
             windows.retain(|(other, _, _)| *other != key);
         }
         let stored = &mut merged[index];
-        stored.reservation.credentials.code = Some(next);
+        stored.reservation.credentials.code = Some(next.into());
         stored.fingerprint = stored.reservation.fingerprint();
         note(&mut taken, stored);
     }
@@ -86,7 +86,7 @@ pub fn distinct_across_sources(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::{Credentials, Reservation};
+    use crate::model::{Credentials, Reservation};
     use chrono::TimeZone;
 
     const SECRET: &[u8] = b"installation secret";
@@ -101,7 +101,7 @@ mod tests {
             end: start + chrono::Duration::days(3),
             credentials: Credentials {
                 phones: vec![],
-                code: Some(code),
+                code: Some(code.into()),
                 rfid: None,
             },
             label: uid.into(),
@@ -131,6 +131,7 @@ mod tests {
         assert!(warnings.is_empty());
         let code = merged[0].reservation.credentials.code.clone().unwrap();
         assert_ne!(Some(&code), a.reservation.credentials.code.as_ref());
+        let code = code.into_string();
         assert_eq!(code, derive_code(SECRET, &format!("b/{uid}/"), 4, 1));
         assert_ne!(
             merged[0].fingerprint, before,
@@ -151,7 +152,7 @@ mod tests {
         distinct_across_sources(&mut later, std::slice::from_ref(&a), SECRET, 4);
         assert_eq!(
             later[0].reservation.credentials.code,
-            Some(derived("b", &uid))
+            Some(derived("b", &uid).into())
         );
 
         let mut phone_digits = vec![stay("b", "guest", 2, derived("a", "first"))];
@@ -164,7 +165,7 @@ mod tests {
         );
         assert_eq!(
             phone_digits[0].reservation.credentials.code,
-            Some(derived("a", "first"))
+            Some(derived("a", "first").into())
         );
     }
 }

@@ -1,0 +1,95 @@
+//! What the pass keeps per booking object: its unit's time zone, its last successful listing
+//! and the fingerprint of the bookings wanted on it then.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Ledger, LedgerError, from_ts, ts};
+
+/// One booking object as the ledger remembers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRecord {
+    pub booking_object_id: i64,
+    /// The IANA name of its unit's zone, as last looked up.
+    pub timezone: Option<String>,
+    pub timezone_checked_at: Option<DateTime<Utc>>,
+    /// When FlexyKey last listed its bookings successfully.
+    pub listed_at: Option<DateTime<Utc>>,
+    /// The fingerprint of the bookings wanted on it at that listing.
+    pub desired_fingerprint: Option<String>,
+}
+
+impl Ledger {
+    /// Every booking object the ledger remembers.
+    pub async fn object_records(&self) -> Result<Vec<ObjectRecord>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT booking_object_id, timezone, timezone_checked_at, listed_at, \
+             desired_fingerprint FROM booking_objects",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let optional_ts = |row: &sqlx::sqlite::SqliteRow, name: &str| {
+            row.try_get::<Option<i64>, _>(name)
+                .map_err(LedgerError::from)
+                .and_then(|t| t.map(from_ts).transpose())
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(ObjectRecord {
+                    booking_object_id: row.try_get("booking_object_id")?,
+                    timezone: row.try_get("timezone")?,
+                    timezone_checked_at: optional_ts(row, "timezone_checked_at")?,
+                    listed_at: optional_ts(row, "listed_at")?,
+                    desired_fingerprint: row.try_get("desired_fingerprint")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps the zone of an object's unit, as looked up at `at`.
+    pub async fn keep_object_zone(
+        &self,
+        object: i64,
+        timezone: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "INSERT INTO booking_objects (booking_object_id, timezone, timezone_checked_at) \
+             VALUES (?, ?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
+             timezone = excluded.timezone, timezone_checked_at = excluded.timezone_checked_at",
+        )
+        .bind(object)
+        .bind(timezone)
+        .bind(ts(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records successful listings at `at`, each with the fingerprint of the bookings wanted
+    /// on its object then; one transaction.
+    pub async fn objects_listed(
+        &self,
+        listed: &[(i64, String)],
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        if listed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (object, fingerprint) in listed {
+            sqlx::query(
+                "INSERT INTO booking_objects (booking_object_id, listed_at, desired_fingerprint) \
+                 VALUES (?, ?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
+                 listed_at = excluded.listed_at, desired_fingerprint = excluded.desired_fingerprint",
+            )
+            .bind(object)
+            .bind(ts(at))
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
