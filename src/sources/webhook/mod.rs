@@ -20,6 +20,7 @@ use super::{Credentials, Reservation};
 use crate::config::{SourceConfig, SourceKind};
 use crate::ledger::webhooks::WebhookBooking;
 use crate::ledger::{Ledger, LedgerError};
+use crate::when::whole_seconds;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -73,6 +74,16 @@ fn reservation_of(source: &SourceConfig, booking: &WebhookBooking) -> Option<Res
         );
         return None;
     };
+    // FlexyKey keeps whole seconds: a fraction would make the booking never equal its listing.
+    let (start, end) = (whole_seconds(start), whole_seconds(end));
+    if end <= start {
+        tracing::warn!(
+            source = %source.name,
+            booking_id = %booking.booking_id,
+            "stored confirmed booking lasts less than a second; skipped"
+        );
+        return None;
+    }
     Some(Reservation {
         source: source.name.clone(),
         key: format!("{}/{}", source.name, booking.booking_id),
