@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::bisect::{Bounds, fetch_complete};
+use super::priority::{self, Gate};
 use super::retry::{Attempt, CallContext, CallKind, RetryPolicy, Verdict, classify};
 use super::wire::{self, path, query};
 use super::{
@@ -47,6 +48,8 @@ struct Shared {
     username: String,
     password: SecretString,
     limiter: DefaultDirectRateLimiter,
+    /// In front of the limiter: its permits go out by priority.
+    gate: Gate,
     requests_per_second: f64,
     burst: u32,
     timeout: Duration,
@@ -160,6 +163,7 @@ impl Client {
                 username: config.username.clone(),
                 password,
                 limiter: RateLimiter::direct(period.allow_burst(burst)),
+                gate: Gate::default(),
                 requests_per_second: config.requests_per_second,
                 burst: config.burst,
                 timeout,
@@ -412,7 +416,7 @@ impl Client {
         let mut attempt_number: u32 = 0;
         loop {
             attempt_number = attempt_number.saturating_add(1);
-            if !self.unless_stopped(self.wait_for_limiter()).await {
+            if !self.unless_stopped(self.wait_for_limiter(call)).await {
                 return Err(ApiError::Stopped);
             }
             let started = Instant::now();
@@ -483,13 +487,19 @@ impl Client {
         }
     }
 
-    async fn wait_for_limiter(&self) {
+    /// Waits out a 429 pause, then for a permit of the limiter in priority order.
+    async fn wait_for_limiter(&self, call: &Call) {
         let started = Instant::now();
         let paused_until = self.shared.paused_until.lock().ok().and_then(|p| *p);
         if let Some(until) = paused_until {
             tokio::time::sleep_until(until).await;
         }
-        self.shared.limiter.until_ready().await;
+        let limiter = &self.shared.limiter;
+        let priority = priority::current(call.endpoint);
+        self.shared
+            .gate
+            .turn(priority, || limiter.until_ready())
+            .await;
         // A gauge only because metrics counters count whole numbers; it only ever grows.
         metrics::gauge!("flexysync_limiter_wait_seconds_total")
             .increment(started.elapsed().as_secs_f64());
