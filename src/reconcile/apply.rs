@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::adopt::same_credentials;
 use super::marker::{booking_name, marker_in};
-use super::plan::{Action, Operation, Plan};
-use crate::flexykey::{ApiError, Booking, Client, NewBooking};
+use super::plan::{Action, Category, Operation, Plan};
+use crate::flexykey::{ApiError, Booking, Client, NewBooking, Priority, with_priority};
 use crate::ledger::{JournalEntry, JournalState, Ledger, LedgerError, OwnedBooking, WriteKind};
 use crate::sources::Reservation;
 
@@ -73,7 +73,8 @@ impl<'a> Applier<'a> {
         for (done, op) in plan.operations.iter().enumerate() {
             if self.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
                 report.failures.push(format!(
-                    "shutting down: {} operation(s) left for the next pass",
+                    "stopped (shutdown, or the pass's deadline sync.pass_timeout): {} \
+                     operation(s) left for the next pass",
                     plan.operations.len() - done
                 ));
                 break;
@@ -97,6 +98,10 @@ impl<'a> Applier<'a> {
             ));
             return Ok(());
         }
+        with_priority(priority_of(op), self.run(op, report)).await
+    }
+
+    async fn run(&mut self, op: &Operation, report: &mut ApplyReport) -> Result<(), LedgerError> {
         match &op.action {
             Action::Create {
                 reservation,
@@ -163,6 +168,13 @@ impl<'a> Applier<'a> {
                     ));
                     return Ok(());
                 }
+                let window = (reservation.booking_object_id, start, reservation.end);
+                if let Err(other) = self.conflict_only_with(window, old).await {
+                    report.failures.push(format!(
+                        "{why}; {other}, so the old booking is kept and the change waits"
+                    ));
+                    return Ok(());
+                }
                 for booking in old {
                     let why = format!("{reason} (FlexyKey refused the overlap: old version first)");
                     if let Err(failure) = self.delete(booking, &why, report).await? {
@@ -183,6 +195,44 @@ impl<'a> Applier<'a> {
             CreateResult::Failed(why) => report.failures.push(why),
         }
         Ok(())
+    }
+
+    /// `Ok` when the object's list shows that a refused create of `(object, start, end)` can
+    /// only have clashed with `old`: every listed booking overlapping it is one of them.
+    async fn conflict_only_with(
+        &self,
+        (object, start, end): (i64, DateTime<Utc>, DateTime<Utc>),
+        old: &[OwnedBooking],
+    ) -> Result<(), String> {
+        let listed = with_priority(Priority::Doubt, self.client.bookings(object, start, end))
+            .await
+            .map_err(|err| {
+                format!(
+                    "the object's bookings could not be read to see what it clashes with: {err}"
+                )
+            })?;
+        let overlapping: Vec<i64> = listed
+            .iter()
+            .filter(|b| b.start < end && b.end > start)
+            .map(|b| b.booking_id)
+            .collect();
+        let others: Vec<String> = overlapping
+            .iter()
+            .filter(|id| !old.iter().any(|b| b.booking_id == **id))
+            .map(i64::to_string)
+            .collect();
+        match (overlapping.is_empty(), others.is_empty()) {
+            (true, _) => Err(
+                "FlexyKey lists no booking it overlaps, so the clash is not with \
+                              the old version"
+                    .to_owned(),
+            ),
+            (false, true) => Ok(()),
+            (false, false) => Err(format!(
+                "it overlaps booking {} besides the old version",
+                others.join(", ")
+            )),
+        }
     }
 
     async fn create(
@@ -315,9 +365,10 @@ impl<'a> Applier<'a> {
     /// A booking the ledger already owns is never it: when only the label changed, the old
     /// booking matches the new one's window, credentials and marker exactly.
     async fn find_created(&self, entry: &JournalEntry) -> Result<Option<Booking>, String> {
-        let listed = self
+        let list = self
             .client
-            .bookings(entry.booking_object_id, entry.start, entry.end)
+            .bookings(entry.booking_object_id, entry.start, entry.end);
+        let listed = with_priority(Priority::Doubt, list)
             .await
             .map_err(|err| err.to_string())?;
         for booking in listed.into_iter().filter(|b| matches_entry(b, entry)) {
@@ -373,7 +424,8 @@ impl<'a> Applier<'a> {
             Err(err) => {
                 let text = err.to_string();
                 // A refusal, or a call never sent (shutdown): the booking is certainly still there.
-                let state = if err.is_refusal() || matches!(err, ApiError::Stopped) {
+                let certain = err.is_refusal() || matches!(err, ApiError::Stopped);
+                let state = if certain {
                     JournalState::Failed
                 } else {
                     JournalState::InDoubt
@@ -381,8 +433,15 @@ impl<'a> Applier<'a> {
                 self.ledger
                     .journal_resolve(journal_id, state, Some(&text), Utc::now())
                     .await?;
+                let held = if certain {
+                    ""
+                } else {
+                    // Whether it is gone is unknown until the object is read again.
+                    self.doubtful.insert(booking.booking_object_id);
+                    "; in doubt: nothing more is written on that object before it is resolved"
+                };
                 Ok(Err(format!(
-                    "delete booking {} on booking object {}: {text}",
+                    "delete booking {} on booking object {}: {text}{held}",
                     booking.booking_id, booking.booking_object_id
                 )))
             }
@@ -399,6 +458,18 @@ pub fn matches_entry(booking: &Booking, entry: &JournalEntry) -> bool {
         && same_credentials(booking, &entry.credentials)
         && booking.name.as_deref().and_then(marker_in).is_some()
         && booking.name.as_deref().and_then(marker_in) == marker_in(&entry.name)
+}
+
+/// Where the operation's calls queue for the shared limiter: revocations first, then arrivals
+/// by start, then the clean-up of superseded copies.
+fn priority_of(op: &Operation) -> Priority {
+    match (&op.action, op.category) {
+        (_, Category::Revocation) => Priority::Revocation,
+        (Action::Create { start, .. } | Action::Replace { start, .. }, _) => {
+            Priority::Arrival { starts: *start }
+        }
+        (Action::Delete { .. }, _) => Priority::Drift,
+    }
 }
 
 fn new_booking(entry: &JournalEntry) -> NewBooking {

@@ -11,6 +11,7 @@ pub mod plan;
 mod reading;
 pub mod reads;
 pub mod status;
+pub mod vanished;
 
 pub use plan::{
     Action, Category, HeldDeletion, Operation, Plan, PlanInput, Policy, ReadKind, SourceState, plan,

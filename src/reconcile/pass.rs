@@ -12,6 +12,7 @@ use super::apply::{Applier, ApplyReport, matches_entry};
 use super::codes::distinct_across_sources;
 use super::plan::{self, Plan, PlanInput, Policy, ReadKind, SourceState};
 use super::reading::{ReadInput, absorb_pushed, absorb_read, object_timezones};
+use super::vanished::confirm_vanished;
 use crate::config::{CodePolicy, Config, SourceConfig, SourceKind};
 use crate::flexykey::Client;
 use crate::ledger::{
@@ -408,6 +409,14 @@ pub async fn run_pass<R: SourceReader>(
 
     // 4. Adoption by marker, drift, foreign bookings.
     let comparison = adopt::compare(&listings, &reservations, &owned, now);
+    let comparison = confirm_vanished(
+        client,
+        comparison,
+        &owned,
+        &mut unlisted,
+        &mut report.warnings,
+    )
+    .await;
     report.foreign = comparison.foreign;
     report.adopted += u32::try_from(comparison.adopted.len()).unwrap_or(u32::MAX);
     if !dry {

@@ -3,6 +3,7 @@
 
 mod codes;
 mod conflict;
+mod rules;
 mod support;
 
 use std::time::Duration;
