@@ -255,6 +255,17 @@ pub struct SyncConfig {
     pub code_secret: Option<SecretString>,
     #[serde(default)]
     pub code_secret_file: Option<PathBuf>,
+    /// A pass running longer is stopped at a safe point (no write starts after it) and
+    /// reported as failed; the daemon goes on with its next pass.
+    #[serde(default = "default_pass_timeout")]
+    pub pass_timeout: HumanDuration,
+}
+
+/// The bounds of `sync.pass_timeout`: shorter cannot read a feed; longer hides a hung pass.
+pub const PASS_TIMEOUT_RANGE: (u64, u64) = (10, 24 * 3600);
+
+fn default_pass_timeout() -> HumanDuration {
+    HumanDuration::from_secs(600)
 }
 
 fn default_horizon() -> u32 {
@@ -280,6 +291,7 @@ impl Default for SyncConfig {
             drift: DriftPolicy::default(),
             code_secret: None,
             code_secret_file: None,
+            pass_timeout: default_pass_timeout(),
         }
     }
 }
@@ -301,6 +313,18 @@ impl SyncConfig {
                 format!(
                     "expected a share above 0 and at most 1 (0.5 = 50 %), found {}",
                     self.max_shrink
+                ),
+            ));
+        }
+        let (shortest, longest) = PASS_TIMEOUT_RANGE;
+        if !(shortest..=longest).contains(&self.pass_timeout.0.as_secs()) {
+            return Err(key_err(
+                "pass_timeout",
+                format!(
+                    "expected a duration from {} to {}, found {}",
+                    HumanDuration::from_secs(shortest),
+                    HumanDuration::from_secs(longest),
+                    self.pass_timeout
                 ),
             ));
         }

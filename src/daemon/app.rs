@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -14,6 +15,8 @@ use super::status_page::ErrorRow;
 use crate::config::Config;
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
+use crate::progress::Progress;
+use crate::reconcile::deadline::{Deadline, DeadlineError, within_deadline};
 use crate::reconcile::feeds::FeedReader;
 use crate::reconcile::pass::{PassOptions, PassReport, run_pass};
 
@@ -38,6 +41,8 @@ pub struct App {
     pass_lock: tokio::sync::Mutex<()>,
     /// Fires on shutdown: a pass finishes its write in flight and starts no other.
     stop: tokio_util::sync::CancellationToken,
+    /// Marked by the running pass's calls, reads and writes; the watchdog reads it.
+    pub progress: Progress,
 }
 
 impl App {
@@ -59,6 +64,7 @@ impl App {
             recent_errors: Mutex::default(),
             pass_lock: tokio::sync::Mutex::new(()),
             stop,
+            progress: Progress::new(),
         }
     }
 
@@ -114,15 +120,44 @@ impl App {
             config.sync.horizon_days,
             self.code_secret.clone(),
         );
+        // Shutdown and the deadline both stop the pass at its next safe point.
+        let stop = self.stop.child_token();
         let options = PassOptions {
             only_source: only_source.map(str::to_owned),
-            stop: Some(self.stop.clone()),
+            stop: Some(stop.clone()),
             ..PassOptions::default()
         };
         let started = Utc::now();
         let scope = only_source.unwrap_or("all sources");
         let client = self.client();
-        match run_pass(&config, &self.ledger, &client, &reader, &options).await {
+        let limit = config.sync.pass_timeout;
+        let pass = run_pass(&config, &self.ledger, &client, &reader, &options);
+        let grace = Duration::from_secs(config.flexykey.timeout_seconds.saturating_add(10));
+        let ran = within_deadline(pass, &stop, limit.0, grace);
+        let (outcome, late) = match self.progress.track(ran).await {
+            Deadline::Finished(outcome) => (Some(outcome), None),
+            Deadline::Stopped(outcome) => {
+                let late = DeadlineError::Stopped {
+                    scope: scope.to_owned(),
+                    limit: limit.to_string(),
+                };
+                (Some(outcome), Some(late))
+            }
+            Deadline::Abandoned => {
+                let late = DeadlineError::Abandoned {
+                    scope: scope.to_owned(),
+                    limit: limit.to_string(),
+                    grace: grace.as_secs(),
+                };
+                (None, Some(late))
+            }
+        };
+        if let Some(late) = late.filter(|_| !self.stop.is_cancelled()) {
+            metrics::counter!(m::PASSES, "result" => late.kind()).increment(1);
+            tracing::error!(scope, error = %late, "sync pass stopped by its deadline");
+            self.remember_error(late.to_string());
+        }
+        match outcome? {
             Ok(report) => {
                 self.record_pass(scope, started, &report);
                 Some(report)

@@ -421,6 +421,8 @@ impl Client {
             }
             let started = Instant::now();
             let attempt = self.send_once(call, url.clone()).await;
+            // A pass that gets answers (or errors) is alive, however long it runs.
+            crate::progress::mark();
             let status = attempt.status_label();
             let healthy = attempt.reached_healthy();
             self.shared.last_call.store(

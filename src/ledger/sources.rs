@@ -75,6 +75,7 @@ impl Ledger {
             }
         }
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 
@@ -112,6 +113,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(done.rows_affected())
     }
 }

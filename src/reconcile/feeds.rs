@@ -64,6 +64,7 @@ impl SourceReader for FeedReader {
                 code_secret: &self.code_secret,
             };
             let (outcome, memo) = read_source(source, &ctx, previous.as_ref()).await;
+            crate::progress::mark();
             (outcome, memo.and_then(|m| serde_json::to_string(&m).ok()))
         }
     }
@@ -73,10 +74,9 @@ impl SourceReader for FeedReader {
         source: &SourceConfig,
         max_drop: Option<f64>,
     ) -> Result<(), String> {
-        sync_snapshot(&self.http, &self.ledger, source, self.now, max_drop)
-            .await
-            .map(drop)
-            .map_err(|err| err.to_string())
+        let synced = sync_snapshot(&self.http, &self.ledger, source, self.now, max_drop).await;
+        crate::progress::mark();
+        synced.map(drop).map_err(|err| err.to_string())
     }
 }
 

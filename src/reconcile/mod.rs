@@ -4,6 +4,7 @@
 pub mod adopt;
 pub mod apply;
 pub mod codes;
+pub mod deadline;
 pub mod feeds;
 pub mod marker;
 pub mod pass;

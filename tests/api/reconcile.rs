@@ -3,6 +3,7 @@
 
 mod codes;
 mod conflict;
+mod deadline;
 mod rules;
 mod support;
 

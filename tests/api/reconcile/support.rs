@@ -269,6 +269,10 @@ impl World {
         Config::load(&self.config_path).unwrap()
     }
 
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
     /// One pass through the library, with a 1-second feed timeout.
     pub async fn sync(&self, flags: PassFlags) -> PassReport {
         let config = self.config();
