@@ -257,7 +257,7 @@ fn fast_client(world: &World) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_times_with_fractions_match_their_listed_bookings() {
-    use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking, WebhookDelivery};
+    use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
     let mut world = World::start(Default::default(), "").await;
     world.add_sources(
         "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret\"\n\
@@ -275,21 +275,8 @@ async fn webhook_times_with_fractions_match_their_listed_bookings() {
         code: None,
         rfid: None,
     };
-    let ledger = Ledger::open(&world.ledger_path).await.unwrap();
     let at = Utc::now();
-    ledger
-        .record_webhook_delivery(&WebhookDelivery {
-            source: "laundry",
-            event_id: "evt-1",
-            event_type: "booking.upserted",
-            occurred_at: at,
-            received_at: at,
-            raw_json: "{}",
-            booking: &booking,
-        })
-        .await
-        .unwrap();
-    ledger.close().await;
+    world.deliver("evt-1", &booking, at).await;
     let created = world.sync(PassFlags::default()).await;
     assert!(created.converged, "{created:#?}");
     let listed = world.sandbox.bookings_of(124);
@@ -299,20 +286,7 @@ async fn webhook_times_with_fractions_match_their_listed_bookings() {
 
     // The ledger is lost: the listed booking is the webhook's, to the second.
     world.lose_ledger();
-    let ledger = Ledger::open(&world.ledger_path).await.unwrap();
-    ledger
-        .record_webhook_delivery(&WebhookDelivery {
-            source: "laundry",
-            event_id: "evt-1",
-            event_type: "booking.upserted",
-            occurred_at: at,
-            received_at: at,
-            raw_json: "{}",
-            booking: &booking,
-        })
-        .await
-        .unwrap();
-    ledger.close().await;
+    world.deliver("evt-1", &booking, at).await;
     world.sandbox.clear_journal();
     let again = world.sync(PassFlags::default()).await;
     assert!(again.converged, "{again:#?}");
