@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
 use crate::progress::Progress;
-use crate::reconcile::deadline::{Deadline, DeadlineError, within_deadline};
+use crate::reconcile::deadline::within_deadline;
 use crate::reconcile::feeds::FeedReader;
 use crate::reconcile::pass::{PassOptions, PassReport, run_pass};
 
@@ -134,24 +134,12 @@ impl App {
         let pass = run_pass(&config, &self.ledger, &client, &reader, &options);
         let grace = Duration::from_secs(config.flexykey.timeout_seconds.saturating_add(10));
         let ran = within_deadline(pass, &stop, limit.0, grace);
-        let (outcome, late) = match self.progress.track(ran).await {
-            Deadline::Finished(outcome) => (Some(outcome), None),
-            Deadline::Stopped(outcome) => {
-                let late = DeadlineError::Stopped {
-                    scope: scope.to_owned(),
-                    limit: limit.to_string(),
-                };
-                (Some(outcome), Some(late))
-            }
-            Deadline::Abandoned => {
-                let late = DeadlineError::Abandoned {
-                    scope: scope.to_owned(),
-                    limit: limit.to_string(),
-                    grace: grace.as_secs(),
-                };
-                (None, Some(late))
-            }
-        };
+        let scope_name = scope.to_owned();
+        let (outcome, late) =
+            self.progress
+                .track(ran)
+                .await
+                .split(scope_name, limit.to_string(), grace);
         if let Some(late) = late.filter(|_| !self.stop.is_cancelled()) {
             metrics::counter!(m::PASSES, "result" => late.kind()).increment(1);
             tracing::error!(scope, error = %late, "sync pass stopped by its deadline");

@@ -20,6 +20,33 @@ pub enum Deadline<T> {
     Abandoned,
 }
 
+impl<T> Deadline<T> {
+    /// What the pass returned, if it did, and the failure to report when it ran late. `limit`
+    /// is `sync.pass_timeout` as written; `grace` the wait after it.
+    pub fn split(
+        self,
+        scope: String,
+        limit: String,
+        grace: Duration,
+    ) -> (Option<T>, Option<DeadlineError>) {
+        match self {
+            Deadline::Finished(done) => (Some(done), None),
+            Deadline::Stopped(done) => (Some(done), Some(DeadlineError::Stopped { scope, limit })),
+            Deadline::Abandoned => {
+                let grace = grace.as_secs();
+                (
+                    None,
+                    Some(DeadlineError::Abandoned {
+                        scope,
+                        limit,
+                        grace,
+                    }),
+                )
+            }
+        }
+    }
+}
+
 /// The typed failure of a pass that ran past its deadline, for logs, metrics and the status
 /// page's recent errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,5 +129,24 @@ mod tests {
         let got = within_deadline(hung, &stop, Duration::from_secs(60), Duration::from_secs(5));
         assert!(matches!(got.await, Deadline::Abandoned));
         assert!(stop.is_cancelled());
+    }
+
+    #[test]
+    fn a_late_pass_is_a_typed_failure_that_names_the_key() {
+        let grace = Duration::from_secs(40);
+        let (done, late) = Deadline::Finished(1).split("cabin".into(), "10m".into(), grace);
+        assert_eq!((done, late), (Some(1), None));
+        let (done, late) = Deadline::Stopped(2).split("cabin".into(), "10m".into(), grace);
+        let late = late.unwrap();
+        assert_eq!((done, late.kind()), (Some(2), "deadline_stopped"));
+        assert!(
+            late.to_string().contains("sync.pass_timeout (10m)"),
+            "{late}"
+        );
+        let (done, late) =
+            Deadline::<u8>::Abandoned.split("all sources".into(), "10m".into(), grace);
+        let late = late.unwrap();
+        assert_eq!((done, late.kind()), (None, "deadline_abandoned"));
+        assert!(late.to_string().contains("40 s later"), "{late}");
     }
 }
