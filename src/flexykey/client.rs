@@ -496,11 +496,8 @@ impl Client {
         if let Some(until) = paused_until {
             tokio::time::sleep_until(until).await;
         }
-        let limiter = &self.shared.limiter;
-        let priority = priority::current(call.endpoint);
-        self.shared
-            .gate
-            .turn(priority, || limiter.until_ready())
+        let (gate, limiter) = (&self.shared.gate, &self.shared.limiter);
+        gate.turn(priority::current(call.endpoint), || limiter.until_ready())
             .await;
         // A gauge only because metrics counters count whole numbers; it only ever grows.
         metrics::gauge!("flexysync_limiter_wait_seconds_total")

@@ -73,7 +73,7 @@ impl<'a> Applier<'a> {
         for (done, op) in plan.operations.iter().enumerate() {
             if self.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
                 report.failures.push(format!(
-                    "stopped (shutdown, or the pass's deadline sync.pass_timeout): {} \
+                    "shutting down, or past the pass's deadline (sync.pass_timeout): {} \
                      operation(s) left for the next pass",
                     plan.operations.len() - done
                 ));
