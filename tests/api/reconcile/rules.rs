@@ -34,14 +34,20 @@ fn booking_of(world: &World, stay: &Stay) -> SandboxBooking {
         .expect("the stay's booking")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_copied_name_on_another_window_or_phone_is_foreign_and_kept() {
+/// A sandbox world whose feed has three stays, all booked.
+async fn three_stays_booked() -> (World, Vec<Stay>) {
     let world = World::start(Default::default(), "").await;
     let stays: Vec<Stay> = (0..3)
         .map(|i| Stay::new(i, first_arrival(), 24 * i, 20))
         .collect();
     world.feed.set_calendar(&stays);
     assert!(world.sync(PassFlags::default()).await.converged);
+    (world, stays)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_name_on_another_window_or_phone_is_foreign_and_kept() {
+    let (world, stays) = three_stays_booked().await;
     // The host copies stay 1's booking in FlexyWeb, name and all, for a cleaner and a later day.
     let original = booking_of(&world, &stays[1]);
     let name = original.name.clone().unwrap();
@@ -301,12 +307,7 @@ async fn webhook_times_with_fractions_match_their_listed_bookings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_missing_from_a_list_is_read_on_its_own_before_it_counts_as_deleted() {
-    let world = World::start(Default::default(), "").await;
-    let stays: Vec<Stay> = (0..3)
-        .map(|i| Stay::new(i, first_arrival(), 24 * i, 20))
-        .collect();
-    world.feed.set_calendar(&stays);
-    assert!(world.sync(PassFlags::default()).await.converged);
+    let (world, stays) = three_stays_booked().await;
 
     // A short list: booking 1 is left out but still exists.
     let hidden = booking_of(&world, &stays[1]);
