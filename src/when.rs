@@ -77,6 +77,12 @@ pub fn local_to_utc(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
     }
 }
 
+/// `time` without its fraction of a second. FlexyKey keeps whole seconds, so every time that is
+/// compared with a listed booking is cut to whole seconds where it enters the model.
+pub fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(time.timestamp(), 0).unwrap_or(time)
+}
+
 fn with_fixed_offset(local: NaiveDateTime, offset: FixedOffset) -> Option<DateTime<Utc>> {
     offset
         .from_local_datetime(&local)
@@ -90,6 +96,16 @@ mod tests {
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    #[test]
+    fn whole_seconds_drops_the_fraction_only() {
+        let precise = at(2026, 5, 1, 12, 0, 7) + chrono::Duration::milliseconds(999);
+        assert_eq!(whole_seconds(precise), at(2026, 5, 1, 12, 0, 7));
+        assert_eq!(
+            whole_seconds(at(1969, 12, 31, 23, 59, 59)),
+            at(1969, 12, 31, 23, 59, 59)
+        );
     }
 
     #[test]

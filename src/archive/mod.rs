@@ -28,7 +28,7 @@ pub use pull::{
 };
 pub use show::{CredentialIndex, ShowOptions, mask_phone_numbers, show};
 
-use crate::flexykey::{ApiError, BookingObject, Client, LogEntry, Unit};
+use crate::flexykey::{ApiError, BookingObject, Client, LogEntry, Priority, Unit, with_priority};
 use crate::ledger::LedgerError;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,17 +72,18 @@ pub trait LogSource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<LogEntry>, ApiError>> + Send;
 }
 
+/// Every call the archive makes waits behind the sync's (one budget, by priority).
 impl LogSource for Client {
     fn units(&self) -> impl Future<Output = Result<Vec<Unit>, ApiError>> + Send {
-        Client::units(self)
+        with_priority(Priority::Archive, Client::units(self))
     }
 
     fn unit(&self, unit_id: i64) -> impl Future<Output = Result<Unit, ApiError>> + Send {
-        Client::unit(self, unit_id)
+        with_priority(Priority::Archive, Client::unit(self, unit_id))
     }
 
     fn booking_objects(&self) -> impl Future<Output = Result<Vec<BookingObject>, ApiError>> + Send {
-        Client::booking_objects(self)
+        with_priority(Priority::Archive, Client::booking_objects(self))
     }
 
     fn unit_logs(
@@ -91,6 +92,9 @@ impl LogSource for Client {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<LogEntry>, ApiError>> + Send {
-        Client::unit_logs(self, unit_id, from, to)
+        with_priority(
+            Priority::Archive,
+            Client::unit_logs(self, unit_id, from, to),
+        )
     }
 }

@@ -306,6 +306,10 @@ pub struct SyncConfig {
     /// set its own `max_stay_days`).
     #[serde(default = "default_max_stay_days")]
     pub max_stay_days: u32,
+    /// A pass running longer is stopped at a safe point (no write starts after it) and
+    /// reported as failed; the daemon goes on with its next pass.
+    #[serde(default = "default_pass_timeout")]
+    pub pass_timeout: HumanDuration,
 }
 
 /// The default `sync.max_stay_days`.
@@ -315,6 +319,13 @@ pub const MAX_STAY_DAYS_LIMIT: u32 = 3660;
 
 pub(super) fn default_max_stay_days() -> u32 {
     DEFAULT_MAX_STAY_DAYS
+}
+
+/// The bounds of `sync.pass_timeout`: shorter cannot read a feed; longer hides a hung pass.
+pub const PASS_TIMEOUT_RANGE: (u64, u64) = (10, 24 * 3600);
+
+fn default_pass_timeout() -> HumanDuration {
+    HumanDuration::from_secs(600)
 }
 
 fn default_horizon() -> u32 {
@@ -373,6 +384,7 @@ impl Default for SyncConfig {
             code_secret: None,
             code_secret_file: None,
             max_stay_days: DEFAULT_MAX_STAY_DAYS,
+            pass_timeout: default_pass_timeout(),
         }
     }
 }
@@ -425,6 +437,18 @@ impl SyncConfig {
                 format!(
                     "expected 1 to 10080 minutes (one week), found {}",
                     self.drift_check_minutes
+                ),
+            ));
+        }
+        let (shortest, longest) = PASS_TIMEOUT_RANGE;
+        if !(shortest..=longest).contains(&self.pass_timeout.0.as_secs()) {
+            return Err(key_err(
+                "pass_timeout",
+                format!(
+                    "expected a duration from {} to {}, found {}",
+                    HumanDuration::from_secs(shortest),
+                    HumanDuration::from_secs(longest),
+                    self.pass_timeout
                 ),
             ));
         }

@@ -26,6 +26,7 @@ fn minimal_config_takes_the_documented_defaults() {
     assert_eq!(config.sync.max_shrink, 0.5);
     assert_eq!(config.sync.shrink_confirm_hours, 24);
     assert_eq!(config.sync.drift, DriftPolicy::Repair);
+    assert_eq!(config.sync.pass_timeout.0.as_secs(), 600);
     assert_eq!(config.archive.overlap.0.as_secs(), 7200);
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(config.server.admin_listen.to_string(), "127.0.0.1:9090");
@@ -62,6 +63,25 @@ fn bad_value_names_the_key_and_what_was_expected() {
         err.contains("flexykey.requests_per_second") && err.contains("above 0"),
         "{err}"
     );
+}
+
+#[test]
+fn pass_timeout_is_a_duration_within_bounds() {
+    let config = load(&format!("{MINIMAL}\n[sync]\npass_timeout = \"2m30s\"\n")).unwrap();
+    assert_eq!(config.sync.pass_timeout.0.as_secs(), 150);
+    for (value, said) in [
+        ("\"5s\"", "10s"),
+        ("\"2d\"", "1d"),
+        ("600", "sync.pass_timeout"),
+    ] {
+        let err = load(&format!("{MINIMAL}\n[sync]\npass_timeout = {value}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sync.pass_timeout") && err.contains(said),
+            "{value}: {err}"
+        );
+    }
 }
 
 #[test]

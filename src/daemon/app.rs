@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -15,6 +16,8 @@ use super::status_page::ErrorRow;
 use crate::config::Config;
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
+use crate::progress::Progress;
+use crate::reconcile::deadline::within_deadline;
 use crate::reconcile::feeds::FeedReader;
 use crate::reconcile::pass::{PassError, PassOptions, PassReport, run_pass};
 
@@ -42,6 +45,8 @@ pub struct App {
     /// The next full pass lists every object (after a start, or a client that changed: the
     /// account behind it may not be the one the ledger remembers).
     check_all: std::sync::atomic::AtomicBool,
+    /// Marked by the running pass's calls, reads and writes; the watchdog reads it.
+    pub progress: Progress,
 }
 
 impl App {
@@ -64,6 +69,7 @@ impl App {
             pass_lock: tokio::sync::Mutex::new(()),
             stop,
             check_all: std::sync::atomic::AtomicBool::new(true),
+            progress: Progress::new(),
         }
     }
 
@@ -135,15 +141,38 @@ impl App {
             && !options.dry_run
             && self.check_all.swap(false, Ordering::SeqCst);
         options.check_all |= check_all;
-        options.stop = Some(self.stop.clone());
+        // Shutdown and the deadline both stop the pass at its next safe point.
+        let stop = self.stop.child_token();
+        options.stop = Some(stop.clone());
         let started = Utc::now();
         let scope = options.only_source.as_deref().unwrap_or("all sources");
         let client = self.client();
-        let outcome = run_pass(&config, &self.ledger, &client, &reader, &options).await;
+        let limit = config.sync.pass_timeout;
+        let pass = run_pass(&config, &self.ledger, &client, &reader, &options);
+        let grace = Duration::from_secs(config.flexykey.timeout_seconds.saturating_add(10));
+        let ran = within_deadline(pass, &stop, limit.0, grace);
+        let (outcome, late) =
+            self.progress
+                .track(ran)
+                .await
+                .split(scope.to_owned(), limit.to_string(), grace);
+        if let Some(late) = late.as_ref().filter(|_| !self.stop.is_cancelled()) {
+            metrics::counter!(m::PASSES, "result" => late.kind()).increment(1);
+            tracing::error!(scope, error = %late, "sync pass stopped by its deadline");
+            self.remember_error(late.to_string());
+        }
+        let outcome = match (outcome, late) {
+            (Some(outcome), _) => outcome,
+            (None, late) => Err(PassError::Abandoned(
+                late.map(|l| l.to_string()).unwrap_or_default(),
+            )),
+        };
         match &outcome {
             Ok(report) if !report.dry_run => self.record_pass(scope, started, report),
             // A dry run, or an operator naming a source that does not exist.
             Ok(_) | Err(PassError::UnknownSource(_) | PassError::UnknownConfirm(_)) => {}
+            // Reported above as the deadline's failure.
+            Err(PassError::Abandoned(_)) => {}
             Err(err) => {
                 if check_all {
                     self.check_all.store(true, Ordering::SeqCst);

@@ -57,6 +57,27 @@ pub fn watchdog_ping() {
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
 }
 
+/// One watchdog tick: pings unless a running pass has made no progress (no FlexyKey call,
+/// ledger write or source read completed) for longer than `limit`, so that a hung pass gets
+/// the service restarted while a long one that keeps working does not. True when it pinged.
+pub fn watchdog_tick(progress: &crate::progress::Progress, limit: std::time::Duration) -> bool {
+    if progress.healthy(limit) {
+        watchdog_ping();
+        return true;
+    }
+    tracing::error!(
+        stalled_seconds = progress.stalled_for().unwrap_or_default().as_secs(),
+        "the running pass has made no progress for longer than the watchdog allows; \
+         the watchdog is no longer pinged"
+    );
+    false
+}
+
+/// `WatchdogSec=`: how long systemd waits for a ping, or never.
+pub fn watchdog_timeout() -> Option<std::time::Duration> {
+    sd_notify::watchdog_enabled()
+}
+
 /// How often to ping: half the `WatchdogSec=` systemd set, or never.
 pub fn watchdog_interval() -> Option<std::time::Duration> {
     sd_notify::watchdog_enabled().map(|d| d / 2)

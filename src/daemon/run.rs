@@ -116,6 +116,8 @@ pub async fn serve(
     tracker.spawn(debounce_triggers(app.clone(), trigger_rx, stop.clone()));
     let mut watchdog =
         tokio::time::interval(lifecycle::watchdog_interval().unwrap_or(Duration::from_secs(3600)));
+    // Pinged from evidence of progress, not from this loop alone (a hung pass must trip it).
+    let stall_limit = lifecycle::watchdog_timeout().unwrap_or(Duration::from_secs(3600));
 
     loop {
         let request = async {
@@ -126,7 +128,9 @@ pub async fn serve(
         };
         tokio::select! {
             _ = stop.cancelled() => break,
-            _ = watchdog.tick() => lifecycle::watchdog_ping(),
+            _ = watchdog.tick() => {
+                lifecycle::watchdog_tick(&app.progress, stall_limit);
+            }
             request = request => match request {
                 Some(Request::Shutdown) | None => {
                     tracing::info!("shutting down: finishing the calls in flight");

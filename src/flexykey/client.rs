@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::bisect::{Bounds, fetch_complete};
+use super::priority::{self, Gate};
 use super::retry::{Attempt, CallContext, CallKind, RetryPolicy, Verdict, classify};
 use super::wire::{self, path, query};
 use super::{
@@ -48,6 +49,8 @@ struct Shared {
     username: String,
     password: SecretString,
     limiter: DefaultDirectRateLimiter,
+    /// In front of the limiter: its permits go out by priority.
+    gate: Gate,
     requests_per_second: f64,
     burst: u32,
     timeout: Duration,
@@ -161,6 +164,7 @@ impl Client {
                 username: config.username.clone(),
                 password,
                 limiter: RateLimiter::direct(period.allow_burst(burst)),
+                gate: Gate::default(),
                 requests_per_second: config.requests_per_second,
                 burst: config.burst,
                 timeout,
@@ -413,11 +417,13 @@ impl Client {
         let mut attempt_number: u32 = 0;
         loop {
             attempt_number = attempt_number.saturating_add(1);
-            if !self.unless_stopped(self.wait_for_limiter()).await {
+            if !self.unless_stopped(self.wait_for_limiter(call)).await {
                 return Err(ApiError::Stopped);
             }
             let started = Instant::now();
             let attempt = self.send_once(call, url.clone()).await;
+            // A pass that gets answers (or errors) is alive, however long it runs.
+            crate::progress::mark();
             let status = attempt.status_label();
             let healthy = attempt.reached_healthy();
             self.shared.last_call.store(
@@ -484,13 +490,16 @@ impl Client {
         }
     }
 
-    async fn wait_for_limiter(&self) {
+    /// Waits out a 429 pause, then for a permit of the limiter in priority order.
+    async fn wait_for_limiter(&self, call: &Call) {
         let started = Instant::now();
         let paused_until = self.shared.paused_until.lock().ok().and_then(|p| *p);
         if let Some(until) = paused_until {
             tokio::time::sleep_until(until).await;
         }
-        self.shared.limiter.until_ready().await;
+        let (gate, limiter) = (&self.shared.gate, &self.shared.limiter);
+        gate.turn(priority::current(call.endpoint), || limiter.until_ready())
+            .await;
         // One sample per call: the histogram shows how often calls wait, and how long.
         metrics::histogram!("flexysync_limiter_wait_seconds")
             .record(started.elapsed().as_secs_f64());

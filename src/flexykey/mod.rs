@@ -7,6 +7,7 @@ mod client;
 mod decode;
 mod error;
 mod models;
+mod priority;
 mod retry;
 #[cfg(test)]
 mod tests;
@@ -15,4 +16,5 @@ mod wire;
 pub use client::Client;
 pub use error::ApiError;
 pub use models::*;
+pub use priority::{Priority, with_priority};
 pub use retry::RetryPolicy;

@@ -13,6 +13,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::when::whole_seconds;
+
 /// ASSUMED: every list answer (units, unit logs, booking objects, bookings) is a bare JSON
 /// array, and every single answer a bare JSON object (no envelope such as `{"data": …}`).
 pub(super) use super::decode::{decode_list, decode_one};
@@ -562,11 +564,12 @@ impl WireBooking {
             .booking_object_id
             .or(sent.map(|b| b.booking_object_id))
             .or(object_id);
+        // Whole seconds: a booking's window is compared with the ledger's and the sources'.
         let time = |field: &str, value: Option<String>, fallback: Option<DateTime<Utc>>| match (
             value, fallback,
         ) {
-            (None, Some(fallback)) => Ok(fallback),
-            (value, _) => required_time(field, value),
+            (None, Some(fallback)) => Ok(whole_seconds(fallback)),
+            (value, _) => required_time(field, value).map(whole_seconds),
         };
         let answered_phones = [self.phone1, self.phone2, self.phone3]
             .into_iter()

@@ -64,6 +64,7 @@ impl Ledger {
                 .await?;
         }
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 
@@ -75,6 +76,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(done.rows_affected())
     }
 
@@ -87,6 +89,7 @@ impl Ledger {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         upsert_booking(&mut tx, booking, now).await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 
@@ -118,6 +121,7 @@ impl Ledger {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(id)
     }
 
@@ -152,6 +156,7 @@ impl Ledger {
         .await?;
         upsert_booking(&mut tx, booking, now).await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 
@@ -178,6 +183,7 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 
@@ -200,6 +206,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 

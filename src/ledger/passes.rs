@@ -21,6 +21,7 @@ impl Ledger {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(id)
     }
 
@@ -52,6 +53,7 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 

@@ -87,6 +87,7 @@ impl Ledger {
             }
         }
         tx.commit().await?;
+        crate::progress::mark();
         Ok(())
     }
 
@@ -124,6 +125,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        crate::progress::mark();
         Ok(done.rows_affected())
     }
 }

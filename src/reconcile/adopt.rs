@@ -1,7 +1,8 @@
 //! Comparing what FlexyKey lists with what the ledger owns, before anything is planned:
-//! bookings carrying flexysync's marker that the ledger does not know are adopted (a lost
-//! ledger, a create whose answer was lost); owned bookings missing from the list were deleted
-//! by hand (drift); everything else on the object is someone else's and only counted.
+//! bookings the ledger does not know that carry a reservation's marker *and* match it exactly
+//! are adopted (a lost ledger, a create whose answer was lost); owned bookings missing from the
+//! list may have been deleted by hand (drift, confirmed one by one before it is repaired);
+//! everything else on the object is someone else's and only counted.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,10 +10,10 @@ use chrono::{DateTime, Utc};
 
 use super::marker::{marker, marker_in};
 use crate::flexykey::Booking;
-use crate::model::{BookingState, Credentials, OwnedBooking, StoredReservation};
+use crate::model::{BookingState, Credentials, OwnedBooking, Reservation, StoredReservation};
 
-/// The fingerprint given to an adopted booking that matches no current reservation version:
-/// the plan then replaces or deletes it like any other stale booking of its own.
+/// The fingerprint given to a second booking made exactly for a reservation that already has
+/// one (a duplicate): the plan deletes it as superseded.
 pub const STALE_FINGERPRINT: &str = "adopted-stale";
 
 /// One object's bookings as FlexyKey listed them over `[from, to)`.
@@ -43,7 +44,21 @@ pub fn same_credentials(booking: &Booking, credentials: &Credentials) -> bool {
     )
 }
 
-/// Compares the listings with the ledger. `owned` are the active and vanished bookings.
+/// True when `booking` is exactly what flexysync would have created for `r`: same object, end,
+/// credentials, and a start at the reservation's (or, for a stay already in progress when it
+/// was booked, between its start and now). Times are whole seconds on both sides.
+pub fn made_for(booking: &Booking, r: &Reservation, now: DateTime<Utc>) -> bool {
+    booking.booking_object_id == r.booking_object_id
+        && booking.end == r.end
+        && booking.start >= r.start
+        && booking.start <= r.start.max(now)
+        && same_credentials(booking, &r.credentials)
+}
+
+/// Compares the listings with the ledger. A booking whose name carries a current reservation's
+/// marker is adopted only when it was [`made_for`] that reservation; any other is foreign and
+/// never touched; bookings of open journal entries were adopted before, by `matches_entry`.
+/// `owned` are the active and vanished bookings.
 pub fn compare(
     listings: &[Listing],
     reservations: &[StoredReservation],
@@ -83,15 +98,13 @@ pub fn compare(
                 continue;
             };
             let r = &stored.reservation;
-            let is_current = booking.booking_object_id == r.booking_object_id
-                && booking.end == r.end
-                && booking.start >= r.start
-                && booking.start <= r.start.max(now)
-                && same_credentials(booking, &r.credentials)
-                && !current.contains(r.key.as_str());
-            if is_current {
-                current.insert(&r.key);
+            if !made_for(booking, r, now) {
+                // The marker alone proves nothing: a host may copy a booking's name in FlexyWeb.
+                out.foreign += 1;
+                continue;
             }
+            // A second booking made for the current version is a duplicate (a lost answer).
+            let is_current = current.insert(r.key.as_str());
             out.adopted.push(OwnedBooking {
                 booking_id: booking.booking_id,
                 reservation_key: r.key.clone(),
@@ -205,6 +218,49 @@ mod tests {
                 (3, running.fingerprint.as_str())
             ]
         );
+    }
+
+    #[test]
+    fn a_copied_name_on_another_window_or_credentials_is_foreign() {
+        let a = reservation("s/a", 24);
+        let running = reservation("s/run", -5);
+        let name = |s: &StoredReservation| Some(booking_name("Host copy", &s.reservation.key));
+        let exact = listed(1, &a.reservation, name(&a));
+        let mut later = exact.clone();
+        later.booking_id = 2;
+        later.start += Duration::hours(1);
+        let mut longer = exact.clone();
+        longer.booking_id = 3;
+        longer.end += Duration::seconds(1);
+        let mut other_phone = exact.clone();
+        other_phone.booking_id = 4;
+        other_phone.phones = vec!["+46709999999".into()];
+        let mut other_code = exact.clone();
+        other_code.booking_id = 5;
+        other_code.code = Some("9999".into());
+        let mut other_object = exact.clone();
+        other_object.booking_id = 6;
+        other_object.booking_object_id = 124;
+        // Started before the stay began: never what flexysync books.
+        let mut early = listed(7, &running.reservation, name(&running));
+        early.start = running.reservation.start - Duration::hours(1);
+        let list = listing(vec![
+            later,
+            longer,
+            other_phone,
+            other_code,
+            other_object,
+            early,
+            exact,
+        ]);
+        let got = compare(&[list], &[a.clone(), running], &[], now());
+        assert_eq!(got.foreign, 6);
+        let adopted: Vec<(i64, &str)> = got
+            .adopted
+            .iter()
+            .map(|b| (b.booking_id, b.fingerprint.as_str()))
+            .collect();
+        assert_eq!(adopted, vec![(1, a.fingerprint.as_str())]);
     }
 
     #[test]

@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::marker::booking_name;
-use super::plan::{Action, Operation, Plan};
+use super::plan::{Action, Category, Operation, Plan};
 use super::report::{PassFailure, PassFailureKind};
 use super::resolve::{matches_entry, resolve_create};
-use crate::flexykey::{ApiError, Booking, Client, NewBooking};
+use crate::flexykey::{ApiError, Booking, Client, NewBooking, Priority, with_priority};
 use crate::ledger::{Ledger, LedgerError};
 use crate::model::{JournalEntry, JournalState, OwnedBooking, Reservation, WriteKind};
 
@@ -81,7 +81,8 @@ impl<'a> Applier<'a> {
                 report.failures.push(PassFailure::new(
                     PassFailureKind::NotAttempted,
                     format!(
-                        "shutting down: {} left for the next pass",
+                        "shutting down, or past the pass's deadline (sync.pass_timeout): {} left \
+                         for the next pass",
                         crate::text::count(plan.operations.len() - done, crate::text::OPERATION)
                     ),
                 ));
@@ -109,6 +110,10 @@ impl<'a> Applier<'a> {
             ));
             return Ok(());
         }
+        with_priority(priority_of(op), self.run(op, report)).await
+    }
+
+    async fn run(&mut self, op: &Operation, report: &mut ApplyReport) -> Result<(), LedgerError> {
         match &op.action {
             Action::Create {
                 reservation,
@@ -175,6 +180,13 @@ impl<'a> Applier<'a> {
                     )));
                     return Ok(());
                 }
+                let window = (reservation.booking_object_id, start, reservation.end);
+                if let Err(other) = self.conflict_only_with(window, old).await {
+                    report.failures.push(write_failure(format!(
+                        "{why}; {other}, so the old booking is kept and the change waits"
+                    )));
+                    return Ok(());
+                }
                 for booking in old {
                     let why = format!("{reason} (FlexyKey refused the overlap: old version first)");
                     if let Some(failure) = self.delete(booking, &why, report).await? {
@@ -195,6 +207,44 @@ impl<'a> Applier<'a> {
             CreateResult::Failed(why) => report.failures.push(write_failure(why)),
         }
         Ok(())
+    }
+
+    /// `Ok` when the object's list shows that a refused create of `(object, start, end)` can
+    /// only have clashed with `old`: every listed booking overlapping it is one of them.
+    async fn conflict_only_with(
+        &self,
+        (object, start, end): (i64, DateTime<Utc>, DateTime<Utc>),
+        old: &[OwnedBooking],
+    ) -> Result<(), String> {
+        let listed = with_priority(Priority::Doubt, self.client.bookings(object, start, end))
+            .await
+            .map_err(|err| {
+                format!(
+                    "the object's bookings could not be read to see what it clashes with: {err}"
+                )
+            })?;
+        let overlapping: Vec<i64> = listed
+            .iter()
+            .filter(|b| b.start < end && b.end > start)
+            .map(|b| b.booking_id)
+            .collect();
+        let others: Vec<String> = overlapping
+            .iter()
+            .filter(|id| !old.iter().any(|b| b.booking_id == **id))
+            .map(i64::to_string)
+            .collect();
+        match (overlapping.is_empty(), others.is_empty()) {
+            (true, _) => Err(
+                "FlexyKey lists no booking it overlaps, so the clash is not with \
+                              the old version"
+                    .to_owned(),
+            ),
+            (false, true) => Ok(()),
+            (false, false) => Err(format!(
+                "it overlaps booking {} besides the old version",
+                others.join(", ")
+            )),
+        }
     }
 
     async fn create(
@@ -326,9 +376,10 @@ impl<'a> Applier<'a> {
     /// Lists the object's bookings over the window and settles the create in doubt by
     /// [`resolve_create`], as the pass does for a doubt left by an earlier one.
     async fn find_created(&self, entry: &JournalEntry) -> Result<Option<Booking>, String> {
-        let listed = self
+        let list = self
             .client
-            .bookings(entry.booking_object_id, entry.start, entry.end)
+            .bookings(entry.booking_object_id, entry.start, entry.end);
+        let listed = with_priority(Priority::Doubt, list)
             .await
             .map_err(|err| err.to_string())?;
         let mut owned = HashSet::new();
@@ -385,7 +436,8 @@ impl<'a> Applier<'a> {
             Err(err) => {
                 let text = err.to_string();
                 // A refusal, or a call never sent (shutdown): the booking is certainly still there.
-                let state = if err.is_refusal() || matches!(err, ApiError::Stopped) {
+                let certain = err.is_refusal() || matches!(err, ApiError::Stopped);
+                let state = if certain {
                     JournalState::Failed
                 } else {
                     JournalState::InDoubt
@@ -393,12 +445,31 @@ impl<'a> Applier<'a> {
                 self.ledger
                     .journal_resolve(journal_id, state, Some(&text), Utc::now())
                     .await?;
+                let held = if certain {
+                    ""
+                } else {
+                    // Whether it is gone is unknown until the object is read again.
+                    self.doubtful.insert(booking.booking_object_id);
+                    "; in doubt: nothing more is written on that object before it is resolved"
+                };
                 Ok(Some(write_failure(format!(
-                    "delete booking {} on booking object {}: {text}",
+                    "delete booking {} on booking object {}: {text}{held}",
                     booking.booking_id, booking.booking_object_id
                 ))))
             }
         }
+    }
+}
+
+/// Where the operation's calls queue for the shared limiter: revocations first, then arrivals
+/// by start, then the clean-up of superseded copies.
+fn priority_of(op: &Operation) -> Priority {
+    match (&op.action, op.category) {
+        (_, Category::Revocation) => Priority::Revocation,
+        (Action::Create { start, .. } | Action::Replace { start, .. }, _) => {
+            Priority::Arrival { starts: *start }
+        }
+        (Action::Delete { .. }, _) => Priority::Drift,
     }
 }
 

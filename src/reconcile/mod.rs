@@ -6,6 +6,7 @@ mod absorb;
 pub mod adopt;
 pub mod apply;
 pub mod attention;
+pub mod deadline;
 mod desired;
 pub mod feeds;
 pub mod marker;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod resolve;
 pub mod status;
 mod stores;
+pub mod vanished;
 mod verify;
 mod zones;
 

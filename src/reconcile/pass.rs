@@ -44,6 +44,9 @@ pub enum PassError {
     UnknownSource(String),
     #[error("--confirm {0:?}: no source of that name in the config or the ledger")]
     UnknownConfirm(String),
+    /// Past `sync.pass_timeout` and its grace, the pass was dropped (see `deadline`).
+    #[error("{0}")]
+    Abandoned(String),
 }
 
 /// What every phase of one pass shares.
@@ -126,18 +129,11 @@ pub async fn run_pass<R: SourceReader>(
     let seen = observe_phase(&ctx, client, &records, &desired, &owned, &open, &mut report).await;
     // Resolve.
     let (listings, reservations) = (&seen.observed.listings, &desired.reservations);
-    let resolved = resolve(
-        ledger,
-        listings,
-        &open,
-        reservations,
-        owned,
-        ctx.dry_run(),
-        ctx.now,
-    );
+    let resolved = resolve(&ctx, client, listings, &open, reservations, owned);
     let resolved = resolved.await?;
     (report.adopted, report.foreign) = (resolved.adopted, resolved.foreign);
     report.vanished = resolved.vanished.clone();
+    report.warnings.extend(resolved.warnings.iter().cloned());
     // Plan.
     report.plan = plan::plan(PlanInput {
         reservations: &desired.reservations,
@@ -151,7 +147,7 @@ pub async fn run_pass<R: SourceReader>(
         return Ok(report);
     }
     // Apply, verify.
-    apply_phase(&ctx, client, &seen, &mut report).await?;
+    apply_phase(&ctx, client, &seen, &resolved.short_lists, &mut report).await?;
     finish(&ctx, &mut report).await?;
     Ok(report)
 }
@@ -197,12 +193,15 @@ async fn apply_phase(
     ctx: &PassContext<'_>,
     client: &Client,
     seen: &Seen,
+    short_lists: &HashSet<i64>,
     report: &mut PassReport,
 ) -> Result<(), LedgerError> {
     let stop = ctx.options.stop.clone();
     let mut applier = Applier::new(client, ctx.ledger, report.pass_id).with_stop(stop);
-    // Objects whose list could not be read may hide a doubt: nothing is written there.
+    // Objects whose list could not be read may hide a doubt, and a list shown short by
+    // `GET /Bookings/{id}` may hide others: nothing is written there in this pass.
     applier.hold_objects(seen.observed.failed.iter().copied());
+    applier.hold_objects(short_lists.iter().copied());
     report.applied = applier.apply(&report.plan).await?;
     let (now, horizon_end, errors) = (ctx.now, ctx.horizon_end(), &mut report.errors);
     let unconfirmed = verify(client, &report.applied, now, horizon_end, errors).await;

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::adopt::{self, Listing, same_credentials};
 use super::marker::marker_in;
-use crate::flexykey::Booking;
+use super::pass::PassContext;
+use super::vanished::confirm_vanished;
+use crate::flexykey::{Booking, Client};
 use crate::ledger::{Ledger, LedgerError};
 use crate::model::{
     BookingState, JournalEntry, JournalState, OwnedBooking, StoredReservation, WriteKind,
@@ -22,6 +24,10 @@ pub(super) struct Resolved {
     pub adopted: u32,
     pub vanished: Vec<i64>,
     pub foreign: u32,
+    /// Objects whose list left out a booking that `GET /Bookings/{id}` still found.
+    pub short_lists: HashSet<i64>,
+    /// Owned bookings missing from a list whose fate could not be confirmed.
+    pub warnings: Vec<String>,
 }
 
 /// True when a listed booking is the one a journaled create asked for: same object, window,
@@ -51,14 +57,14 @@ pub fn resolve_create<'a>(
 /// Settles the open journal entries of the listed objects, then compares the lists with the
 /// ledger; records what it finds (not in a dry run: there are no open entries then either).
 pub(super) async fn resolve(
-    ledger: &Ledger,
+    ctx: &PassContext<'_>,
+    client: &Client,
     listings: &[Listing],
     open: &[JournalEntry],
     reservations: &[StoredReservation],
     mut owned: Vec<OwnedBooking>,
-    dry_run: bool,
-    now: DateTime<Utc>,
 ) -> Result<Resolved, LedgerError> {
+    let (ledger, dry_run, now) = (ctx.ledger, ctx.dry_run(), ctx.now);
     let mut resolved = Resolved::default();
     for entry in open {
         let listing = listings
@@ -69,6 +75,15 @@ pub(super) async fn resolve(
         }
     }
     let comparison = adopt::compare(listings, reservations, &owned, now);
+    // Absence from one list is not proof: each missing booking is read on its own first.
+    let comparison = confirm_vanished(
+        client,
+        comparison,
+        &owned,
+        &mut resolved.short_lists,
+        &mut resolved.warnings,
+    )
+    .await;
     resolved.foreign = comparison.foreign;
     resolved.adopted += u32::try_from(comparison.adopted.len()).unwrap_or(u32::MAX);
     if !dry_run {

@@ -12,8 +12,9 @@
 //! bodies and queries must be exactly `2025-11-21T10:21:11Z`; `created` of a unit uses that
 //! format too; inputs never change (on or off by the seed); lost responses apply to every
 //! write (bookings POST/DELETE and control POST) that succeeded, and are lost before a byte of
-//! the answer is sent. Faults are judged in this order: latency, rate limit (429), injected
-//! 5xx, then auth and the route.
+//! the answer is sent. A create answers 409 only on an object made `exclusive`
+//! ([`ObjectSpec::exclusive`]) when it overlaps a booking there. Faults are judged in this
+//! order: latency, rate limit (429), injected 5xx, then auth and the route.
 
 mod control;
 mod faults;
@@ -26,6 +27,7 @@ mod state;
 mod wire;
 pub mod world;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -107,6 +109,8 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) journal: Mutex<Vec<JournalEntry>>,
+    /// Bookings the lists leave out (a short list) while `GET /bookings/{id}` still finds them.
+    pub(crate) hidden_from_lists: Mutex<HashSet<i64>>,
     clock_offset: Mutex<chrono::Duration>,
 }
 
@@ -149,6 +153,7 @@ impl Sandbox {
             state: Mutex::new(state),
             faults: Mutex::new(FaultState::new(options.seed, options.faults())),
             journal: Mutex::new(Vec::new()),
+            hidden_from_lists: Mutex::default(),
             clock_offset: Mutex::new(chrono::Duration::zero()),
         });
         let base_url = Url::parse(&format!("http://{local_addr}/v1/"))
@@ -277,6 +282,17 @@ impl Sandbox {
             state.save()?;
         }
         Ok(removed)
+    }
+
+    /// A short list: the booking's object lists leave it out (`hidden`) while it still exists
+    /// and `GET /bookings/{id}` finds it; `false` lists it again.
+    pub fn hide_from_lists(&self, booking_id: i64, hidden: bool) {
+        let mut set = lock(&self.shared.hidden_from_lists);
+        if hidden {
+            set.insert(booking_id);
+        } else {
+            set.remove(&booking_id);
+        }
     }
 
     /// Adds log entries to a unit's stream (kept in the state file).

@@ -88,11 +88,22 @@ pub(crate) fn create_booking(shared: &Shared, call: &Call) -> Answer {
         Some(_) => return Err(Failure::bad_request("bookingObjectId: expected an integer")),
     };
     let mut state = lock(&shared.state);
-    own_object(&state.world, call.company, object_id)?;
+    let exclusive = own_object(&state.world, call.company, object_id)?.exclusive;
     let start = required_body_time(&body, "startDate")?;
     let end = required_body_time(&body, "endDate")?;
     if end <= start {
         return Err(Failure::bad_request("endDate must be after startDate"));
+    }
+    let clashes = state.bookings_of(object_id, Some(start), Some(end));
+    if exclusive && !clashes.is_empty() {
+        let ids: Vec<String> = clashes.iter().map(|b| b.booking_id.to_string()).collect();
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            format!(
+                "booking object {object_id} is already booked then (booking {})",
+                ids.join(", ")
+            ),
+        ));
     }
     let mut booking = SandboxBooking::new(object_id, start, end);
     booking.phone1 = optional_phone(&body, "phone1")?;
@@ -137,6 +148,8 @@ pub(crate) fn list_bookings(shared: &Shared, call: &Call) -> Answer {
     let state = lock(&shared.state);
     own_object(&state.world, call.company, object_id)?;
     let mut found = state.bookings_of(object_id, from, to);
+    let hidden = lock(&shared.hidden_from_lists);
+    found.retain(|b| !hidden.contains(&b.booking_id));
     found.truncate(logs::MAX_LIST);
     ok(found.iter().map(BookingWire::from).collect::<Vec<_>>())
 }

@@ -154,6 +154,9 @@ pub struct ObjectSpec {
     pub company: CompanyId,
     pub name: String,
     pub unit_ids: Vec<i64>,
+    /// Refuses a booking that overlaps one it has (409), as a room booked in slots may. The
+    /// contract allows overlaps but lets a server refuse them; off in the seed world.
+    pub exclusive: bool,
 }
 
 impl ObjectSpec {
@@ -163,7 +166,14 @@ impl ObjectSpec {
             company,
             name: name.to_owned(),
             unit_ids: unit_ids.to_vec(),
+            exclusive: false,
         }
+    }
+
+    /// The same object, refusing overlapping bookings with 409.
+    pub fn exclusive(mut self) -> Self {
+        self.exclusive = true;
+        self
     }
 }
 

@@ -225,10 +225,13 @@ impl<S: WebhookStore> SourceReader for Reader<S> {
         request: ReadRequest<'_>,
         zones: &impl ZoneLookup,
     ) -> (ReadOutcome, Option<String>) {
-        match request.source.kind {
+        let read = match request.source.kind {
             SourceKind::Ical => self.read_calendar(request, zones).await,
             SourceKind::Webhook => (self.read_pushed(request).await, None),
-        }
+        };
+        // A source read is progress: the watchdog keeps being fed through a long pass.
+        crate::progress::mark();
+        read
     }
 
     fn distinct_codes(

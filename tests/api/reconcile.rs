@@ -3,8 +3,10 @@
 
 mod codes;
 mod conflict;
+mod deadline;
 mod economy;
 mod partial;
+mod rules;
 mod support;
 
 use std::time::Duration;
@@ -335,7 +337,7 @@ fn next(state: &mut u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_bookings_are_created_and_a_cancellation_deletes_at_once() {
-    use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking, WebhookDelivery};
+    use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
     let mut world = World::start(Default::default(), "").await;
     world.add_sources(
         "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret-for-the-hook\"\n\
@@ -355,24 +357,9 @@ async fn webhook_bookings_are_created_and_a_cancellation_deletes_at_once() {
         rfid: None,
     };
     let deliver = |event: &'static str, booking: WebhookBooking, minutes: i64| {
-        let path = world.ledger_path.clone();
-        async move {
-            let ledger = flexysync::ledger::Ledger::open(&path).await.unwrap();
-            let at = chrono::Utc::now() + Span::minutes(minutes);
-            ledger
-                .record_webhook_delivery(&WebhookDelivery {
-                    source: "laundry",
-                    event_id: event,
-                    event_type: "booking.upserted",
-                    occurred_at: at,
-                    received_at: at,
-                    raw_json: "{}",
-                    booking: &booking,
-                })
-                .await
-                .unwrap();
-            ledger.close().await;
-        }
+        let at = chrono::Utc::now() + Span::minutes(minutes);
+        let world = &world;
+        async move { world.deliver(event, &booking, at).await }
     };
     deliver("evt-1", booking.clone(), 0).await;
     let created = world.sync(PassFlags::default()).await;

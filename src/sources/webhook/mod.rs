@@ -21,6 +21,7 @@ pub use store::{StoreError, WebhookStore};
 use super::{Credentials, Reservation};
 use crate::config::{SourceConfig, SourceKind};
 use crate::model::WebhookBooking;
+use crate::when::whole_seconds;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -74,6 +75,16 @@ fn reservation_of(source: &SourceConfig, booking: &WebhookBooking) -> Option<Res
         );
         return None;
     };
+    // FlexyKey keeps whole seconds: a fraction would make the booking never equal its listing.
+    let (start, end) = (whole_seconds(start), whole_seconds(end));
+    if end <= start {
+        tracing::warn!(
+            source = %source.name,
+            booking_id = %booking.booking_id,
+            "stored confirmed booking lasts less than a second; skipped"
+        );
+        return None;
+    }
     if let Some(reason) = super::overlong_stay(source, start, end) {
         tracing::warn!(
             source = %source.name,

@@ -271,6 +271,33 @@ impl World {
         Config::load(&self.config_path).unwrap()
     }
 
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
+    /// Records a webhook delivery for source `laundry` in the ledger, as the endpoint would.
+    pub async fn deliver(
+        &self,
+        event: &str,
+        booking: &flexysync::ledger::webhooks::WebhookBooking,
+        at: DateTime<Utc>,
+    ) {
+        let ledger = Ledger::open(&self.ledger_path).await.unwrap();
+        ledger
+            .record_webhook_delivery(&flexysync::ledger::webhooks::WebhookDelivery {
+                source: "laundry",
+                event_id: event,
+                event_type: "booking.upserted",
+                occurred_at: at,
+                received_at: at,
+                raw_json: "{}",
+                booking,
+            })
+            .await
+            .unwrap();
+        ledger.close().await;
+    }
+
     /// One pass through the library, with a 1-second feed timeout.
     pub async fn sync(&self, flags: PassFlags) -> PassReport {
         let config = self.config();

@@ -1,0 +1,342 @@
+//! The API budget of a large account, measured (a measurement run, not a criterion benchmark:
+//! it prints figures, it times nothing in a loop). A sandbox account of 1,000 booking objects,
+//! 1,000 iCal feeds on `*/10` and the archive on `*/15`, driven by the daemon's own jobs
+//! (`App::pass` per source, `App::archive`, the hourly full pass) at 2 requests per second:
+//!
+//! 1. load: every feed's stay is booked at a high rate (not measured);
+//! 2. steady state: FlexyKey calls per minute over the window (target: at most 36/min, 30 % of
+//!    the 120/min budget), by endpoint;
+//! 3. while a 5,000-window archive backfill runs on the same client: one feed changes, and the
+//!    time from the change to its create call is measured (target: one schedule tick + 5 s).
+//!
+//! Run: `cargo bench --bench pass_budget` (10-minute windows). Environment:
+//! `FLEXYSYNC_BENCH_MINUTES` (window length, default 10; e.g. 2 for a quick look),
+//! `FLEXYSYNC_BENCH_OBJECTS` (default 1000), `FLEXYSYNC_BENCH_BACKFILL` (windows, default 5000),
+//! `FLEXYSYNC_BENCH_FEED_CRON` / `FLEXYSYNC_BENCH_ARCHIVE_CRON` (default `*/10 * * * *` and
+//! `*/15 * * * *`; a quick look can use `* * * * *` to see schedule ticks in a short window).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::get;
+use chrono::{DateTime, Duration as Span, Timelike, Utc};
+use flexysync::config::{Config, UnitSelection, parse_schedule};
+use flexysync::daemon::app::{App, FULL_PASS_JOB};
+use flexysync::daemon::scheduler::{JobFn, schedule_loop};
+use flexysync::flexykey::Client;
+use flexysync::ledger::Ledger;
+use flexysync::reconcile::feeds::{code_secret, feed_http_client, sync_once};
+use flexysync::reconcile::pass::PassOptions;
+use flexysync::sandbox::{
+    COMPANY_A, JournalEntry, ObjectSpec, Sandbox, SandboxOptions, UNIT_MAIN, World,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const FIRST_OBJECT: i64 = 20_000;
+
+struct Settings {
+    minutes: u64,
+    objects: usize,
+    backfill_windows: i64,
+    feed_cron: String,
+    archive_cron: String,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        Settings {
+            minutes: env_or("FLEXYSYNC_BENCH_MINUTES", 10u64).max(1),
+            objects: env_or("FLEXYSYNC_BENCH_OBJECTS", 1000usize).max(1),
+            backfill_windows: env_or("FLEXYSYNC_BENCH_BACKFILL", 5000i64).max(1),
+            feed_cron: env_or("FLEXYSYNC_BENCH_FEED_CRON", "*/10 * * * *".to_owned()),
+            archive_cron: env_or("FLEXYSYNC_BENCH_ARCHIVE_CRON", "*/15 * * * *".to_owned()),
+        }
+    }
+}
+
+type Feeds = Arc<RwLock<Vec<String>>>;
+
+/// One stay per feed, starting `index` hours after tomorrow 00:00 UTC (`shift` hours later).
+fn calendar(index: usize, shift: i64) -> String {
+    let tomorrow = (Utc::now() + Span::days(1))
+        .with_hour(0)
+        .and_then(|t| t.with_minute(0))
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap();
+    let start = tomorrow + Span::hours(index as i64 % 2000 + shift);
+    let t = |time: DateTime<Utc>| time.format("%Y%m%dT%H%M%SZ").to_string();
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\n\
+         UID:stay-{index}@bench\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\n\
+         SUMMARY:Guest {index}\r\nDESCRIPTION:Phone: +467012{index:05}\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+        t(start),
+        t(start + Span::hours(20))
+    )
+}
+
+async fn feed(State(feeds): State<Feeds>, UrlPath(name): UrlPath<String>) -> String {
+    let index: usize = name.trim_end_matches(".ics").parse().unwrap_or(0);
+    feeds
+        .read()
+        .unwrap()
+        .get(index)
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn serve_feeds(feeds: Feeds) -> String {
+    let app = Router::new()
+        .route("/feed/{name}", get(feed))
+        .with_state(feeds);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/feed")
+}
+
+fn write_config(dir: &Path, sandbox: &Sandbox, feeds: &str, s: &Settings, rps: f64) -> Config {
+    let mut text = format!(
+        "[flexykey]\nbase_url = \"{}\"\nusername = \"api-user\"\npassword = \"sandbox-password\"\n\
+         requests_per_second = {rps:.1}\nburst = 5\ntimeout_seconds = 30\n\n\
+         [ledger]\npath = {:?}\n\n[sync]\n\n\
+         [archive]\nenabled = true\nschedule = \"{}\"\nstart = \"{}\"\n\n",
+        sandbox.base_url(),
+        dir.join("ledger.db").display().to_string(),
+        s.archive_cron,
+        Utc::now().date_naive(),
+    );
+    for i in 0..s.objects {
+        text.push_str(&format!(
+            "[[sources]]\nname = \"feed-{i}\"\nkind = \"ical\"\nurl = \"{feeds}/{i}.ics\"\n\
+             booking_object_id = {}\ntimezone = \"Europe/Stockholm\"\nschedule = \"{}\"\n\
+             code = \"none\"\n\n",
+            FIRST_OBJECT + i as i64,
+            s.feed_cron
+        ));
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+/// The daemon's jobs, as `flexysync run` starts them (without its first full pass: the load
+/// phase just made one).
+fn start_jobs(app: &Arc<App>, stop: &CancellationToken) {
+    let config = app.config();
+    let now = Utc::now();
+    let mut loops: Vec<(String, String, JobFn)> = vec![];
+    for source in &config.sources {
+        let (app, name) = (app.clone(), source.name.clone());
+        let job: JobFn = Arc::new(move || {
+            let (app, name) = (app.clone(), name.clone());
+            Box::pin(async move {
+                app.pass(Some(&name)).await;
+            })
+        });
+        loops.push((source.name.clone(), source.schedule.clone(), job));
+    }
+    let archive = app.clone();
+    let job: JobFn = Arc::new(move || {
+        let app = archive.clone();
+        Box::pin(async move { app.archive().await })
+    });
+    loops.push(("archive".into(), config.archive.schedule.clone(), job));
+    let full = app.clone();
+    let job: JobFn = Arc::new(move || {
+        let app = full.clone();
+        Box::pin(async move {
+            app.pass(None).await;
+        })
+    });
+    loops.push((FULL_PASS_JOB.into(), "17 * * * *".into(), job));
+    for (name, schedule, job) in loops {
+        let cron = parse_schedule(&schedule).unwrap();
+        tokio::spawn(schedule_loop(
+            name,
+            cron,
+            job,
+            app.locks.clone(),
+            stop.clone(),
+            now,
+        ));
+    }
+}
+
+/// `endpoint → calls` for the journal entries in `[from, to)`.
+fn calls_between(
+    journal: &[JournalEntry],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for entry in journal.iter().filter(|e| e.at >= from && e.at < to) {
+        let kind = entry.path.trim_start_matches("/v1/");
+        let kind = kind.split('/').next().unwrap_or(kind);
+        let key = format!("{} {kind}", entry.method);
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn report_calls(title: &str, counts: &BTreeMap<String, usize>, minutes: f64) {
+    let total: usize = counts.values().sum();
+    println!(
+        "{title}: {total} FlexyKey calls in {minutes:.1} min = {:.1} calls/min (target ≤ 36/min)",
+        total as f64 / minutes
+    );
+    for (endpoint, count) in counts {
+        println!(
+            "    {endpoint:<22} {count:>6}  {:.1}/min",
+            *count as f64 / minutes
+        );
+    }
+}
+
+async fn run(s: Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::seed();
+    for i in 0..s.objects {
+        let id = FIRST_OBJECT + i as i64;
+        world = world.with_object(ObjectSpec::new(
+            id,
+            COMPANY_A,
+            &format!("Cabin {i}"),
+            &[UNIT_MAIN],
+        ));
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = SandboxOptions {
+        world,
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start(listener, options).await.unwrap();
+    let feeds: Feeds = Arc::new(RwLock::new(
+        (0..s.objects).map(|i| calendar(i, 0)).collect(),
+    ));
+    let feed_url = serve_feeds(feeds.clone()).await;
+
+    // 1. Load the account at a high rate.
+    let loading = Instant::now();
+    let config = write_config(dir.path(), &sandbox, &feed_url, &s, 400.0);
+    let ledger = Ledger::open_exclusive(&config.ledger.path).await.unwrap();
+    let client = Client::new(&config.flexykey).unwrap();
+    let http = feed_http_client().unwrap();
+    let loaded = sync_once(&config, &ledger, &client, &http, &PassOptions::default())
+        .await
+        .unwrap();
+    println!(
+        "load: {} objects, {} bookings created in {:.1} s (400 rps)",
+        s.objects,
+        loaded.applied.created,
+        loading.elapsed().as_secs_f64()
+    );
+
+    // 2. The daemon's jobs at 2 rps: steady state.
+    let config = write_config(dir.path(), &sandbox, &feed_url, &s, 2.0);
+    let client = Client::new(&config.flexykey).unwrap();
+    let secret = code_secret(&config, &ledger).await.unwrap();
+    let stop = CancellationToken::new();
+    let app = Arc::new(App::new(
+        config,
+        ledger.clone(),
+        client,
+        http,
+        secret,
+        stop.clone(),
+    ));
+    sandbox.clear_journal();
+    let window = Duration::from_secs(s.minutes * 60);
+    let started = Utc::now();
+    start_jobs(&app, &stop);
+    tokio::time::sleep(window).await;
+    let ended = Utc::now();
+    let minutes = window.as_secs_f64() / 60.0;
+    report_calls(
+        "steady state",
+        &calls_between(&sandbox.journal(), started, ended),
+        minutes,
+    );
+
+    // 3. A backfill on the same client, and one feed change.
+    let backfill = {
+        let (client, ledger) = (app.client(), ledger.clone());
+        let now = Utc::now();
+        let from = now - Span::days(s.backfill_windows);
+        tokio::spawn(async move {
+            let selection = UnitSelection::Listed(vec![UNIT_MAIN]);
+            flexysync::archive::backfill(&client, &ledger, &selection, from, now, now, &()).await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let changed = s.objects / 2;
+    feeds.write().unwrap()[changed] = calendar(changed, 3);
+    let change_at = Utc::now();
+    let tick = parse_schedule(&s.feed_cron)
+        .ok()
+        .and_then(|cron| flexysync::daemon::scheduler::next_fire(&cron, change_at));
+    let deadline = Instant::now() + window;
+    let created_at = loop {
+        // Nothing else changes: the first create after the change is the changed stay's.
+        let journal = sandbox.journal();
+        let post = journal
+            .iter()
+            .find(|e| e.method == "POST" && e.at >= change_at && e.path == "/v1/bookings");
+        if let Some(post) = post {
+            break Some(post.at);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let during = calls_between(&sandbox.journal(), change_at, Utc::now());
+    let archive_calls = during.get("GET unitlogs").copied().unwrap_or(0);
+    let seconds = |span: Span| span.num_milliseconds() as f64 / 1000.0;
+    match (created_at, tick) {
+        (Some(at), Some(tick)) if at >= tick => println!(
+            "feed change → create call: {:.1} s after the change, {:.1} s after the next schedule \
+             tick (target: one tick + 5 s); {archive_calls} backfill calls meanwhile",
+            seconds(at - change_at),
+            seconds(at - tick)
+        ),
+        (Some(at), _) => println!(
+            "feed change → create call: {:.1} s after the change, before the next schedule tick \
+             (read by a pass still queued from the previous tick); {archive_calls} backfill \
+             calls meanwhile",
+            seconds(at - change_at)
+        ),
+        (None, _) => println!(
+            "feed change → create call: none within {} min ({archive_calls} backfill calls meanwhile)",
+            s.minutes
+        ),
+    }
+    stop.cancel();
+    backfill.abort();
+    sandbox.shutdown().await;
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing to run here.
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run(Settings::from_env()));
+}
