@@ -209,6 +209,13 @@ fn a_bad_feed_url_is_refused_without_its_token() {
         err.contains("sources[0].url") && err.contains("expected a URL"),
         "{err}"
     );
+    let in_path = text.replace(
+        "c.ics?s=feedtoken",
+        "private-0123456789abcdef0123/basic.ics",
+    );
+    let err = load(&in_path).unwrap_err().to_string();
+    assert!(!err.contains("0123456789abcdef"), "{err}");
+    assert!(err.contains("sources[0].url"), "{err}");
 }
 
 #[test]
