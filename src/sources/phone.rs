@@ -1,79 +1,196 @@
-//! Phone numbers as people type them, in E.164: one reading for every source.
+//! Phone numbers as people type them, in E.164, by libphonenumber's rules (the `phonenumber`
+//! crate carries its metadata): one reading for every source and for the access log.
+//!
+//! A number is read in its region's national format (Sweden's `070…` and Russia's `8 9…` drop
+//! their trunk prefix, Italy's `06…` keeps its 0) or in international format (`+…`, the
+//! region's own international prefix such as `00` or `011`, and `00` from anywhere). A number
+//! the metadata does not call valid is refused, never guessed at.
 
-/// E.164 (`+46701234567`) from what people type: spaces, dashes, dots, parentheses and a
-/// `(0)` are dropped; a leading `00` is `+`; a number without a country code gets
-/// `default_country` in place of its leading trunk `0`. `None` when it is not a phone number
-/// (other characters, too few or too many digits, a country code beginning with 0).
-pub fn normalize_phone(raw: &str, default_country: &str) -> Option<String> {
-    let text = raw.trim().replace("(0)", "");
-    let (international, rest) = if let Some(rest) = text.strip_prefix('+') {
-        (true, rest)
-    } else if let Some(rest) = text.strip_prefix("00") {
-        (true, rest)
-    } else {
-        (false, text.as_str())
-    };
-    let mut digits = String::with_capacity(rest.len());
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else if !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}') {
-            return None;
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::country::Id;
+use phonenumber::{Mode, PhoneNumber};
+
+use crate::redact::mask;
+
+/// A phone number in E.164 (`+46701234567`). `Display` gives it whole (for FlexyKey and the
+/// ledger); `Debug` masks all but its last three digits.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct E164(String);
+
+impl E164 {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The country calling code (`46` of `+46701234567`).
+    pub fn country_code(&self) -> Option<u16> {
+        phonenumber::parse(None, &self.0)
+            .ok()
+            .map(|number| number.code().value())
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "E164({})", mask(&self.0))
+    }
+}
+
+/// Why a text is no phone number. The messages never quote the number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error(
+        "not a phone number (only digits, spaces, dashes, dots, slashes, parentheses and a leading + are allowed)"
+    )]
+    NotANumber,
+    #[error("not a valid phone number for {region} (libphonenumber's rules)")]
+    Invalid { region: String },
+    #[error(
+        "unknown region {0:?}: expected a country calling code such as \"46\" or a two-letter country such as \"SE\""
+    )]
+    UnknownRegion(String),
+}
+
+/// The region a national number is read in: `"46"`, `"+46"` (a calling code: its main
+/// country) or `"SE"` (ISO 3166 alpha-2).
+pub fn parse_region(text: &str) -> Result<Id, PhoneError> {
+    let trimmed = text.trim();
+    let unknown = || PhoneError::UnknownRegion(trimmed.to_owned());
+    let code = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    if !code.is_empty() && code.len() <= 3 && code.bytes().all(|b| b.is_ascii_digit()) {
+        let code: u16 = code.parse().map_err(|_| unknown())?;
+        return main_country_for_code(code).ok_or_else(unknown);
+    }
+    if trimmed.len() == 2 && trimmed.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let id = Id::from_str(&trimmed.to_ascii_uppercase()).map_err(|_| unknown())?;
+        if phonenumber::metadata::DATABASE.by_id(id.as_ref()).is_some() {
+            return Ok(id);
         }
     }
-    let number = if international {
-        digits
-    } else {
-        let national = digits.strip_prefix('0').unwrap_or(&digits);
-        format!("{default_country}{national}")
+    Err(unknown())
+}
+
+fn main_country_for_code(code: u16) -> Option<Id> {
+    let regions = phonenumber::metadata::DATABASE.by_code(&code)?;
+    let main = regions
+        .iter()
+        .find(|meta| meta.is_main_country_for_code())
+        .or_else(|| regions.first())?;
+    Id::from_str(main.id()).ok()
+}
+
+/// What people put around a number: kept out of the parse, anything else refuses the text.
+fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' | '\t')
+}
+
+/// E.164 from what people type, national numbers read in `default_region` (see
+/// [`parse_region`]). Refused: letters and other characters, numbers libphonenumber's
+/// metadata does not call valid, an unknown region.
+pub fn normalize_phone(raw: &str, default_region: &str) -> Result<E164, PhoneError> {
+    let region = parse_region(default_region)?;
+    normalize_in(raw, region)
+}
+
+/// [`normalize_phone`] with the region already read.
+pub fn normalize_in(raw: &str, region: Id) -> Result<E164, PhoneError> {
+    let text = raw.trim();
+    let body = text.strip_prefix('+').unwrap_or(text);
+    if body.is_empty()
+        || !body.chars().all(|c| c.is_ascii_digit() || is_separator(c))
+        || !body.chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(PhoneError::NotANumber);
+    }
+    let invalid = || PhoneError::Invalid {
+        region: region.as_ref().to_owned(),
     };
-    // E.164: at most 15 digits; fewer than 8 is no mobile or landline anywhere.
-    let valid = (8..=15).contains(&number.len()) && !number.starts_with('0');
-    valid.then(|| format!("+{number}"))
+    if let Some(number) = valid(text, region) {
+        return Ok(number);
+    }
+    // `00` is the international prefix nearly everywhere: a Swede writes `0046…` in a US feed.
+    let digits_only: String = text.chars().filter(char::is_ascii_digit).collect();
+    if let Some(international) = digits_only.strip_prefix("00") {
+        return valid(&format!("+{international}"), region).ok_or_else(invalid);
+    }
+    Err(invalid())
+}
+
+fn valid(text: &str, region: Id) -> Option<E164> {
+    if text.trim_start().starts_with('+') {
+        return valid_international(text);
+    }
+    let number: PhoneNumber = phonenumber::parse(Some(region), text).ok()?;
+    let code = number.code().value();
+    let own_code = phonenumber::metadata::DATABASE
+        .by_id(region.as_ref())
+        .map(|meta| meta.country_code());
+    if own_code == Some(code) {
+        return valid_international(&number.format().mode(Mode::E164).to_string());
+    }
+    // The text began with the region's international prefix (`00`, `011`, `810`…). The crate
+    // loses a leading 0 of the national number read that way (Italy's `06…`), so the number
+    // is read again from what follows the prefix, as typed.
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let code = code.to_string();
+    (1..digits.len())
+        .filter(|&at| digits[at..].starts_with(&code))
+        .find_map(|at| valid_international(&format!("+{}", &digits[at..])))
+}
+
+/// A `+…` number, valid by its own country's rules.
+fn valid_international(text: &str) -> Option<E164> {
+    let number: PhoneNumber = phonenumber::parse(None, text).ok()?;
+    phonenumber::is_valid(&number).then(|| E164(number.format().mode(Mode::E164).to_string()))
+}
+
+/// True when two spellings are the same phone number: both are read in E.164, a national one
+/// in the region of the other's country code (a FlexyKey log writes `0701234567` or
+/// `46701234567` for the `+46701234567` of a booking). Texts that are no phone number are
+/// never the same phone.
+pub fn same_phone(a: &str, b: &str) -> bool {
+    match (international(a), international(b)) {
+        (Some(x), Some(y)) => x == y,
+        (Some(known), None) => read_like(b, &known).is_some_and(|other| other == known),
+        (None, Some(known)) => read_like(a, &known).is_some_and(|other| other == known),
+        (None, None) => false,
+    }
+}
+
+/// The text in E.164 when it says its country (`+…` or `00…`).
+pub fn international(text: &str) -> Option<E164> {
+    let trimmed = text.trim();
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let rest = if trimmed.starts_with('+') {
+        digits.as_str()
+    } else {
+        digits.strip_prefix("00")?
+    };
+    // Any region: an international number does not depend on it.
+    normalize_in(&format!("+{rest}"), Id::SE).ok()
+}
+
+/// `text` read as a national number of the country `known` is in.
+pub fn read_like(text: &str, known: &E164) -> Option<E164> {
+    let number = phonenumber::parse(None, known.as_str()).ok()?;
+    let region = number
+        .country()
+        .id()
+        .or_else(|| main_country_for_code(number.code().value()))?;
+    normalize_in(text, region).ok()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phone_numbers_become_e164() {
-        assert_eq!(
-            normalize_phone("070-123 45 67", "46").as_deref(),
-            Some("+46701234567")
-        );
-        assert_eq!(
-            normalize_phone("0046 70 111 22 33", "46").as_deref(),
-            Some("+46701112233")
-        );
-        assert_eq!(
-            normalize_phone("+1 (415) 555-0100", "46").as_deref(),
-            Some("+14155550100")
-        );
-        assert_eq!(normalize_phone("+0987654321", "46"), None);
-        assert_eq!(normalize_phone("12345", "46"), None);
-        assert_eq!(normalize_phone("+1234567890123456", "46"), None);
-    }
-
-    #[test]
-    fn phones_become_e164() {
-        let cases = [
-            ("+46701234567", Some("+46701234567")),
-            ("+46 (0)70-123 45 67", Some("+46701234567")),
-            ("0046701234567", Some("+46701234567")),
-            ("070-123 45 67", Some("+46701234567")),
-            ("+1 (415) 555-0100", Some("+14155550100")),
-            ("070 12", None),
-            ("call me", None),
-            ("+46 70 123 45 67 89 01 23", None),
-            ("", None),
-        ];
-        for (raw, expected) in cases {
-            assert_eq!(normalize_phone(raw, "46").as_deref(), expected, "{raw}");
-        }
-        assert_eq!(
-            normalize_phone("040-123456", "47").as_deref(),
-            Some("+4740123456")
-        );
-    }
-}
+mod tests;

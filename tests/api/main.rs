@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step), a module per area.
 
 mod archive;
+mod archive_repeats;
 mod browser;
 mod commands;
 mod daemon;
@@ -8,5 +9,6 @@ mod feed;
 mod helpers;
 mod operator;
 mod reconcile;
+mod redaction;
 mod sandbox;
 mod webhook;
