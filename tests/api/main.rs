@@ -8,6 +8,7 @@ mod daemon;
 mod feed;
 mod helpers;
 mod operator;
+mod phones;
 mod reconcile;
 mod redaction;
 mod sandbox;
