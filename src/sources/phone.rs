@@ -63,6 +63,15 @@ pub enum PhoneError {
     UnknownRegion(String),
 }
 
+/// Loads libphonenumber's metadata on a thread of its own (a few hundred milliseconds in a
+/// debug build), so that a command that will read phone numbers does it while it opens the
+/// ledger and fetches feeds rather than after.
+pub fn warm_up() {
+    let _ = std::thread::Builder::new()
+        .name("phone-metadata".to_owned())
+        .spawn(|| phonenumber::metadata::DATABASE.by_id("SE").is_some());
+}
+
 /// The region a national number is read in: `"46"`, `"+46"` (a calling code: its main
 /// country) or `"SE"` (ISO 3166 alpha-2).
 pub fn parse_region(text: &str) -> Result<Id, PhoneError> {
