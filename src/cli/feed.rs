@@ -79,6 +79,7 @@ pub struct RuleFlags {
     pub code: String,
     #[arg(long, default_value_t = 6)]
     pub code_length: u8,
+    /// Region of phone numbers without a country code: a calling code ("46") or a country ("SE")
     #[arg(long, default_value = "46")]
     pub default_country: String,
 }
@@ -246,6 +247,9 @@ fn source_from_flags(
             "--code-length {}: expected 4 to 8",
             flags.code_length
         )));
+    }
+    if let Err(err) = crate::sources::phone::parse_region(&flags.default_country) {
+        return Err(usage(format!("--default-country: {err}")));
     }
     Ok(SourceConfig {
         name: "file".to_owned(),

@@ -8,11 +8,7 @@ use crate::daemon::{calendar, serve_feed};
 use crate::helpers::{code, run, sandbox_config, start_sandbox, stderr, stdout};
 
 fn stay_with(uid: &str, from: u64, description: &str) -> String {
-    let day = |d: u64| {
-        (Utc::now() + Days::new(d))
-            .format("%Y%m%d")
-            .to_string()
-    };
+    let day = |d: u64| (Utc::now() + Days::new(d)).format("%Y%m%d").to_string();
     format!(
         "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:{}\r\n\
          DTEND;VALUE=DATE:{}\r\nSUMMARY:Guest {uid}\r\nDESCRIPTION:{description}\r\nEND:VEVENT\r\n",
