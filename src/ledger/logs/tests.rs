@@ -183,3 +183,58 @@ async fn an_archive_from_before_occurrences_keeps_its_rows_and_takes_the_repeats
     assert_eq!(read.len(), 3);
     assert!(read.iter().all(|item| item.entry == entry));
 }
+
+/// A phone filter matches the same number in E.164 whatever the log's spelling, and not
+/// another country's number that shares its last digits (the old last-nine-digits rule).
+#[tokio::test]
+async fn a_phone_filter_compares_numbers_in_e164() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
+    let logged = [
+        "+46701234567",
+        "0701234567",
+        "46701234567",
+        "+44701234567",
+        "+4670123456",
+        "Informationslogg",
+    ];
+    let entries: Vec<HashedLogEntry> = logged
+        .iter()
+        .enumerate()
+        .map(|(n, source)| HashedLogEntry {
+            hash: [n as u8; 32],
+            occurrence: 0,
+            entry: LogEntry {
+                server_date: at(6),
+                unit_date: None,
+                source_id: Some((*source).to_owned()),
+                source_label: None,
+                action_label: None,
+                log_msg: None,
+            },
+        })
+        .collect();
+    ledger
+        .archive_store_pulled(3023, &entries, at(7))
+        .await
+        .unwrap();
+    for wanted in ["+46701234567", "0046 70-123 45 67"] {
+        let filter = ArchiveFilter {
+            source_id: Some(wanted.to_owned()),
+            ..ArchiveFilter::default()
+        };
+        let found: Vec<ArchivedEntry> =
+            ledger.archive_entries(&filter).try_collect().await.unwrap();
+        let mut sources: Vec<&str> = found
+            .iter()
+            .filter_map(|item| item.entry.source_id.as_deref())
+            .collect();
+        sources.sort_unstable();
+        assert_eq!(
+            sources,
+            ["+46701234567", "0701234567", "46701234567"],
+            "{wanted}"
+        );
+        assert_eq!(ledger.archive_count(&filter).await.unwrap(), 3, "{wanted}");
+    }
+}
