@@ -181,14 +181,13 @@ pub fn same_phone(a: &str, b: &str) -> bool {
 /// The text in E.164 when it says its country (`+…` or `00…`).
 pub fn international(text: &str) -> Option<E164> {
     let trimmed = text.trim();
-    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-    let rest = if trimmed.starts_with('+') {
-        digits.as_str()
-    } else {
-        digits.strip_prefix("00")?
+    let international = match trimmed.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None if trimmed.starts_with('+') => trimmed.to_owned(),
+        None => return None,
     };
     // Any region: an international number does not depend on it.
-    normalize_in(&format!("+{rest}"), Id::SE).ok()
+    normalize_in(&international, Id::SE).ok()
 }
 
 /// `text` read as a national number of the country `known` is in.

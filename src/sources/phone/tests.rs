@@ -130,6 +130,7 @@ fn log_spellings_match_the_booking_number_in_e164() {
         "0701234567",
         "46701234567",
         "0046 70 123 45 67",
+        "+46 (0)70-123 45 67",
     ] {
         assert!(same_phone(logged, booked), "{logged}");
         assert!(same_phone(booked, logged), "{logged}");
