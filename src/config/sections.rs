@@ -78,8 +78,8 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// A URL that may carry a token in its query: its `Debug` shows it redacted, and so does the
-/// error for a URL that does not parse.
+/// A URL that may carry a token in its query or path: its `Debug` and `Display` show it
+/// redacted (`redact_url`), and so does the error for a URL that does not parse.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl(pub Url);
 

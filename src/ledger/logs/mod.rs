@@ -1,6 +1,6 @@
-//! The unit log archive's tables: archived entries (each stored once, by hash and occurrence),
-//! what is known of
-//! each unit (kind, zone, pull position) and resumable backfills. Every write that stores
+//! The unit log archive's tables: archived entries (keyed by hash and occurrence, so that each
+//! is stored as many times as FlexyKey lists it and never more), what is known of each unit
+//! (kind, zone, pull position) and resumable backfills. Every write that stores
 //! entries also moves its position, in the same `BEGIN IMMEDIATE` transaction, so a crash
 //! between the two cannot happen.
 
