@@ -1,5 +1,10 @@
-//! An entry's identity. FlexyKey log entries have no id and two can be identical but for
-//! `serverDate`, so the identity is a hash over the unit and every field.
+//! An entry's identity. FlexyKey log entries have no id and two can be identical in every
+//! field (two events in one second), so the identity is a hash over the unit and every field
+//! plus the entry's *occurrence*: its ordinal among the identical entries of one answer.
+//! An answer that lists an entry k times yields occurrences 0..k; an overlapping answer that
+//! lists the same k again yields the same k identities, so it matches instead of multiplying.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
@@ -55,14 +60,22 @@ fn seconds(time: DateTime<Utc>) -> i64 {
     time.timestamp()
 }
 
-/// Normalizes and hashes a fetched batch for the ledger.
+/// Normalizes and hashes one FlexyKey answer (all of a window) for the ledger, numbering
+/// identical entries 0, 1, 2… in the order they come. The answer must be whole: every
+/// second it covers is covered completely, as the client's windows and bisection ensure.
 pub fn hash_entries(unit_id: i64, entries: Vec<LogEntry>) -> Vec<HashedLogEntry> {
+    let mut seen: HashMap<[u8; 32], u32> = HashMap::with_capacity(entries.len());
     entries
         .into_iter()
         .map(|entry| {
             let entry = normalize(entry);
+            let hash = entry_hash(unit_id, &entry);
+            let count = seen.entry(hash).or_insert(0);
+            let occurrence = *count;
+            *count += 1;
             HashedLogEntry {
-                hash: entry_hash(unit_id, &entry),
+                hash,
+                occurrence,
                 entry,
             }
         })

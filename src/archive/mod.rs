@@ -1,6 +1,7 @@
 //! The unit log archive: incremental pulls of every FlexyKey unit's log into the ledger, each
-//! entry stored once (FlexyKey entries have no id: a hash of all fields is the identity),
-//! resumable backfills, and reading the archive back (a table, CSV, JSON lines).
+//! entry stored as many times as FlexyKey lists it and never more (entries have no id: a hash
+//! of all fields plus the ordinal among identical entries is the identity), resumable
+//! backfills, and reading the archive back (a table, CSV, JSON lines).
 //!
 //! The ledger keeps each unit's position; a window's entries and the position that says they
 //! are stored are written in one transaction, so an interruption at any point is repaired by

@@ -51,8 +51,9 @@ pub struct UnitPull {
 }
 
 /// `[from, to]` cut into consecutive windows of at most `step`; always at least one window.
-/// Neighbouring windows share their boundary second (bounds are inclusive; the ledger stores
-/// each entry once), so nothing falls between two windows.
+/// Neighbouring windows share their boundary second (bounds are inclusive; both answers list
+/// that second's entries alike, so their occurrences match in the ledger instead of adding
+/// up), so nothing falls between two windows.
 pub fn windows(
     from: DateTime<Utc>,
     to: DateTime<Utc>,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -12,6 +12,7 @@ use regex::Regex;
 
 use super::{ArchiveError, ExportRecord};
 use crate::ledger::{ArchiveFilter, ArchivedEntry, CredentialLabel, Ledger};
+use crate::model::phone::{E164, international, read_like};
 use crate::redact::mask_with;
 use crate::text::{display_width, pad_left, pad_right};
 
@@ -28,38 +29,97 @@ pub fn mask_phone_numbers(text: &str) -> String {
 }
 
 /// Credentials of flexysync's own bookings per unit, to name who an access event was.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct CredentialIndex {
-    by_unit: HashMap<i64, HashMap<String, Vec<CredentialLabel>>>,
+    by_unit: HashMap<i64, UnitCredentials>,
+    /// A log's `sourceID` → the key it was found under, per unit: a busy unit's log repeats
+    /// a few callers thousands of times, and reading a phone number is not free.
+    keys: Mutex<HashMap<(i64, String), Vec<String>>>,
+}
+
+#[derive(Debug, Default)]
+struct UnitCredentials {
+    /// Phones by E.164, codes and cards by [`compact`] text.
+    by_key: HashMap<String, Vec<CredentialLabel>>,
+    /// One booked phone per country: national spellings in the log are read in its region.
+    countries: Vec<E164>,
+    /// Credentials in a national spelling (no country code): read in an international log
+    /// spelling's region.
+    national: Vec<String>,
 }
 
 /// How far outside a booking's validity an event is still matched with it (a guest who tries
 /// the door early, a clock that lags).
 const LABEL_SLACK: TimeDelta = TimeDelta::hours(12);
 
-/// Credentials compare without spaces, dashes or case; phone-like ones by their last 9 digits,
-/// so that `+46701234567` = `0701234567` = `070-123 45 67`.
-fn credential_key(text: &str) -> String {
-    let compact: String = text
-        .chars()
+/// Codes and cards compare without spaces, dashes or case.
+fn compact(text: &str) -> String {
+    text.chars()
         .filter(|ch| !ch.is_whitespace() && *ch != '-')
         .flat_map(char::to_lowercase)
-        .collect();
-    let digits = compact.trim_start_matches('+');
-    if digits.len() >= 9 && digits.chars().all(|ch| ch.is_ascii_digit()) {
-        return digits[digits.len() - 9..].to_owned();
+        .collect()
+}
+
+impl UnitCredentials {
+    /// The keys `source_id` is filed under: its compact text, and when it is a phone, every
+    /// credential that is the same number in E.164 (`+46701234567` = `0701234567` =
+    /// `0046 70-123 45 67`, while an Italian `06…` keeps its 0).
+    fn keys_of(&self, source_id: &str) -> Vec<String> {
+        let mut keys = vec![compact(source_id)];
+        if let Some(phone) = international(source_id) {
+            keys.extend(
+                self.national
+                    .iter()
+                    .filter(|national| read_like(national, &phone).as_ref() == Some(&phone))
+                    .cloned(),
+            );
+            keys.push(phone.into_string());
+        } else {
+            keys.extend(
+                self.countries
+                    .iter()
+                    .filter_map(|known| read_like(source_id, known))
+                    .map(E164::into_string),
+            );
+        }
+        keys.retain(|key| self.by_key.contains_key(key));
+        keys.sort_unstable();
+        keys.dedup();
+        keys
     }
-    compact
 }
 
 impl CredentialIndex {
     pub fn insert(&mut self, unit_id: i64, labels: Vec<CredentialLabel>) {
         let unit = self.by_unit.entry(unit_id).or_default();
         for item in labels {
-            unit.entry(credential_key(&item.credential))
-                .or_default()
-                .push(item);
+            let key = match international(&item.credential) {
+                Some(phone) => {
+                    let code = phone.country_code();
+                    if !unit
+                        .countries
+                        .iter()
+                        .any(|known| known.country_code() == code)
+                    {
+                        unit.countries.push(phone.clone());
+                    }
+                    phone.into_string()
+                }
+                None => {
+                    let key = compact(&item.credential);
+                    let digits = key.trim_start_matches('+');
+                    if digits.len() >= 6 && digits.chars().all(|ch| ch.is_ascii_digit()) {
+                        unit.national.push(key.clone());
+                    }
+                    key
+                }
+            };
+            unit.by_key.entry(key).or_default().push(item);
         }
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Loads the labels of each unit from the ledger.
@@ -83,10 +143,17 @@ impl CredentialIndex {
                 TimeDelta::zero()
             }
         };
-        self.by_unit
-            .get(&unit_id)?
-            .get(&credential_key(source_id))?
-            .iter()
+        let unit = self.by_unit.get(&unit_id)?;
+        let keys = {
+            let mut cache = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            cache
+                .entry((unit_id, source_id.to_owned()))
+                .or_insert_with(|| unit.keys_of(source_id))
+                .clone()
+        };
+        keys.iter()
+            .filter_map(|key| unit.by_key.get(key))
+            .flatten()
             .filter(|item| distance(item) <= LABEL_SLACK)
             .min_by_key(|item| distance(item))
             .map(|item| item.label.as_str())

@@ -393,19 +393,17 @@ fn check_phones(phones: Vec<String>) -> Result<Vec<String>, CliError> {
             phones.len()
         )));
     }
-    for phone in &phones {
-        let digits = phone.strip_prefix('+').unwrap_or(phone);
-        if !phone.starts_with('+')
-            || digits.len() < 6
-            || !digits.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(CliError::Usage(format!(
-                "--phone {}: expected an international number such as +46701234567",
+    phones
+        .iter()
+        .map(|phone| match crate::model::phone::international(phone) {
+            Some(number) => Ok(number.into_string()),
+            None => Err(CliError::Usage(format!(
+                "--phone {}: expected a valid international number such as +46701234567 \
+                 (libphonenumber's rules)",
                 mask(phone)
-            )));
-        }
-    }
-    Ok(phones)
+            ))),
+        })
+        .collect()
 }
 
 fn check_code(code: Option<String>) -> Result<Option<String>, CliError> {
@@ -426,5 +424,29 @@ fn check_name(name: Option<String>) -> Result<Option<String>, CliError> {
             name.chars().count()
         ))),
         other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_for_a_manual_booking_are_valid_international_numbers_in_e164() {
+        let phones = check_phones(vec![
+            "+46 70-123 45 67".to_owned(),
+            "0039 06 1234 5678".to_owned(),
+        ]);
+        assert_eq!(phones.unwrap(), ["+46701234567", "+390612345678"]);
+        for wrong in ["0701234567", "+46 70 12", "+447700900123", "+46 70 CALL"] {
+            let err = check_phones(vec![wrong.to_owned()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("expected a valid international number"),
+                "{wrong}: {err}"
+            );
+            assert!(!err.contains(wrong), "{wrong}: {err}");
+        }
     }
 }

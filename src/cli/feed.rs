@@ -107,8 +107,8 @@ pub struct RuleFlags {
     /// Digits of a derived code (4 to 8)
     #[arg(long, default_value_t = 6, value_name = "DIGITS")]
     pub code_length: u8,
-    /// Country code for phone numbers written without one
-    #[arg(long, default_value = "46", value_name = "CODE")]
+    /// Region of phone numbers without a country code: a calling code ("46") or a country ("SE")
+    #[arg(long, default_value = "46", value_name = "REGION")]
     pub default_country: String,
 }
 
@@ -247,6 +247,9 @@ fn source_from_flags(
             "--code-length {}: expected 4 to 8",
             flags.code_length
         )));
+    }
+    if let Err(err) = crate::model::phone::parse_region(&flags.default_country) {
+        return Err(usage(format!("--default-country: {err}")));
     }
     Ok(SourceConfig {
         name: "file".to_owned(),

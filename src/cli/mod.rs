@@ -199,6 +199,12 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Run | Command::Demo(_)) {
         crate::daemon::logging::init_for_command();
     }
+    if matches!(
+        cli.command,
+        Command::Sync(_) | Command::Run | Command::Demo(_) | Command::Check | Command::Feed(_)
+    ) {
+        crate::model::phone::warm_up();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

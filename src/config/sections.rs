@@ -82,8 +82,8 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// A URL that may carry a token in its query: its `Debug` shows it redacted, and so does the
-/// error for a URL that does not parse.
+/// A URL that may carry a token in its query or path: its `Debug` and `Display` show it
+/// redacted (`redact_url`), and so does the error for a URL that does not parse.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl(pub Url);
 
@@ -91,10 +91,7 @@ impl<'de> Deserialize<'de> for SecretUrl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Url::parse(text.trim()).map(SecretUrl).map_err(|err| {
-            let shown = match text.split_once('?') {
-                Some((before, _)) => format!("{before}?REDACTED"),
-                None => text.clone(),
-            };
+            let shown = crate::redact::redact_url_text(&text);
             de::Error::custom(format!(
                 "expected a URL such as \"https://example.com/calendar.ics\", found {shown:?} ({err})"
             ))
@@ -129,17 +126,8 @@ pub fn check_transport(url: &Url) -> Result<(), String> {
     }
 }
 
-/// A URL fit for logs: the query (feed tokens) and any password are replaced.
-pub fn redact_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.query().is_some() {
-        shown.set_query(Some("REDACTED"));
-    }
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("REDACTED"));
-    }
-    shown.to_string()
-}
+/// A URL fit for logs: the query, any password and path tokens are replaced.
+pub use crate::redact::redact_url;
 
 impl FlexyKeyConfig {
     /// A config for a given endpoint and user, with every other key at its default.

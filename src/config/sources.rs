@@ -80,7 +80,8 @@ pub struct SourceConfig {
     pub code: CodePolicy,
     #[serde(default = "default_code_length")]
     pub code_length: u8,
-    /// Country calling code for phone numbers written without one, e.g. "46".
+    /// Where phone numbers written without a country code are read: a calling code ("46")
+    /// or a two-letter country ("SE"), by libphonenumber's rules.
     #[serde(default = "default_country")]
     pub default_country: String,
     #[serde(default = "default_source_schedule")]
@@ -197,17 +198,8 @@ impl SourceConfig {
                 format!("expected 4 to 8 digits, found {}", self.code_length),
             ));
         }
-        if self.default_country.is_empty()
-            || self.default_country.len() > 3
-            || !self.default_country.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(key_err(
-                "default_country",
-                format!(
-                    "expected a country calling code such as \"46\", found {:?}",
-                    self.default_country
-                ),
-            ));
+        if let Err(err) = crate::model::phone::parse_region(&self.default_country) {
+            return Err(key_err("default_country", err.to_string()));
         }
         match self.kind {
             SourceKind::Ical => self.validate_ical(),

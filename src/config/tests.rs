@@ -197,6 +197,17 @@ fn feed_urls_are_redacted_for_logs() {
         config.sources[0].url.as_ref().unwrap().0.query(),
         Some("s=feedtoken")
     );
+    let token = "0123456789abcdef0123456789abcdef";
+    let config = load(&format!(
+        "{MINIMAL}\n[[sources]]\nname = \"g\"\nkind = \"ical\"\nurl = \"https://calendar.google.com/calendar/ical/x/private-{token}/basic.ics\"\nbooking_object_id = 1\n"
+    ))
+    .unwrap();
+    let summary = config.redacted_summary();
+    assert!(!summary.contains(token), "{summary}");
+    assert!(
+        summary.contains("https://calendar.google.com/REDACTED.ics"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -241,6 +252,13 @@ fn a_bad_feed_url_is_refused_without_its_token() {
         err.contains("sources[0].url") && err.contains("expected a URL"),
         "{err}"
     );
+    let in_path = text.replace(
+        "c.ics?s=feedtoken",
+        "private-0123456789abcdef0123/basic.ics",
+    );
+    let err = load(&in_path).unwrap_err().to_string();
+    assert!(!err.contains("0123456789abcdef"), "{err}");
+    assert!(err.contains("sources[0].url"), "{err}");
 }
 
 #[test]

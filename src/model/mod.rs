@@ -8,6 +8,7 @@ mod journal;
 #[cfg(test)]
 mod layering;
 mod log;
+pub mod phone;
 mod read;
 mod reservation;
 mod webhook;

@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::ReadOutcome;
 use super::ical::{RuleContext, looks_like_calendar, preview_from_bytes};
-use crate::config::{SourceConfig, check_transport, redact_url};
+use crate::config::{SourceConfig, check_transport};
 use crate::model::{FailureKind, ReadFailure};
+use crate::redact::redact_url;
 
 /// The longest one feed download may take, whatever the client's own timeout.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,6 +86,19 @@ pub enum FetchError {
     NotACalendar,
     #[error("could not be read: {0}")]
     Read(String),
+    /// A failure of a feed URL, with the URL fit for logs (`redact_url`) so the operator can
+    /// tell which address failed without seeing its token.
+    #[error("{error} ({url})")]
+    At { url: String, error: Box<FetchError> },
+}
+
+impl FetchError {
+    fn at(self, url: &url::Url) -> FetchError {
+        FetchError::At {
+            url: redact_url(url),
+            error: Box::new(self),
+        }
+    }
 }
 
 enum Body {
@@ -104,7 +118,9 @@ pub async fn read_source(
     previous: Option<&FetchMemo>,
 ) -> (ReadOutcome, Option<FetchMemo>) {
     let body = match (&source.url, &source.path) {
-        (Some(url), _) => fetch_url(ctx.http, &url.0, source.max_bytes, previous).await,
+        (Some(url), _) => fetch_url(ctx.http, &url.0, source.max_bytes, previous)
+            .await
+            .map_err(|err| err.at(&url.0)),
         (None, Some(path)) => read_file(path, source.max_bytes).await,
         (None, None) => Err(FetchError::NoLocation),
     };
@@ -122,7 +138,12 @@ pub async fn read_source(
         }
     };
     if !looks_like_calendar(&bytes) {
-        let failure = ReadFailure::new(FailureKind::Format, FetchError::NotACalendar.to_string());
+        let error = FetchError::NotACalendar;
+        let reason = match &source.url {
+            Some(url) => error.at(&url.0).to_string(),
+            None => error.to_string(),
+        };
+        let failure = ReadFailure::new(FailureKind::Format, reason);
         return (ReadOutcome::Failed(failure), None);
     }
     let content_fingerprint = hex::encode(&Sha256::digest(&bytes)[..16]);
@@ -189,15 +210,21 @@ pub async fn fetch_bytes(
     http: &reqwest::Client,
     source: &SourceConfig,
 ) -> Result<Vec<u8>, FetchError> {
+    let at = |err: FetchError| match &source.url {
+        Some(url) => err.at(&url.0),
+        None => err,
+    };
     let body = match (&source.url, &source.path) {
-        (Some(url), _) => fetch_url(http, &url.0, source.max_bytes, None).await?,
+        (Some(url), _) => fetch_url(http, &url.0, source.max_bytes, None)
+            .await
+            .map_err(at)?,
         (None, Some(path)) => read_file(path, source.max_bytes).await?,
         (None, None) => return Err(FetchError::NoLocation),
     };
     match body {
         Body::Fresh { bytes, .. } if looks_like_calendar(&bytes) => Ok(bytes),
-        Body::Fresh { .. } => Err(FetchError::NotACalendar),
-        Body::NotModified => Err(FetchError::Status(304)),
+        Body::Fresh { .. } => Err(at(FetchError::NotACalendar)),
+        Body::NotModified => Err(at(FetchError::Status(304))),
     }
 }
 

@@ -5,13 +5,13 @@ pub mod codes;
 pub mod fetch;
 pub mod guard;
 pub mod ical;
-pub mod phone;
 mod read;
 pub mod webhook;
 
+pub use crate::model::phone;
+pub use crate::model::phone::normalize_phone;
 pub use fetch::{FetchMemo, ReadContext, read_source};
 pub use ical::{RuleContext, reservations_from_text};
-pub use phone::normalize_phone;
 pub use read::{ReadOutcome, ReadRequest, Reader, SnapshotRead, SourceReader, ZoneLookup};
 
 use chrono::{DateTime, Utc};

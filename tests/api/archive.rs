@@ -3,7 +3,6 @@
 
 mod locked;
 
-use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -22,16 +21,16 @@ use crate::helpers::{binary, code, run, start_sandbox, stderr, stdout, write_con
 
 const UNIT: i64 = sandbox::UNIT_MAIN;
 
-struct Fixture {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    config: std::path::PathBuf,
-    ledger: Ledger,
+pub(crate) struct Fixture {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) config: std::path::PathBuf,
+    pub(crate) ledger: Ledger,
 }
 
 /// A sandbox, a config file with `archive` as its `[archive]` section, and the ledger it names
 /// (opened, so migrated, before any binary runs).
-async fn fixture(archive: &str) -> Fixture {
+pub(crate) async fn fixture(archive: &str) -> Fixture {
     let sandbox = start_sandbox(SandboxOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
@@ -51,7 +50,7 @@ async fn fixture(archive: &str) -> Fixture {
 }
 
 impl Fixture {
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         let mut config = FlexyKeyConfig::new(
             self.sandbox.base_url(),
             sandbox::DEMO_USER,
@@ -62,12 +61,12 @@ impl Fixture {
         Client::new(&config).unwrap()
     }
 
-    fn archive_config(&self) -> ArchiveConfig {
+    pub(crate) fn archive_config(&self) -> ArchiveConfig {
         Config::load(&self.config).unwrap().archive
     }
 
     /// Every archived entry of the unit, each as stored.
-    async fn archived(&self) -> Vec<LogEntry> {
+    pub(crate) async fn archived(&self) -> Vec<LogEntry> {
         let filter = ArchiveFilter {
             unit_id: Some(UNIT),
             ..ArchiveFilter::default()
@@ -82,26 +81,26 @@ impl Fixture {
     }
 
     /// Asserts that the archive holds exactly `expected` (normalized), each entry once.
-    async fn assert_archived_exactly(&self, expected: &[LogEntry]) {
+    /// The archive holds `expected` exactly: each entry as many times as it is listed.
+    pub(crate) async fn assert_archived_exactly(&self, expected: &[LogEntry]) {
         let key = |entry: &LogEntry| serde_json::to_string(entry).unwrap();
-        let expected: HashSet<String> = expected
+        let mut expected: Vec<String> = expected
             .iter()
             .map(|entry| key(&normalize(entry.clone())))
             .collect();
-        let archived = self.archived().await;
-        let distinct: HashSet<String> = archived.iter().map(key).collect();
-        assert_eq!(distinct.len(), archived.len(), "an entry is archived twice");
-        let missing = expected.difference(&distinct).count();
-        let extra = distinct.difference(&expected).count();
+        let mut archived: Vec<String> = self.archived().await.iter().map(key).collect();
+        expected.sort_unstable();
+        archived.sort_unstable();
+        let (missing, extra) = multiset_difference(&expected, &archived);
         assert_eq!(
             (missing, extra),
             (0, 0),
-            "archive differs: {missing} missing, {extra} not in the source"
+            "archive differs: {missing} missing, {extra} not in the source (or stored twice)"
         );
     }
 
     /// What FlexyKey (the sandbox, through the client) holds for the unit in `[from, to]`.
-    async fn truth(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<LogEntry> {
+    pub(crate) async fn truth(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<LogEntry> {
         self.client().unit_logs(UNIT, from, to).await.unwrap()
     }
 
@@ -114,7 +113,35 @@ impl Fixture {
     }
 }
 
-fn midnight(day: NaiveDate) -> DateTime<Utc> {
+/// How many of `expected` are not in `actual`, and how many of `actual` not in `expected`,
+/// counting repeats (both sorted).
+fn multiset_difference(expected: &[String], actual: &[String]) -> (usize, usize) {
+    let (mut missing, mut extra) = (0, 0);
+    let (mut a, mut b) = (expected.iter().peekable(), actual.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x == y => {
+                a.next();
+                b.next();
+            }
+            (Some(x), Some(y)) if x < y => {
+                missing += 1;
+                a.next();
+            }
+            (Some(_), Some(_)) | (None, Some(_)) => {
+                extra += 1;
+                b.next();
+            }
+            (Some(_), None) => {
+                missing += 1;
+                a.next();
+            }
+            (None, None) => return (missing, extra),
+        }
+    }
+}
+
+pub(crate) fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).unwrap().and_utc()
 }
 

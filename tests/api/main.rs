@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step), a module per area.
 
 mod archive;
+mod archive_repeats;
 mod browser;
 mod cli;
 mod commands;
@@ -9,6 +10,8 @@ mod daemon;
 mod feed;
 mod helpers;
 mod operator;
+mod phones;
 mod reconcile;
+mod redaction;
 mod sandbox;
 mod webhook;

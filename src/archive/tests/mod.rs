@@ -3,8 +3,6 @@
 mod fake;
 mod read;
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use futures::TryStreamExt;
 
@@ -36,22 +34,22 @@ async fn stored(ledger: &Ledger, unit_id: i64) -> Vec<LogEntry> {
     items.into_iter().map(|item| item.entry).collect()
 }
 
-/// Asserts the archive holds exactly `expected`, each entry once.
+/// Asserts the archive holds exactly `expected`, each entry as many times as it is listed.
 async fn assert_archived_exactly(ledger: &Ledger, unit_id: i64, expected: &[LogEntry]) {
-    let expected: HashSet<[u8; 32]> = expected
+    let mut expected: Vec<[u8; 32]> = expected
         .iter()
         .map(|entry| entry_hash(unit_id, &normalize(entry.clone())))
         .collect();
-    let stored = stored(ledger, unit_id).await;
-    let hashes: Vec<[u8; 32]> = stored
+    let mut hashes: Vec<[u8; 32]> = stored(ledger, unit_id)
+        .await
         .iter()
         .map(|entry| entry_hash(unit_id, entry))
         .collect();
-    let distinct: HashSet<[u8; 32]> = hashes.iter().copied().collect();
-    assert_eq!(distinct.len(), hashes.len(), "an entry is stored twice");
-    assert_eq!(distinct.len(), expected.len(), "stored count differs");
+    expected.sort_unstable();
+    hashes.sort_unstable();
+    assert_eq!(hashes.len(), expected.len(), "stored count differs");
     assert!(
-        distinct == expected,
+        hashes == expected,
         "stored entries differ from the source's"
     );
 }
@@ -393,6 +391,89 @@ async fn retention_deletes_entries_older_than_its_days() {
         .filter(|entry| entry.server_date >= cutoff)
         .collect();
     assert_archived_exactly(&ledger, 9999, &recent).await;
+}
+
+#[test]
+fn identical_entries_of_one_answer_are_numbered_in_order() {
+    let one = entries(3, at(2026, 3, 1, 0, 0, 0), TimeDelta::seconds(1), 1)
+        .pop()
+        .unwrap();
+    let mut other = one.clone();
+    other.log_msg = Some("another message".to_owned());
+    let answer = vec![one.clone(), other, one.clone(), one];
+    let numbered: Vec<u32> = hash_entries(3023, answer)
+        .iter()
+        .map(|item| item.occurrence)
+        .collect();
+    assert_eq!(numbered, [0, 0, 1, 2]);
+}
+
+/// Ten identical entries of one second: two overlapping pulls, one of them over a window
+/// boundary at that very second, more of them listed later, and an interrupted backfill
+/// resumed at that second. The archive and its export hold each as often as FlexyKey lists it.
+#[tokio::test]
+async fn identical_entries_are_kept_as_often_as_listed_across_overlaps_and_backfills() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir).await;
+    let source = FakeSource::with_units(vec![unit(3023, "FlexyKey", None)]);
+    let second = at(2026, 3, 2, 0, 0, 0);
+    let one = entries(9, second, TimeDelta::seconds(1), 1).pop().unwrap();
+    let config = config(day(2026, 3, 1), UnitSelection::Listed(vec![3023]));
+    let count = |ledger: &Ledger| {
+        let ledger = ledger.clone();
+        async move {
+            ledger
+                .archive_count(&ArchiveFilter::default())
+                .await
+                .unwrap()
+        }
+    };
+
+    // Four of them so far; the pull's two windows meet at their second.
+    source.add_logs(3023, vec![one.clone(); 4]);
+    pull(&source, &ledger, &config, second + TimeDelta::minutes(30))
+        .await
+        .unwrap();
+    assert_eq!(count(&ledger).await, 4);
+    // Six more arrive at that second; the next pull's overlap lists all ten.
+    source.add_logs(3023, vec![one.clone(); 6]);
+    pull(&source, &ledger, &config, second + TimeDelta::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(count(&ledger).await, 10);
+
+    // A backfill interrupted after its first day, whose end is that second, then resumed.
+    let selection = UnitSelection::Listed(vec![3023]);
+    let (from, to) = (at(2026, 3, 1, 0, 0, 0), at(2026, 3, 3, 0, 0, 0));
+    *source.logs_budget.lock().unwrap() = Some(1);
+    let now = to + TimeDelta::days(1);
+    assert!(
+        backfill(&source, &ledger, &selection, from, to, now, &())
+            .await
+            .is_err()
+    );
+    *source.logs_budget.lock().unwrap() = None;
+    backfill(&source, &ledger, &selection, from, to, now, &())
+        .await
+        .unwrap();
+    assert_archived_exactly(&ledger, 3023, &vec![one.clone(); 10]).await;
+
+    let mut csv = Vec::new();
+    let written = export(
+        &ledger,
+        &ArchiveFilter::default(),
+        None,
+        ExportFormat::Csv,
+        &mut csv,
+    )
+    .await
+    .unwrap();
+    assert_eq!(written, 10);
+    assert_eq!(
+        String::from_utf8(csv).unwrap().lines().count(),
+        11,
+        "header and ten rows"
+    );
 }
 
 /// Used by the read tests: an archive holding `entries` for `unit_id`.

@@ -266,3 +266,39 @@ async fn an_archive_window_holds_its_start_and_stops_before_its_end() {
     let fraction = at(2026, 3, 29, 22, 0, 0) + TimeDelta::milliseconds(500);
     assert_eq!(count(at(2026, 3, 29, 21, 59, 59), fraction).await, 2);
 }
+
+#[test]
+fn who_an_access_event_was_is_found_by_the_same_number_in_e164() {
+    let during = at(2026, 1, 14, 9, 0, 0);
+    let label = |credential: &str, label: &str| CredentialLabel {
+        credential: credential.to_owned(),
+        label: label.to_owned(),
+        start: at(2026, 1, 14, 6, 0, 0),
+        end: at(2026, 1, 14, 12, 0, 0),
+    };
+    let mut labels = CredentialIndex::default();
+    labels.insert(
+        3023,
+        vec![
+            label("+46701234567", "Anna"),
+            label("+390612345678", "Giulia"),
+            label("4711", "Code guest"),
+        ],
+    );
+    let who = |source_id: &str| labels.label(3023, source_id, during);
+    for spelling in [
+        "+46701234567",
+        "0701234567",
+        "46701234567",
+        "0046 70-123 45 67",
+    ] {
+        assert_eq!(who(spelling), Some("Anna"), "{spelling}");
+    }
+    assert_eq!(who("0612345678"), Some("Giulia"));
+    assert_eq!(who("4711"), Some("Code guest"));
+    // Another country's number with the same last nine digits, an Italian number without
+    // its 0, another unit: nobody.
+    assert_eq!(who("+44701234567"), None);
+    assert_eq!(who("612345678"), None);
+    assert_eq!(labels.label(5459, "+46701234567", during), None);
+}

@@ -1,5 +1,6 @@
-//! The unit log archive's tables: archived entries (each stored once, by hash), what is known of
-//! each unit (kind, zone, pull position) and resumable backfills. Every write that stores
+//! The unit log archive's tables: archived entries (keyed by hash and occurrence, so that each
+//! is stored as many times as FlexyKey lists it and never more), what is known of each unit
+//! (kind, zone, pull position) and resumable backfills. Every write that stores
 //! entries also moves its position, in the same `BEGIN IMMEDIATE` transaction, so a crash
 //! between the two cannot happen.
 
@@ -12,13 +13,16 @@ use sqlx::sqlite::{SqliteArguments, SqliteExecutor};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use super::{Ledger, LedgerError, from_ts, ts};
-use crate::model::Credentials;
-use crate::model::LogEntry;
+use crate::model::phone::same_phone;
+use crate::model::{Credentials, LogEntry};
 
-/// An entry ready to be archived: its identity (see `archive::entry_hash`) and its fields.
+/// An entry ready to be archived: its identity (see `archive::entry_hash` and
+/// `archive::hash_entries`) and its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashedLogEntry {
     pub hash: [u8; 32],
+    /// Ordinal among the entries of one answer identical to this one (0 for the first).
+    pub occurrence: u32,
     pub entry: LogEntry,
 }
 
@@ -71,7 +75,7 @@ pub struct ArchiveFilter {
     pub unit_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    /// Exact; a phone number also matches its other spellings (same last 9 digits).
+    /// Exact; a phone number also matches its other spellings (the same number in E.164).
     pub source_id: Option<String>,
 }
 
@@ -85,13 +89,13 @@ pub struct CredentialLabel {
     pub end: DateTime<Utc>,
 }
 
-/// Rows per multi-row `INSERT`: 8 parameters each, far below SQLite's parameter limit.
+/// Rows per multi-row `INSERT`: 9 parameters each, far below SQLite's parameter limit.
 const INSERT_BATCH: usize = 256;
 const INSERT_HEAD: &str = "INSERT INTO archive_entries \
-    (unit_id, server_date, entry_hash, unit_date, source_id, source_label, action_label, log_msg) \
-    VALUES ";
-const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?)";
-const INSERT_TAIL: &str = " ON CONFLICT (unit_id, server_date, entry_hash) DO NOTHING";
+    (unit_id, server_date, entry_hash, occurrence, unit_date, source_id, source_label, \
+    action_label, log_msg) VALUES ";
+const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const INSERT_TAIL: &str = " ON CONFLICT (unit_id, server_date, entry_hash, occurrence) DO NOTHING";
 const UNITS_LISTED_AT: &str = "units_listed_at";
 const OBJECTS_LISTED_AT: &str = "objects_listed_at";
 
@@ -114,17 +118,28 @@ fn full_batch_sql() -> &'static str {
     SQL.get_or_init(|| insert_sql(INSERT_BATCH)).as_str()
 }
 
-/// For a phone number in any spelling (`+46 70-123 45 67`, `0701234567`), its last 9 digits:
-/// a `source_id` ending in them matches. `None` for anything else (cards, labels).
+/// For a phone number in any spelling (`+46 70-123 45 67`, `0701234567`), its last 7 digits:
+/// a `source_id` ending in them may be the same phone, which [`same_source`] then decides.
+/// `None` for anything else (cards, labels).
 fn phone_tail(source_id: Option<&str>) -> Option<String> {
     let digits: String = source_id?
         .trim()
         .trim_start_matches('+')
         .chars()
-        .filter(|ch| !ch.is_whitespace() && *ch != '-')
+        .filter(|ch| !ch.is_whitespace() && !"-()./".contains(*ch))
         .collect();
-    (digits.len() >= 9 && digits.chars().all(|ch| ch.is_ascii_digit()))
-        .then(|| digits[digits.len() - 9..].to_owned())
+    (digits.len() >= 7 && digits.chars().all(|ch| ch.is_ascii_digit()))
+        .then(|| digits[digits.len() - 7..].to_owned())
+}
+
+/// The filter's `source_id` matches an entry's exactly, or both are the same phone number in
+/// E.164 (the national spelling read in the other's country).
+fn same_source(filter: Option<&str>, source_id: Option<&str>) -> bool {
+    match (filter, source_id) {
+        (None, _) => true,
+        (Some(wanted), Some(found)) => wanted == found || same_phone(wanted, found),
+        (Some(_), None) => false,
+    }
 }
 
 /// An [`ArchiveFilter`]'s conditions after the one on `unit_id` (`?1`), with the parameters
@@ -161,7 +176,7 @@ async fn insert_entries(
 ) -> Result<u64, LedgerError> {
     // In key order, so that SQLite appends to the index instead of jumping around in it.
     let mut sorted: Vec<&HashedLogEntry> = entries.iter().collect();
-    sorted.sort_unstable_by_key(|item| (item.entry.server_date, item.hash));
+    sorted.sort_unstable_by_key(|item| (item.entry.server_date, item.hash, item.occurrence));
     let mut inserted = 0;
     for batch in sorted.chunks(INSERT_BATCH) {
         let mut query = if batch.len() == INSERT_BATCH {
@@ -175,6 +190,7 @@ async fn insert_entries(
                 .bind(unit_id)
                 .bind(ts(entry.server_date))
                 .bind(&item.hash[..])
+                .bind(i64::from(item.occurrence))
                 .bind(entry.unit_date.as_deref())
                 .bind(entry.source_id.as_deref())
                 .bind(entry.source_label.as_deref())
@@ -377,7 +393,7 @@ impl Ledger {
         .rows_affected())
     }
 
-    /// The archived entries `filter` selects, by unit, then time (then hash); streamed, so
+    /// The archived entries `filter` selects, by unit, then time (then identity); streamed, so
     /// reading a year of a busy unit takes constant memory.
     pub fn archive_entries(
         &self,
@@ -385,7 +401,7 @@ impl Ledger {
     ) -> BoxStream<'_, Result<ArchivedEntry, LedgerError>> {
         const COLUMNS: &str = "SELECT unit_id, server_date, unit_date, source_id, source_label, \
             action_label, log_msg FROM archive_entries";
-        const ORDER: &str = "ORDER BY unit_id, server_date, entry_hash";
+        const ORDER: &str = "ORDER BY unit_id, server_date, entry_hash, occurrence";
         static FOR_UNIT: OnceLock<String> = OnceLock::new();
         static ALL_UNITS: OnceLock<String> = OnceLock::new();
         let sql = if filter.unit_id.is_some() {
@@ -395,15 +411,27 @@ impl Ledger {
             ALL_UNITS
                 .get_or_init(|| format!("{COLUMNS} WHERE ?1 IS NULL AND {FILTER_REST} {ORDER}"))
         };
+        let wanted = filter.source_id.clone();
         bind_filter(sqlx::query(sql.as_str()), filter)
             .fetch(&self.pool)
             .map_err(LedgerError::from)
             .and_then(|row| futures::future::ready(entry_from_row(&row)))
+            .try_filter(move |item| {
+                let keep = same_source(wanted.as_deref(), item.entry.source_id.as_deref());
+                futures::future::ready(keep)
+            })
             .boxed()
     }
 
     /// How many archived entries `filter` selects.
     pub async fn archive_count(&self, filter: &ArchiveFilter) -> Result<u64, LedgerError> {
+        if filter.source_id.is_some() {
+            // Phone spellings are compared outside SQL.
+            return self
+                .archive_entries(filter)
+                .try_fold(0, |count, _| futures::future::ready(Ok(count + 1)))
+                .await;
+        }
         static SQL: OnceLock<String> = OnceLock::new();
         let sql = SQL.get_or_init(|| {
             format!(

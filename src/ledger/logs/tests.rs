@@ -115,3 +115,126 @@ async fn a_backfill_started_again_with_the_same_start_keeps_its_position() {
         .unwrap();
     assert_eq!(other.position, at(2), "another start is another backfill");
 }
+
+/// An archive written before migration 0007 (one row per distinct entry, no occurrence)
+/// keeps its rows, and a later pull that lists the entry three times adds the two repeats.
+#[tokio::test]
+async fn an_archive_from_before_occurrences_keeps_its_rows_and_takes_the_repeats() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let entry = LogEntry {
+        server_date: at(6),
+        unit_date: Some("2026-01-14 07:00".to_owned()),
+        source_id: Some("+46701234567".to_owned()),
+        source_label: Some("Gäst".to_owned()),
+        action_label: Some("Öppna F1".to_owned()),
+        log_msg: Some("Öppnad med telefonsamtal".to_owned()),
+    };
+    let hash = [7u8; 32];
+    {
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        let mut before = sqlx::migrate!("./migrations");
+        let older: Vec<_> = before
+            .migrations
+            .iter()
+            .filter(|migration| migration.version < 7)
+            .cloned()
+            .collect();
+        before.migrations = older.into();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO archive_entries (unit_id, server_date, entry_hash, unit_date, \
+             source_id, source_label, action_label, log_msg) VALUES (3023, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ts(entry.server_date))
+        .bind(&hash[..])
+        .bind(entry.unit_date.as_deref())
+        .bind(entry.source_id.as_deref())
+        .bind(entry.source_label.as_deref())
+        .bind(entry.action_label.as_deref())
+        .bind(entry.log_msg.as_deref())
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+
+    let ledger = Ledger::open(&path).await.unwrap();
+    let all = ArchiveFilter::default();
+    assert_eq!(ledger.archive_count(&all).await.unwrap(), 1);
+    let listed: Vec<HashedLogEntry> = (0..3)
+        .map(|occurrence| HashedLogEntry {
+            hash,
+            occurrence,
+            entry: entry.clone(),
+        })
+        .collect();
+    let added = ledger
+        .archive_store_pulled(3023, &listed, at(7))
+        .await
+        .unwrap();
+    assert_eq!(added, 2);
+    let read: Vec<ArchivedEntry> = ledger.archive_entries(&all).try_collect().await.unwrap();
+    assert_eq!(read.len(), 3);
+    assert!(read.iter().all(|item| item.entry == entry));
+}
+
+/// A phone filter matches the same number in E.164 whatever the log's spelling, and not
+/// another country's number that shares its last digits (the old last-nine-digits rule).
+#[tokio::test]
+async fn a_phone_filter_compares_numbers_in_e164() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
+    let logged = [
+        "+46701234567",
+        "0701234567",
+        "46701234567",
+        "+44701234567",
+        "+4670123456",
+        "Informationslogg",
+    ];
+    let entries: Vec<HashedLogEntry> = logged
+        .iter()
+        .enumerate()
+        .map(|(n, source)| HashedLogEntry {
+            hash: [n as u8; 32],
+            occurrence: 0,
+            entry: LogEntry {
+                server_date: at(6),
+                unit_date: None,
+                source_id: Some((*source).to_owned()),
+                source_label: None,
+                action_label: None,
+                log_msg: None,
+            },
+        })
+        .collect();
+    ledger
+        .archive_store_pulled(3023, &entries, at(7))
+        .await
+        .unwrap();
+    for wanted in ["+46701234567", "0046 70-123 45 67"] {
+        let filter = ArchiveFilter {
+            source_id: Some(wanted.to_owned()),
+            ..ArchiveFilter::default()
+        };
+        let found: Vec<ArchivedEntry> =
+            ledger.archive_entries(&filter).try_collect().await.unwrap();
+        let mut sources: Vec<&str> = found
+            .iter()
+            .filter_map(|item| item.entry.source_id.as_deref())
+            .collect();
+        sources.sort_unstable();
+        assert_eq!(
+            sources,
+            ["+46701234567", "0701234567", "46701234567"],
+            "{wanted}"
+        );
+        assert_eq!(ledger.archive_count(&filter).await.unwrap(), 3, "{wanted}");
+    }
+}

@@ -14,6 +14,7 @@ use super::expand::{Occurrence, When};
 use super::zone::Zone;
 use crate::config::{CodePolicy, Preset, SourceConfig};
 use crate::model::{Code, Credentials, Phone, Reservation};
+use crate::redact::mask;
 use crate::sources::normalize_phone;
 
 /// What a source yields: reservations, and each skipped occurrence with its reason.
@@ -58,26 +59,34 @@ static HELPER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(check[- ]?in|check[- ]?out|arrival|departure)\b").expect("constant regex")
 });
 
-fn phones_of(occ: &Occurrence, country: &str) -> Vec<String> {
+/// The guest's phone numbers (at most three, E.164) from labelled DESCRIPTION lines and
+/// `tel:` attendees. A number libphonenumber's rules refuse is left out with a warning that
+/// shows only its last digits: no credential is better than a guessed one.
+fn phones_of(occ: &Occurrence, region: &str, warnings: &mut Vec<String>) -> Vec<String> {
     let mut found = Vec::new();
+    let mut read = |candidate: &str| match normalize_phone(candidate, region) {
+        Ok(phone) => found.push(phone.into_string()),
+        Err(err) => warnings.push(format!(
+            "UID {}: phone number {} left out: {err}",
+            occ.uid,
+            mask(candidate.trim())
+        )),
+    };
     let description = occ.description.as_deref().unwrap_or("");
     for line in description.lines() {
         if !PHONE_LABEL.is_match(line) || LAST4.is_match(line) {
             continue;
         }
         for m in PHONE.find_iter(line) {
-            if let Some(phone) = normalize_phone(m.as_str(), country) {
-                found.push(phone);
-            }
+            read(m.as_str());
         }
     }
     for attendee in occ.attendees.iter() {
         if let Some(tel) = attendee
             .strip_prefix("tel:")
             .or_else(|| attendee.strip_prefix("TEL:"))
-            && let Some(phone) = normalize_phone(tel, country)
         {
-            found.push(phone);
+            read(tel);
         }
     }
     found.dedup();
@@ -261,7 +270,7 @@ pub fn apply(
             );
             continue;
         }
-        let phones = phones_of(&occ, &source.default_country);
+        let phones = phones_of(&occ, &source.default_country, &mut preview.warnings);
         let last4 = occ
             .description
             .as_deref()

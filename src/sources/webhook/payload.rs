@@ -232,12 +232,14 @@ fn phones(
         let text = item
             .as_str()
             .ok_or_else(|| PayloadError::field(format!("{field}[{index}]"), "expected a string"))?;
-        let phone = normalize_phone(text, default_country).ok_or_else(|| {
-            PayloadError::field(
-                format!("{field}[{index}]"),
-                "not a phone number (expected E.164 such as +46701234567, or a national number)",
-            )
-        })?;
+        let phone = normalize_phone(text, default_country)
+            .map_err(|err| {
+                PayloadError::field(
+                    format!("{field}[{index}]"),
+                    format!("{err}; expected E.164 such as +46701234567, or a national number"),
+                )
+            })?
+            .into_string();
         if !phones.contains(&phone) {
             phones.push(phone);
         }

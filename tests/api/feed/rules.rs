@@ -183,7 +183,7 @@ fn generic_rules_phones_helpers_cancelled_and_filters() {
     let guest = &preview.reservations[0];
     assert_eq!(
         guest.credentials.phones,
-        ["+46701234567", "+447700900123", "+46701112233"]
+        ["+46701234567", "+447400123456", "+46701112233"]
     );
     assert!(
         !guest.label.contains("123 45 67") && guest.label.starts_with("Anna Berg"),
