@@ -21,11 +21,16 @@
 //! zone (rounded to the nearest day when the zone is UTC).
 
 mod codes;
+mod dates;
 mod event;
 mod expand;
+mod lines;
 mod rrule;
+mod rule_fix;
+mod rule_text;
 mod rules;
 mod text;
+mod value;
 mod zone;
 
 pub use codes::{derive_code, is_trivial_code};
@@ -57,19 +62,36 @@ pub struct OccurrenceQuery {
     pub window_end: DateTime<Utc>,
 }
 
+/// Warnings kept in full per feed; the rest are counted (a hostile feed must not grow them
+/// without bound).
+pub const MAX_WARNINGS: usize = 1_000;
+
+/// How long reading one feed may take before the read counts as unknown.
+pub const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a whole feed yields.
+pub struct FeedRead {
+    pub occurrences: Vec<Occurrence>,
+    /// The zone floating times and dates were read in.
+    pub zone: Zone,
+    /// Why the result may lack events of the feed (no `END:VCALENDAR`: cut off in transit; a
+    /// cap cut a series or the rest; the parse budget ran out), so that a reader treats it as
+    /// unknown rather than as the whole truth.
+    pub incomplete: Option<String>,
+}
+
 /// Parses and expands a whole feed, one UID group at a time (peak memory stays near the size
 /// of the text plus the occurrences). `floating` chooses the zone of floating times and dates
 /// from the calendar's X-WR-TIMEZONE. Never fails: what cannot be read is skipped with a
-/// warning. The third value says why the result may lack events of the feed (no
-/// `END:VCALENDAR`: cut off in transit; the occurrence cap cut the rest), so that a reader
-/// treats it as unknown rather than as the whole truth.
+/// warning. With a `budget`, reading stops once it is spent and the read is incomplete.
 pub fn expand_feed(
     bytes: &[u8],
     floating: impl FnOnce(Option<&Zone>) -> Zone,
-    window_start: DateTime<Utc>,
-    window_end: DateTime<Utc>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    budget: Option<std::time::Duration>,
     warnings: &mut Vec<String>,
-) -> (Vec<Occurrence>, Zone, Option<String>) {
+) -> FeedRead {
+    let began = std::time::Instant::now();
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
     let mut incomplete = (!blocks.ended)
@@ -85,34 +107,38 @@ pub fn expand_feed(
         zone
     });
     let floating = floating(x_wr_timezone.as_ref());
-    // Block indices by UID, in the order each UID first appears.
-    let mut groups: HashMap<String, usize> = HashMap::new();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    for (index, block) in blocks.events.iter().enumerate() {
-        let key = text::quick_uid(block.text).unwrap_or_else(|| format!("\u{0}block-{index}"));
-        let slot = *groups.entry(key).or_insert_with(|| {
-            members.push(Vec::new());
-            members.len() - 1
-        });
-        members[slot].push(index);
-    }
-    drop(groups);
     let opts = ExpandOptions {
         floating: floating.clone(),
         x_wr_timezone,
-        window_start,
-        window_end,
+        window_start: window.0,
+        window_end: window.1,
         max_per_series: MAX_PER_SERIES,
         max_iterations: MAX_ITERATIONS,
         max_total: MAX_OCCURRENCES,
     };
+    let groups = uid_groups(&blocks.events);
     let mut out = Vec::new();
-    for group in members {
+    let mut costliest: Option<(std::time::Duration, String)> = None;
+    let mut suppressed = 0usize;
+    for (done, group) in groups.iter().enumerate() {
+        // Checked between series (each is bounded by the caps), after the first one, so that
+        // the warning can name the costliest.
+        if let Some(budget) = budget
+            && done > 0
+            && began.elapsed() > budget
+        {
+            let reason = over_budget(budget, done, groups.len(), costliest.as_ref());
+            warnings.push(reason.clone());
+            incomplete = Some(reason);
+            break;
+        }
+        let group_began = std::time::Instant::now();
         let components: Vec<Component> = group
             .iter()
-            .filter_map(|i| blocks.events.get(*i))
+            .filter_map(|i| blocks.events.get(*i as usize))
             .filter_map(|block| event::parse_block(block, &zones, warnings))
             .collect();
+        let first = components.first().map(|c| (c.uid.clone(), c.line));
         // A block whose UID the quick scan misread still groups by its parsed UID.
         let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
         for component in components {
@@ -122,7 +148,19 @@ pub fn expand_feed(
             }
         }
         for (_, list) in by_uid {
-            expand::expand_group(list, &opts, warnings, &mut out);
+            if let Some(why) = expand::expand_group(list, &opts, warnings, &mut out) {
+                incomplete.get_or_insert(why);
+            }
+        }
+        let cost = group_began.elapsed();
+        if let Some((uid, line)) = first
+            && costliest.as_ref().is_none_or(|(most, _)| cost > *most)
+        {
+            costliest = Some((cost, format!("UID {uid} (line {line})")));
+        }
+        if warnings.len() > MAX_WARNINGS {
+            suppressed += warnings.len() - MAX_WARNINGS;
+            warnings.truncate(MAX_WARNINGS);
         }
         if out.len() > opts.max_total {
             out.truncate(opts.max_total);
@@ -135,29 +173,82 @@ pub fn expand_feed(
             break;
         }
     }
+    if suppressed > 0 {
+        warnings.push(format!("{suppressed} more warnings (not listed)"));
+    }
     expand::sort_occurrences(&mut out);
-    (out, floating, incomplete)
+    FeedRead {
+        occurrences: out,
+        zone: floating,
+        incomplete,
+    }
 }
 
-fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
-    if blocks.timezones.is_empty() {
-        return zone::ZoneTable::default();
+fn over_budget(
+    budget: std::time::Duration,
+    done: usize,
+    total: usize,
+    costliest: Option<&(std::time::Duration, String)>,
+) -> String {
+    let most = costliest
+        .map(|(cost, what)| {
+            format!(
+                "; the costliest series was {what} ({} ms)",
+                cost.as_millis()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "reading the feed took longer than its {} s budget: stopped after {done} of {total} \
+         events{most}",
+        budget.as_secs_f64()
+    )
+}
+
+/// Block indices grouped by raw UID, groups in the order each UID first appears. A block
+/// without a UID is a group of its own.
+fn uid_groups(events: &[text::Block<'_>]) -> Vec<Vec<u32>> {
+    let mut slots: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::new();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (index, block) in events.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        match text::quick_uid(block.text) {
+            Some(uid) => {
+                let slot = *slots.entry(uid).or_insert_with(|| {
+                    groups.push(Vec::with_capacity(1));
+                    groups.len() - 1
+                });
+                groups[slot].push(index);
+            }
+            None => groups.push(vec![index]),
+        }
     }
-    let mut calendar = String::from("BEGIN:VCALENDAR\r\n");
+    groups
+}
+
+/// Each VTIMEZONE block is read on its own, so that a broken one spoils no other and each
+/// keeps the calendar it belongs to.
+fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
+    let mut table = zone::ZoneTable::default();
     for block in &blocks.timezones {
+        let mut calendar = String::with_capacity(block.text.len() + 40);
+        calendar.push_str("BEGIN:VCALENDAR\r\n");
         calendar.push_str(block.text);
         if !block.text.ends_with('\n') {
             calendar.push_str("\r\n");
         }
-    }
-    calendar.push_str("END:VCALENDAR\r\n");
-    match calcard::Parser::new(&calendar).entry() {
-        calcard::Entry::ICalendar(parsed) => zone::ZoneTable::from_components(&parsed.components),
-        _ => {
-            warnings.push("the feed's VTIMEZONE blocks could not be read".to_owned());
-            zone::ZoneTable::default()
+        calendar.push_str("END:VCALENDAR\r\n");
+        match calcard::Parser::new(&calendar).entry() {
+            calcard::Entry::ICalendar(parsed) => {
+                table.add_components(block.calendar, &parsed.components, warnings)
+            }
+            _ => warnings.push(format!(
+                "line {}: VTIMEZONE could not be read; ignored",
+                block.line
+            )),
         }
     }
+    table
 }
 
 /// Occurrences of a feed's text in a window (the `feed occurrences` command). Floating times
@@ -167,14 +258,14 @@ pub fn occurrences_from_text(
     query: &OccurrenceQuery,
 ) -> (Vec<Occurrence>, Vec<String>) {
     let mut warnings = Vec::new();
-    let (occurrences, _, _) = expand_feed(
+    let read = expand_feed(
         bytes,
         |_| query.floating.clone(),
-        query.window_start,
-        query.window_end,
+        (query.window_start, query.window_end),
+        None,
         &mut warnings,
     );
-    (occurrences, warnings)
+    (read.occurrences, warnings)
 }
 
 /// What turning a feed into reservations needs besides the source's own config.
@@ -221,21 +312,32 @@ pub fn source_zone(
     }
 }
 
-/// Every reservation the feed yields for this source, with what was skipped and why.
+/// Every reservation the feed yields for this source, with what was skipped and why, read
+/// within [`PARSE_BUDGET`].
 pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext<'_>) -> Preview {
+    preview_within(bytes, source, ctx, PARSE_BUDGET)
+}
+
+/// [`preview_from_bytes`] with its own parse budget: a feed that takes longer is an
+/// incomplete read (unknown), with a warning naming its costliest series.
+pub fn preview_within(
+    bytes: &[u8],
+    source: &SourceConfig,
+    ctx: &RuleContext<'_>,
+    budget: std::time::Duration,
+) -> Preview {
     let mut warnings = Vec::new();
-    let (window_start, window_end) = ctx.window();
-    let (occurrences, zone, incomplete) = expand_feed(
+    let read = expand_feed(
         bytes,
         |x_wr| source_zone(source, x_wr, ctx),
-        window_start,
-        window_end,
+        ctx.window(),
+        Some(budget),
         &mut warnings,
     );
-    let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
+    let mut preview = rules::apply(read.occurrences, source, &read.zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);
     preview.warnings = warnings;
-    preview.incomplete = incomplete;
+    preview.incomplete = read.incomplete;
     preview
 }
 
