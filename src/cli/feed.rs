@@ -13,7 +13,7 @@ use crate::config::{
     parse_duration,
 };
 use crate::sources::ical::{
-    self, Occurrence, OccurrenceQuery, Preview, RuleContext, Zone, looks_like_calendar,
+    self, OccurrenceQuery, Preview, RuleContext, Zone, looks_like_calendar,
 };
 
 #[derive(Debug, Subcommand)]
@@ -163,70 +163,7 @@ fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError>
     // Streamed one object at a time: a big feed never exists twice in memory.
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    write_occurrences(&mut out, &found).map_err(|err| CliError::Other(err.into()))
-}
-
-/// The JSON array `feed occurrences` prints: one object per line, keys in the order of
-/// [`occurrence_json`], written without building a JSON tree.
-pub fn write_occurrences(
-    out: &mut impl std::io::Write,
-    found: &[Occurrence],
-) -> std::io::Result<()> {
-    let mut line: Vec<u8> = Vec::with_capacity(512);
-    out.write_all(b"[")?;
-    for (i, occ) in found.iter().enumerate() {
-        line.clear();
-        line.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-        occurrence_line(occ, &mut line)?;
-        out.write_all(&line)?;
-    }
-    out.write_all(if found.is_empty() { b"]\n" } else { b"\n]\n" })?;
-    out.flush()
-}
-
-fn occurrence_line(occ: &Occurrence, line: &mut Vec<u8>) -> std::io::Result<()> {
-    let flag = |on: bool| if on { &b"true"[..] } else { &b"false"[..] };
-    line.extend_from_slice(b"{\"all_day\":");
-    line.extend_from_slice(flag(occ.all_day));
-    line.extend_from_slice(b",\"end\":\"");
-    occ.end.write_to(line);
-    line.extend_from_slice(b"\",\"floating\":");
-    line.extend_from_slice(flag(occ.floating));
-    line.extend_from_slice(b",\"recurrence_id\":");
-    match occ.recurrence_id {
-        Some(rid) => {
-            line.push(b'"');
-            rid.write_to(line);
-            line.push(b'"');
-        }
-        None => line.extend_from_slice(b"null"),
-    }
-    line.extend_from_slice(b",\"start\":\"");
-    occ.start.write_to(line);
-    line.extend_from_slice(b"\",\"status\":");
-    serde_json::to_writer(&mut *line, &occ.status)?;
-    line.extend_from_slice(b",\"summary\":");
-    serde_json::to_writer(&mut *line, &occ.summary)?;
-    line.extend_from_slice(b",\"uid\":");
-    serde_json::to_writer(&mut *line, &occ.uid)?;
-    line.push(b'}');
-    Ok(())
-}
-
-/// The exact shape other calendar libraries are checked against (the reference the fast
-/// writer is tested against).
-#[cfg(test)]
-fn occurrence_json(occ: &Occurrence) -> serde_json::Value {
-    json!({
-        "uid": occ.uid,
-        "recurrence_id": occ.recurrence_id.map(|r| r.to_string()),
-        "start": occ.start.to_string(),
-        "end": occ.end.to_string(),
-        "all_day": occ.all_day,
-        "floating": occ.floating,
-        "summary": occ.summary,
-        "status": occ.status,
-    })
+    ical::write_occurrences(&mut out, &found).map_err(|err| CliError::Other(err.into()))
 }
 
 fn parse_flag<T>(flag: &str, text: &str, options: &[(&str, T)]) -> Result<T, CliError>
@@ -496,54 +433,5 @@ fn print_preview(preview: &Preview, name: &str, show: bool, context: &Context) {
                 s.reason
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::ical::When;
-
-    #[test]
-    fn the_fast_writer_prints_what_serde_json_prints() {
-        let at = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .expect("test instant")
-                .with_timezone(&Utc)
-        };
-        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date");
-        let timed = Occurrence {
-            uid: "a\"b\\c\u{1}é".into(),
-            recurrence_id: Some(When::Instant(at("2025-03-07T09:05:01Z"))),
-            start: When::Instant(at("0999-12-31T23:59:59Z")),
-            end: When::Instant(at("2025-03-07T10:00:00Z")),
-            all_day: false,
-            floating: true,
-            summary: Some("line\nbreak\ttab".into()),
-            description: None,
-            status: Some(ical::Status::Cancelled),
-            attendees: Vec::new().into(),
-            start_utc: at("2025-03-07T09:05:01Z"),
-            end_utc: at("2025-03-07T10:00:00Z"),
-        };
-        let all_day = Occurrence {
-            recurrence_id: None,
-            start: When::Date(date("2025-01-09")),
-            end: When::Date(date("2025-01-10")),
-            all_day: true,
-            floating: false,
-            summary: None,
-            status: None,
-            ..timed.clone()
-        };
-        let list = [timed, all_day];
-        let mut fast = Vec::new();
-        write_occurrences(&mut fast, &list).expect("written");
-        let reference: Vec<String> = list
-            .iter()
-            .map(|o| serde_json::to_string(&occurrence_json(o)).expect("json"))
-            .collect();
-        let expected = format!("[\n  {}\n]\n", reference.join(",\n  "));
-        assert_eq!(String::from_utf8(fast).expect("utf-8"), expected);
     }
 }
