@@ -2,23 +2,42 @@
 //! window → reservations (the source's rules).
 //!
 //! Broken input: nothing fails the whole feed. Each case is skipped or repaired with a warning
-//! naming the UID and the line where its VEVENT begins:
+//! naming the UID and the line where its VEVENT begins (every repair says what it assumed):
 //! - invalid UTF-8 is replaced, NUL bytes dropped, a UTF-8 or UTF-16 BOM honoured;
-//! - a VEVENT without END:VEVENT ends where the next block begins;
+//! - a VEVENT without END:VEVENT ends where the next block (or VCALENDAR) begins; one with
+//!   components nested more than `text::MAX_NESTING` deep is skipped;
 //! - no UID: a stable one is made from the block's content; no readable DTSTART: skipped
 //!   (an override falls back to its RECURRENCE-ID); a second DTSTART is ignored;
-//! - DTEND before DTSTART: swapped; DTEND of another value type: converted to DTSTART's;
+//! - date values are read from the VEVENT's own lines (`dates`, `value`): `T1300Z` (no
+//!   seconds), ISO 8601 dashes and colons, numeric offsets are read as meant; a value whose
+//!   type contradicts its `VALUE=` parameter keeps its own type;
+//! - DTEND of another value type: converted to DTSTART's; a floating DTEND is read in
+//!   DTSTART's zone and a floating DTSTART in DTEND's; an end before a start of its own kind is
+//!   swapped with it (as python's recurring-ical-events does), one of another kind dropped;
 //! - a negative or absurd DURATION (`P999999999999999999W`) is ignored (checked arithmetic);
-//! - an unreadable RRULE (COUNT=-1, typos) keeps DTSTART and RDATE only; COUNT=0 is ignored;
+//! - RRULE (`rule_text`): a bad part (`COUNT=-1`, a typo, `\;`) is dropped and the rest kept;
+//!   no readable FREQ keeps DTSTART and RDATE only; COUNT=0 is ignored; a non-Gregorian RSCALE
+//!   (or SKIP other than OMIT) refuses the whole series;
 //! - an unknown TZID is read as floating; UNTIL before DTSTART leaves DTSTART alone;
 //! - an override whose RECURRENCE-ID is no occurrence of its series is dropped; overrides
-//!   without a series stand alone.
+//!   without a series stand alone; a DATE RECURRENCE-ID on a timed series names that day's
+//!   occurrence.
+//!
+//! RRULE semantics are RFC 5545's and libical's where calcard's engine (a port of
+//! python-dateutil) differs (`rule_fix`): DTSTART counts toward COUNT even when the rule does
+//! not produce it; BYWEEKNO alone takes DTSTART's weekday; a WEEKLY BYSETPOS picks within the
+//! whole first week; BYHOUR/BYMINUTE/BYSECOND are ignored on an all-day series. Rules that can
+//! never match (`BYMONTH=2;BYMONTHDAY=30`) are found without iterating.
 //!
 //! Times: floating values are read in X-WR-TIMEZONE, else the caller's zone; a UTC DTSTART
 //! with an RRULE repeats on the wall clock of X-WR-TIMEZONE when there is one; a local time in
 //! a spring-forward gap takes the offset before the gap, an ambiguous one the first instant.
 //! An all-day series with a UTC UNTIL (Outlook) counts the day UNTIL falls on in the calendar's
-//! zone (rounded to the nearest day when the zone is UTC).
+//! zone (rounded to the nearest day when the zone is UTC). A TZID is read with its own
+//! VCALENDAR's VTIMEZONE (the first of that TZID there) when a file holds several.
+//!
+//! Unknown reads: a feed cut off in transit, a series or the whole feed at its cap, or a read
+//! over [`PARSE_BUDGET`] is `incomplete`, so that the pass keeps what it has.
 
 mod codes;
 mod dates;
@@ -118,18 +137,18 @@ pub fn expand_feed(
         max_iterations: MAX_ITERATIONS,
         max_total: MAX_OCCURRENCES,
     };
-    let groups = uid_groups(&blocks.events);
+    let (order, total) = uid_groups(&blocks.events);
     let mut out = Vec::new();
     let mut costliest: Option<(std::time::Duration, String)> = None;
     let mut suppressed = 0usize;
-    for (done, group) in groups.iter().enumerate() {
+    for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
         // Checked between series (each is bounded by the caps), after the first one, so that
         // the warning can name the costliest.
         if let Some(budget) = budget
             && done > 0
             && began.elapsed() > budget
         {
-            let reason = over_budget(budget, done, groups.len(), costliest.as_ref());
+            let reason = over_budget(budget, done, total, costliest.as_ref());
             warnings.push(reason.clone());
             incomplete = Some(reason);
             break;
@@ -137,7 +156,7 @@ pub fn expand_feed(
         let group_began = std::time::Instant::now();
         let components: Vec<Component> = group
             .iter()
-            .filter_map(|i| blocks.events.get(*i as usize))
+            .filter_map(|(_, i)| blocks.events.get(*i as usize))
             .filter_map(|block| event::parse_block(block, &zones, warnings))
             .collect();
         let first = components.first().map(|c| (c.uid.clone(), c.line));
@@ -207,25 +226,26 @@ fn over_budget(
     )
 }
 
-/// Block indices grouped by raw UID, groups in the order each UID first appears. A block
-/// without a UID is a group of its own.
-fn uid_groups(events: &[text::Block<'_>]) -> Vec<Vec<u32>> {
-    let mut slots: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::new();
-    let mut groups: Vec<Vec<u32>> = Vec::new();
+/// `(group, block index)` pairs sorted into runs, one run per raw UID in the order each UID
+/// first appears (8 bytes a block, whatever the feed holds), and the number of runs. A block
+/// without a UID is a run of its own.
+fn uid_groups(events: &[text::Block<'_>]) -> (Vec<(u32, u32)>, usize) {
+    let mut slots: HashMap<std::borrow::Cow<'_, str>, u32> = HashMap::new();
+    let mut runs = 0u32;
+    let mut fresh = || {
+        runs = runs.saturating_add(1);
+        runs - 1
+    };
+    let mut order = Vec::with_capacity(events.len());
     for (index, block) in events.iter().enumerate() {
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        match text::quick_uid(block.text) {
-            Some(uid) => {
-                let slot = *slots.entry(uid).or_insert_with(|| {
-                    groups.push(Vec::with_capacity(1));
-                    groups.len() - 1
-                });
-                groups[slot].push(index);
-            }
-            None => groups.push(vec![index]),
-        }
+        let group = match text::quick_uid(block.text) {
+            Some(uid) => *slots.entry(uid).or_insert_with(&mut fresh),
+            None => fresh(),
+        };
+        order.push((group, u32::try_from(index).unwrap_or(u32::MAX)));
     }
-    groups
+    order.sort_unstable();
+    (order, runs as usize)
 }
 
 /// Each VTIMEZONE block is read on its own, so that a broken one spoils no other and each

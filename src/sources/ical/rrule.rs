@@ -8,7 +8,7 @@ use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarFrequency,
     ICalendarProperty, ICalendarRecurrenceRule, ICalendarValue,
 };
-use chrono::{Datelike, Duration, Months, NaiveDateTime, Timelike};
+use chrono::{Datelike, Duration, Months, NaiveDateTime, NaiveTime, Timelike};
 
 use super::rule_fix;
 use super::zone::Zone;
@@ -102,6 +102,12 @@ pub fn expand_rule(
         .map(|event| event.start.naive_local())
         .filter(|s| *s >= start && *s <= cutoff)
         .collect();
+    if clock.zone.is_none() {
+        // An all-day series has one instance a day, whatever times the rule makes.
+        for at in &mut starts {
+            *at = at.date().and_time(NaiveTime::MIN);
+        }
+    }
     starts.sort_unstable();
     starts.dedup();
     if let Some(count) = count {

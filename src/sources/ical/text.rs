@@ -101,7 +101,7 @@ struct Splitter<'a, 'w> {
     unterminated: usize,
 }
 
-impl<'a> Splitter<'a, '_> {
+impl Splitter<'_, '_> {
     fn warn(&mut self, message: impl FnOnce() -> String) {
         self.unterminated += 1;
         if self.unterminated <= MAX_SPLIT_WARNINGS {

@@ -157,6 +157,15 @@ fn rrule_parts_mean_what_rfc_5545_and_libical_say() {
         warned(&warnings, "byhour-on-date", "BYHOUR"),
         "{warnings:?}"
     );
+    // A sub-daily rule on an all-day series: one occurrence a day, not 24 identical ones.
+    assert_eq!(
+        times_of(&found, "hourly-on-date"),
+        pairs(&[
+            ("2024-03-01", "2024-03-02"),
+            ("2024-03-02", "2024-03-03"),
+            ("2024-03-03", "2024-03-04"),
+        ])
+    );
 }
 
 #[test]
