@@ -55,6 +55,15 @@ pub fn expand_rule(
     }
     let mut until = cutoff;
     if let Some(given) = &rule.until {
+        match (given.has_time(), clock.zone.is_some()) {
+            (true, false) => notes.push(
+                "RRULE UNTIL is a date-time on an all-day series; read by its day".to_owned(),
+            ),
+            (false, true) => notes.push(
+                "RRULE UNTIL is a date on a timed series; read as the end of that day".to_owned(),
+            ),
+            _ => {}
+        }
         let local = until_local(given, clock).ok_or("UNTIL is not a valid date")?;
         until = until.min(local);
     }

@@ -24,11 +24,14 @@ pub fn adjust(
         rule.bysecond.clear();
         notes.push("RRULE BYHOUR/BYMINUTE/BYSECOND ignored: the series is all day".to_owned());
     }
-    if !rule.byweekno.is_empty()
-        && rule.byday.is_empty()
-        && rule.bymonthday.is_empty()
-        && rule.byyearday.is_empty()
-    {
+    if !rule.byweekno.is_empty() {
+        take_start_weekday(rule, start);
+    }
+}
+
+/// Makes the weekday "derived from DTSTART" explicit when no other part names the days.
+fn take_start_weekday(rule: &mut ICalendarRecurrenceRule, start: NaiveDateTime) {
+    if rule.byday.is_empty() && rule.bymonthday.is_empty() && rule.byyearday.is_empty() {
         rule.byday.push(ICalendarDay {
             ordwk: None,
             weekday: weekday_of(start.date()),
@@ -36,7 +39,7 @@ pub fn adjust(
     }
 }
 
-pub fn weekday_of(day: NaiveDate) -> ICalendarWeekday {
+fn weekday_of(day: NaiveDate) -> ICalendarWeekday {
     match day.weekday() {
         Weekday::Mon => ICalendarWeekday::Monday,
         Weekday::Tue => ICalendarWeekday::Tuesday,
@@ -58,25 +61,8 @@ pub fn whole_first_week(
     if rule.freq != ICalendarFrequency::Weekly || rule.bysetpos.is_empty() {
         return None;
     }
-    if rule.byday.is_empty()
-        && rule.bymonthday.is_empty()
-        && rule.byyearday.is_empty()
-        && rule.byweekno.is_empty()
-    {
-        rule.byday.push(ICalendarDay {
-            ordwk: None,
-            weekday: weekday_of(start.date()),
-        });
-    }
-    let wkst = match rule.wkst {
-        Some(ICalendarWeekday::Sunday) => Weekday::Sun,
-        Some(ICalendarWeekday::Tuesday) => Weekday::Tue,
-        Some(ICalendarWeekday::Wednesday) => Weekday::Wed,
-        Some(ICalendarWeekday::Thursday) => Weekday::Thu,
-        Some(ICalendarWeekday::Friday) => Weekday::Fri,
-        Some(ICalendarWeekday::Saturday) => Weekday::Sat,
-        _ => Weekday::Mon,
-    };
+    take_start_weekday(rule, start);
+    let wkst: Weekday = rule.wkst.unwrap_or(ICalendarWeekday::Monday).into();
     let back = (7 + start.weekday().num_days_from_monday() - wkst.num_days_from_monday()) % 7;
     start.checked_sub_signed(chrono::Duration::days(i64::from(back)))
 }

@@ -60,16 +60,16 @@ pub fn parse_rule(
             },
             "UNTIL" => match until(value, &mut until_notes) {
                 Some(at) => rule.until = Some(at),
-                None => bad("is not a date or date-time"),
+                None => bad("is not a date or date-time; that part was ignored"),
             },
             "COUNT" => match value.parse::<i64>() {
                 Ok(0) => return Err(RuleRefusal::CountZero),
                 Ok(n) if n > 0 => rule.count = Some(u32::try_from(n).unwrap_or(u32::MAX)),
-                _ => bad("is not a positive number"),
+                _ => bad("is not a positive number; that part was ignored"),
             },
             "INTERVAL" => match value.parse::<u16>() {
                 Ok(n) if n > 0 => rule.interval = Some(n),
-                _ => bad("is not a positive number"),
+                _ => bad("is not a positive number; that part was ignored"),
             },
             "BYSECOND" => rule.bysecond = numbers(value, 0, 60, false, &mut bad),
             "BYMINUTE" => rule.byminute = numbers(value, 0, 59, false, &mut bad),
@@ -88,7 +88,7 @@ pub fn parse_rule(
             "BYDAY" => rule.byday = days(value, &mut bad),
             "WKST" => match weekday(value) {
                 Some(day) => rule.wkst = Some(day),
-                None => bad("is not a weekday"),
+                None => bad("is not a weekday; that part was ignored"),
             },
             "RSCALE" => {
                 if !value.eq_ignore_ascii_case("GREGORIAN") {
@@ -162,7 +162,14 @@ fn numbers<T: TryFrom<i64>>(
         }
     }
     if dropped {
-        bad(&format!("has values outside {min}..{max}"));
+        bad(&format!(
+            "has values outside {min}..{max}; they were dropped{}",
+            if out.is_empty() {
+                " (so was the part)"
+            } else {
+                ""
+            }
+        ));
     }
     out
 }
@@ -188,7 +195,11 @@ fn days(value: &str, bad: &mut dyn FnMut(&str)) -> Vec<ICalendarDay> {
         }
     }
     if dropped {
-        bad("has entries that are not [±n]MO..SU");
+        bad(if out.is_empty() {
+            "names no weekday ([±n]MO..SU); that part was ignored"
+        } else {
+            "has entries that are not [±n]MO..SU; they were dropped"
+        });
     }
     out
 }

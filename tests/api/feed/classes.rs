@@ -306,6 +306,19 @@ fn every_repaired_value_is_warned_about() {
         warned(&warnings, "date-end-on-timed", "DTEND is a date"),
         "{warnings:?}"
     );
+    // A UTC UNTIL on an all-day series counts by its day, and says so.
+    assert_eq!(
+        times_of(&found, "until-date-time-on-date"),
+        pairs(&[
+            ("2024-01-10", "2024-01-11"),
+            ("2024-01-11", "2024-01-12"),
+            ("2024-01-12", "2024-01-13"),
+        ])
+    );
+    assert!(
+        warned(&warnings, "until-date-time-on-date", "UNTIL is a date-time"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
