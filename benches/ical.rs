@@ -1,15 +1,18 @@
 //! Parse + expand a generated feed of 20,000 events (10 % recurring, several zones) in the
-//! default window (now − 1 day to now + 180 days). Reports MB/s and events/s.
+//! default window (now − 1 day to now + 180 days). Reports MB/s and events/s. `cli_path` is
+//! what `flexysync feed occurrences --from 2025-09-01 --to 2026-09-01` does with that feed:
+//! parse, expand a one-year window and write the JSON array.
 //!
 //! `ICAL_BENCH_WRITE=path cargo bench --bench ical` also writes the feed to `path`, for the
-//! python comparison (benches/ical_python.py) and a peak-memory run of `feed occurrences`.
+//! python comparison (`benches/ical_python.py FILE 2025-09-01 2026-09-01 --versus
+//! target/release/flexysync`) and a peak-memory run of `feed occurrences`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use flexysync::sources::ical::{OccurrenceQuery, Zone, occurrences_from_text};
+use flexysync::sources::ical::{OccurrenceQuery, Zone, occurrences_from_text, write_occurrences};
 
 const EVENTS: usize = 20_000;
 const ZONES: [&str; 5] = [
@@ -110,6 +113,32 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("parse_expand_events", |b| {
         b.iter(|| occurrences_from_text(black_box(feed.as_bytes()), black_box(&query)))
+    });
+    let year = OccurrenceQuery {
+        floating: Zone::Utc,
+        window_start: Utc
+            .with_ymd_and_hms(2025, 9, 1, 0, 0, 0)
+            .single()
+            .expect("from"),
+        window_end: Utc
+            .with_ymd_and_hms(2026, 9, 1, 0, 0, 0)
+            .single()
+            .expect("to"),
+    };
+    let mut sink = Vec::with_capacity(16 << 20);
+    let (found, _) = occurrences_from_text(feed.as_bytes(), &year);
+    eprintln!(
+        "cli_path: {} occurrences in the one-year window",
+        found.len()
+    );
+    group.throughput(Throughput::Bytes(feed.len() as u64));
+    group.bench_function("cli_path", |b| {
+        b.iter(|| {
+            sink.clear();
+            let (found, _) = occurrences_from_text(black_box(feed.as_bytes()), &year);
+            write_occurrences(&mut sink, &found).expect("written to memory");
+            black_box(sink.len())
+        })
     });
     group.finish();
 }

@@ -15,7 +15,7 @@ use crate::config::{
     parse_duration,
 };
 use crate::sources::ical::{
-    self, Occurrence, OccurrenceQuery, Preview, RuleContext, Zone, looks_like_calendar,
+    self, OccurrenceQuery, Preview, RuleContext, Zone, looks_like_calendar,
 };
 use crate::text::{EVENT, RESERVATION, count};
 
@@ -171,33 +171,9 @@ fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError>
         eprintln!("warning: {}: {warning}", args.file.display());
     }
     // Streamed one object at a time: a big feed never exists twice in memory.
-    use std::io::Write as _;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>| -> std::io::Result<()> {
-        out.write_all(b"[")?;
-        for (i, occ) in found.iter().enumerate() {
-            out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
-            serde_json::to_writer(&mut *out, &occurrence_json(occ))?;
-        }
-        out.write_all(if found.is_empty() { b"]\n" } else { b"\n]\n" })?;
-        out.flush()
-    };
-    write(&mut out).map_err(|err| CliError::Other(err.into()))
-}
-
-/// The exact shape other calendar libraries are checked against.
-pub fn occurrence_json(occ: &Occurrence) -> serde_json::Value {
-    json!({
-        "uid": occ.uid,
-        "recurrence_id": occ.recurrence_id.map(|r| r.to_string()),
-        "start": occ.start.to_string(),
-        "end": occ.end.to_string(),
-        "all_day": occ.all_day,
-        "floating": occ.floating,
-        "summary": occ.summary,
-        "status": occ.status,
-    })
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    ical::write_occurrences(&mut out, &found).map_err(|err| CliError::Other(err.into()))
 }
 
 /// A clap parser for a config [`Choice`]: the same words as the config file, listed in the

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use calcard::common::PartialDateTime;
 use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarDuration, ICalendarEntry,
-    ICalendarParameterName, ICalendarPeriod, ICalendarProperty, ICalendarRecurrenceRule,
-    ICalendarStatus, ICalendarValue,
+    ICalendarParameterName, ICalendarProperty, ICalendarRecurrenceRule, ICalendarStatus,
+    ICalendarValue,
 };
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::dates;
 use super::text::Block;
 use super::zone::{Zone, ZoneTable};
 
@@ -90,6 +90,8 @@ pub struct Component {
     pub status: Option<Status>,
     /// ATTENDEE values (mailto:, tel:) and their CN parameters.
     pub attendees: Arc<[String]>,
+    /// Why the whole series must not be booked (a non-Gregorian RSCALE).
+    pub refused: Option<String>,
 }
 
 /// Parses one VEVENT block. `None` (with a warning) when it cannot be read at all.
@@ -143,8 +145,6 @@ fn from_component(
         }
     };
     let at = |what: &str| format!("UID {uid} (line {}): {what}", block.line);
-    let mut start: Option<Moment> = None;
-    let mut end_moment = None;
     let mut duration = None;
     let mut attendees: Vec<String> = Vec::new();
     let mut out = Component {
@@ -165,95 +165,16 @@ fn from_component(
         description: None,
         status: None,
         attendees: Arc::from(Vec::new()),
+        refused: None,
     };
     for entry in &component.entries {
         match entry.name {
-            ICalendarProperty::Dtstart => match moment(entry, zones) {
-                Ok(m) if matches!(m.clock, Clock::Floating) && entry.tz_id().is_some() => {
-                    warnings.push(at(&format!(
-                        "TZID {:?} is not a known zone; its times are read as floating",
-                        entry.tz_id().unwrap_or_default()
-                    )));
-                    start = start.or(Some(m));
-                }
-                Ok(m) if start.is_none() => start = Some(m),
-                Ok(_) => warnings.push(at("a second DTSTART was ignored")),
-                Err(why) => warnings.push(at(&format!("DTSTART {why}"))),
-            },
-            ICalendarProperty::Dtend => match moment(entry, zones) {
-                Ok(m) => end_moment = Some(m),
-                Err(why) => warnings.push(at(&format!("DTEND {why}; ignored"))),
-            },
             ICalendarProperty::Duration => match entry.values.first() {
                 Some(ICalendarValue::Duration(d)) => match span(d) {
                     Some(s) => duration = Some(s),
                     None => warnings.push(at("DURATION is negative or too large; ignored")),
                 },
                 _ => warnings.push(at("DURATION is not a duration; ignored")),
-            },
-            ICalendarProperty::Rrule => match entry.values.first() {
-                Some(ICalendarValue::RecurrenceRule(rule)) => {
-                    if rule.count == Some(0) {
-                        warnings.push(at("RRULE with COUNT=0 ignored"));
-                    } else {
-                        out.rrules.push((**rule).clone());
-                    }
-                }
-                _ => warnings.push(at("RRULE could not be read; only DTSTART and RDATE count")),
-            },
-            ICalendarProperty::Rdate => {
-                let tzid = entry.tz_id();
-                let is_date = value_is_date(entry);
-                for value in &entry.values {
-                    match value {
-                        ICalendarValue::PartialDateTime(dt) => {
-                            match to_moment(dt, tzid, is_date, zones) {
-                                Ok(m) => out.rdates.push(RDate {
-                                    start: m,
-                                    end: None,
-                                }),
-                                Err(why) => warnings.push(at(&format!("RDATE {why}; ignored"))),
-                            }
-                        }
-                        ICalendarValue::Period(period) => {
-                            if let Some(rdate) = period_rdate(period, tzid, zones) {
-                                out.rdates.push(rdate);
-                            } else {
-                                warnings.push(at("RDATE period could not be read; ignored"));
-                            }
-                        }
-                        _ => warnings.push(at("RDATE value could not be read; ignored")),
-                    }
-                }
-            }
-            ICalendarProperty::Exdate => {
-                let tzid = entry.tz_id();
-                let is_date = value_is_date(entry);
-                for value in &entry.values {
-                    match value {
-                        ICalendarValue::PartialDateTime(dt) => {
-                            match to_moment(dt, tzid, is_date, zones) {
-                                Ok(m) => out.exdates.push(m),
-                                Err(why) => warnings.push(at(&format!("EXDATE {why}; ignored"))),
-                            }
-                        }
-                        _ => warnings.push(at("EXDATE value could not be read; ignored")),
-                    }
-                }
-            }
-            ICalendarProperty::RecurrenceId => match moment(entry, zones) {
-                Ok(m) => {
-                    out.this_and_future = entry.params.iter().any(|p| {
-                        p.name == ICalendarParameterName::Range
-                            // calcard keeps RANGE=THISANDFUTURE as a boolean.
-                            && p.value.as_text().is_none_or(|v| {
-                                v.eq_ignore_ascii_case("THISANDFUTURE")
-                                    || v.eq_ignore_ascii_case("TRUE")
-                            })
-                    });
-                    out.recurrence_id = Some(m);
-                }
-                Err(why) => warnings.push(at(&format!("RECURRENCE-ID {why}; ignored"))),
             },
             ICalendarProperty::Sequence => {
                 if let Some(ICalendarValue::Integer(n)) = entry.values.first() {
@@ -293,69 +214,27 @@ fn from_component(
             _ => {}
         }
     }
-    let Some(start) = start.or_else(|| out.recurrence_id.clone()) else {
+    let zones = zones.in_calendar(block.calendar);
+    let dated = dates::read(block.text, &zones, &at, warnings, &mut out);
+    if let Some(scale) = dated.refused_rscale {
+        out.refused = Some(format!(
+            "RRULE has RSCALE={scale} (RFC 7529): non-Gregorian rules are not supported, so the \
+             series was refused rather than booked on the wrong days"
+        ));
+    }
+    let Some(start) = dated.start.or_else(|| out.recurrence_id.clone()) else {
         warnings.push(at("VEVENT has no readable DTSTART; skipped"));
         return None;
     };
     let mut start = start;
-    out.end = match (end_moment, duration) {
-        (Some(end), _) => match fit_end(&start, end, &at, warnings) {
-            Some(end) if before(&end, &start) => {
-                let end = std::mem::replace(&mut start, end);
-                Some(EndSpec::At(end))
-            }
-            other => other.map(EndSpec::At),
-        },
+    out.end = match (dated.end, duration) {
+        (Some(end), _) => dates::fit_end(&mut start, end, &at, warnings).map(EndSpec::At),
         (None, Some(span)) => Some(EndSpec::For(span)),
         (None, None) => None,
     };
     out.start = start;
     out.attendees = Arc::from(attendees);
     Some(out)
-}
-
-/// DTEND repaired to DTSTART's value type; an end before the start is dropped.
-fn fit_end(
-    start: &Moment,
-    end: Moment,
-    at: &dyn Fn(&str) -> String,
-    warnings: &mut Vec<String>,
-) -> Option<Moment> {
-    let end = match (start.is_date(), end.is_date()) {
-        (true, false) => {
-            // A DATE-TIME end on an all-day event: the day it falls in, rounded up.
-            let mut date = end.naive.date();
-            if end.naive.time() != NaiveTime::MIN {
-                date = date.succ_opt()?;
-            }
-            Moment {
-                naive: date.and_time(NaiveTime::MIN),
-                clock: Clock::Date,
-            }
-        }
-        (false, true) => Moment {
-            naive: end.naive,
-            clock: start.clock.clone(),
-        },
-        _ => end,
-    };
-    let utc_zone = Zone::Utc;
-    let ordered = match (start.to_utc(&utc_zone), end.to_utc(&utc_zone)) {
-        (Some(s), Some(e)) => e >= s,
-        _ => true,
-    };
-    if !ordered {
-        warnings.push(at("DTEND is before DTSTART; the two were swapped"));
-        return Some(end);
-    }
-    Some(end)
-}
-
-fn before(a: &Moment, b: &Moment) -> bool {
-    match (a.to_utc(&Zone::Utc), b.to_utc(&Zone::Utc)) {
-        (Some(a), Some(b)) => a < b,
-        _ => false,
-    }
 }
 
 fn text(entry: &ICalendarEntry) -> Option<&str> {
@@ -370,83 +249,8 @@ fn value_text(value: &ICalendarValue) -> Option<&str> {
     }
 }
 
-fn value_is_date(entry: &ICalendarEntry) -> bool {
-    entry.params.iter().any(|p| {
-        p.name == ICalendarParameterName::Value
-            && p.value
-                .as_text()
-                .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
-    })
-}
-
-fn moment(entry: &ICalendarEntry, zones: &ZoneTable) -> Result<Moment, String> {
-    match entry.values.first() {
-        Some(ICalendarValue::PartialDateTime(dt)) => {
-            to_moment(dt, entry.tz_id(), value_is_date(entry), zones)
-        }
-        _ => Err("is not a date or date-time".to_owned()),
-    }
-}
-
-fn to_moment(
-    dt: &PartialDateTime,
-    tzid: Option<&str>,
-    value_date: bool,
-    zones: &ZoneTable,
-) -> Result<Moment, String> {
-    let date = NaiveDate::from_ymd_opt(
-        i32::from(dt.year.ok_or("has no year")?),
-        u32::from(dt.month.ok_or("has no month")?),
-        u32::from(dt.day.ok_or("has no day")?),
-    )
-    .ok_or("is not a valid date")?;
-    if value_date || !dt.has_time() {
-        // VALUE=DATE with a time part is read as the date alone.
-        return Ok(Moment {
-            naive: date.and_time(NaiveTime::MIN),
-            clock: Clock::Date,
-        });
-    }
-    let result = dt.to_date_time().ok_or("is not a valid date-time")?;
-    if let Some(offset) = result.offset {
-        let utc = result
-            .date_time
-            .checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc())))
-            .ok_or("is out of range")?;
-        return Ok(Moment {
-            naive: utc,
-            clock: Clock::Zoned(Zone::Utc),
-        });
-    }
-    let clock = match tzid {
-        Some(tzid) => match zones.resolve(tzid) {
-            Some(zone) => Clock::Zoned(zone),
-            // An unknown zone: read like a floating time rather than lose the event.
-            None => Clock::Floating,
-        },
-        None => Clock::Floating,
-    };
-    Ok(Moment {
-        naive: result.date_time,
-        clock,
-    })
-}
-
-fn period_rdate(period: &ICalendarPeriod, tzid: Option<&str>, zones: &ZoneTable) -> Option<RDate> {
-    match period {
-        ICalendarPeriod::Range { start, end } => Some(RDate {
-            start: to_moment(start, tzid, false, zones).ok()?,
-            end: Some(EndSpec::At(to_moment(end, tzid, false, zones).ok()?)),
-        }),
-        ICalendarPeriod::Duration { start, duration } => Some(RDate {
-            start: to_moment(start, tzid, false, zones).ok()?,
-            end: Some(EndSpec::For(span(duration)?)),
-        }),
-    }
-}
-
 /// Checked: `P999999999999999999W` is no duration at all.
-fn span(d: &ICalendarDuration) -> Option<Span> {
+pub(super) fn span(d: &ICalendarDuration) -> Option<Span> {
     if d.neg {
         return None;
     }

@@ -18,6 +18,50 @@ pub enum When {
     Instant(DateTime<Utc>),
 }
 
+impl When {
+    /// Appends `2025-03-07` or `2025-03-07T14:00:00Z` to `out` (digit by digit: `feed
+    /// occurrences` formats two of these per occurrence, and chrono's `format` is slow).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        use chrono::{Datelike, Timelike};
+        let (date, time) = match self {
+            When::Date(date) => (*date, None),
+            When::Instant(at) => (at.date_naive(), Some(at.time())),
+        };
+        let Ok(year) = u32::try_from(date.year()) else {
+            out.extend_from_slice(self.to_string().as_bytes());
+            return;
+        };
+        if year > 9999 {
+            out.extend_from_slice(self.to_string().as_bytes());
+            return;
+        }
+        out.extend_from_slice(&two_digits(year / 100));
+        out.extend_from_slice(&two_digits(year % 100));
+        let fields = [date.month(), date.day()];
+        for field in fields {
+            out.push(b'-');
+            out.extend_from_slice(&two_digits(field));
+        }
+        if let Some(time) = time {
+            out.push(b'T');
+            for (i, field) in [time.hour(), time.minute(), time.second()]
+                .iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    out.push(b':');
+                }
+                out.extend_from_slice(&two_digits(*field));
+            }
+            out.push(b'Z');
+        }
+    }
+}
+
+fn two_digits(n: u32) -> [u8; 2] {
+    [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]
+}
+
 impl std::fmt::Display for When {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -241,18 +285,31 @@ fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
     }
 }
 
+/// A refused series (non-Gregorian RSCALE) takes its overrides with it.
+fn masters_refused(master: &Option<Component>, overrides: &[Component]) -> Option<String> {
+    master.iter().chain(overrides).find_map(|c| {
+        c.refused
+            .as_ref()
+            .map(|why| format!("UID {} (line {}): {why}", c.uid, c.line))
+    })
+}
+
 pub fn expand_group(
     group: Vec<Component>,
     opts: &ExpandOptions,
     warnings: &mut Vec<String>,
     out: &mut Vec<Occurrence>,
-) {
+) -> Option<String> {
     let (overrides, masters): (Vec<Component>, Vec<Component>) =
         group.into_iter().partition(|c| c.recurrence_id.is_some());
     // Duplicate UIDs: the highest SEQUENCE wins, the later one on a tie.
     let master = masters
         .into_iter()
         .reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
+    if let Some(why) = masters_refused(&master, &overrides) {
+        warnings.push(why);
+        return None;
+    }
     let Some(master) = master else {
         // Overrides without their series stand alone.
         let mut seen: BTreeMap<String, Component> = BTreeMap::new();
@@ -276,7 +333,7 @@ pub fn expand_group(
             });
             emit_own(&c, rid, opts, out);
         }
-        return;
+        return None;
     };
     let recurring = !master.rrules.is_empty() || !master.rdates.is_empty();
     let (zone, start) = series_zone(&master.start, opts, recurring);
@@ -288,7 +345,23 @@ pub fn expand_group(
     // Overrides keyed by RECURRENCE-ID in the master's clock, highest SEQUENCE each.
     let mut exact: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
     let mut future: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
+    // A DATE RECURRENCE-ID on a timed series names the occurrence of that day.
+    let mut by_day: BTreeMap<NaiveDate, Component> = BTreeMap::new();
     for c in overrides {
+        if let Some(day) = c
+            .recurrence_id
+            .as_ref()
+            .filter(|m| m.is_date() && zone.is_some() && !c.this_and_future)
+            .map(|m| m.naive.date())
+        {
+            match by_day.get(&day) {
+                Some(kept) if kept.sequence > c.sequence => {}
+                _ => {
+                    by_day.insert(day, c);
+                }
+            }
+            continue;
+        }
         let Some(key) = c
             .recurrence_id
             .as_ref()
@@ -337,6 +410,8 @@ pub fn expand_group(
         date_zone: floating,
     };
     let mut first_generated = start.naive;
+    // Why this series may lack occurrences it has (a cap was reached).
+    let mut incomplete = None;
     for rule in &master.rrules {
         match expand_rule(
             rule,
@@ -347,15 +422,20 @@ pub fn expand_group(
             opts.max_iterations,
         ) {
             Ok(expansion) => {
+                for note in &expansion.notes {
+                    warnings.push(tag(note));
+                }
                 if let Some(first) = expansion.starts.first() {
                     // Instances before this were skipped as out of the window.
                     first_generated = first_generated.max(*first);
                 }
                 if expansion.truncated {
-                    warnings.push(tag(&format!(
+                    let why = tag(&format!(
                         "series truncated after {} iterations",
                         opts.max_iterations
-                    )));
+                    ));
+                    warnings.push(why.clone());
+                    incomplete = Some(why);
                 }
                 starts.extend(expansion.starts);
             }
@@ -388,12 +468,22 @@ pub fn expand_group(
 
     let mut kept = 0usize;
     for local in starts.range(..=cutoff) {
+        if kept >= opts.max_per_series {
+            let why = tag(&format!(
+                "series truncated at {} occurrences in the window",
+                opts.max_per_series
+            ));
+            warnings.push(why.clone());
+            incomplete = Some(why);
+            break;
+        }
         let rid = if recurring {
             rid_when(*local, zone)
         } else {
             None
         };
-        if let Some(over) = exact.remove(local) {
+        let over = exact.remove(local).or_else(|| by_day.remove(&local.date()));
+        if let Some(over) = over {
             let rid = rid.or_else(|| rid_when(*local, zone));
             let before = out.len();
             emit_own(&over, rid, opts, out);
@@ -415,19 +505,18 @@ pub fn expand_group(
             };
             kept += usize::from(emitted);
         }
-        if kept >= opts.max_per_series {
-            warnings.push(tag(&format!(
-                "series truncated at {} occurrences in the window",
-                opts.max_per_series
-            )));
-            break;
-        }
     }
-    for rid in exact.keys() {
-        if *rid >= first_generated && *rid <= cutoff {
+    let unmatched_days = by_day
+        .keys()
+        .filter(|day| **day >= first_generated.date())
+        .map(|day| day.and_time(NaiveTime::MIN));
+    let unmatched = exact.keys().copied().filter(|rid| *rid >= first_generated);
+    for rid in unmatched.chain(unmatched_days) {
+        if rid <= cutoff {
             warnings.push(tag(&format!(
                 "RECURRENCE-ID {rid} matches no occurrence of the series; ignored"
             )));
         }
     }
+    incomplete
 }

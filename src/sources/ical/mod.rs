@@ -2,35 +2,61 @@
 //! window → reservations (the source's rules).
 //!
 //! Broken input: nothing fails the whole feed. Each case is skipped or repaired with a warning
-//! naming the UID and the line where its VEVENT begins:
+//! naming the UID and the line where its VEVENT begins (every repair says what it assumed):
 //! - invalid UTF-8 is replaced, NUL bytes dropped, a UTF-8 or UTF-16 BOM honoured;
-//! - a VEVENT without END:VEVENT ends where the next block begins;
+//! - a VEVENT without END:VEVENT ends where the next block (or VCALENDAR) begins; one with
+//!   components nested more than `text::MAX_NESTING` deep is skipped;
 //! - no UID: a stable one is made from the block's content; no readable DTSTART: skipped
 //!   (an override falls back to its RECURRENCE-ID); a second DTSTART is ignored;
-//! - DTEND before DTSTART: swapped; DTEND of another value type: converted to DTSTART's;
+//! - date values are read from the VEVENT's own lines (`dates`, `value`): `T1300Z` (no
+//!   seconds), ISO 8601 dashes and colons, numeric offsets are read as meant; a value whose
+//!   type contradicts its `VALUE=` parameter keeps its own type;
+//! - DTEND of another value type: converted to DTSTART's; a floating DTEND is read in
+//!   DTSTART's zone and a floating DTSTART in DTEND's; an end before a start of its own kind is
+//!   swapped with it (as python's recurring-ical-events does), one of another kind dropped;
 //! - a negative or absurd DURATION (`P999999999999999999W`) is ignored (checked arithmetic);
-//! - an unreadable RRULE (COUNT=-1, typos) keeps DTSTART and RDATE only; COUNT=0 is ignored;
+//! - RRULE (`rule_text`): a bad part (`COUNT=-1`, a typo, `\;`) is dropped and the rest kept;
+//!   no readable FREQ keeps DTSTART and RDATE only; COUNT=0 is ignored; a non-Gregorian RSCALE
+//!   (or SKIP other than OMIT) refuses the whole series;
 //! - an unknown TZID is read as floating; UNTIL before DTSTART leaves DTSTART alone;
 //! - an override whose RECURRENCE-ID is no occurrence of its series is dropped; overrides
-//!   without a series stand alone.
+//!   without a series stand alone; a DATE RECURRENCE-ID on a timed series names that day's
+//!   occurrence.
+//!
+//! RRULE semantics are RFC 5545's and libical's where calcard's engine (a port of
+//! python-dateutil) differs (`rule_fix`): DTSTART counts toward COUNT even when the rule does
+//! not produce it; BYWEEKNO alone takes DTSTART's weekday; a WEEKLY BYSETPOS picks within the
+//! whole first week; BYHOUR/BYMINUTE/BYSECOND are ignored on an all-day series. Rules that can
+//! never match (`BYMONTH=2;BYMONTHDAY=30`) are found without iterating.
 //!
 //! Times: floating values are read in X-WR-TIMEZONE, else the caller's zone; a UTC DTSTART
 //! with an RRULE repeats on the wall clock of X-WR-TIMEZONE when there is one; a local time in
 //! a spring-forward gap takes the offset before the gap, an ambiguous one the first instant.
 //! An all-day series with a UTC UNTIL (Outlook) counts the day UNTIL falls on in the calendar's
-//! zone (rounded to the nearest day when the zone is UTC).
+//! zone (rounded to the nearest day when the zone is UTC). A TZID is read with its own
+//! VCALENDAR's VTIMEZONE (the first of that TZID there) when a file holds several.
+//!
+//! Unknown reads: a feed cut off in transit, a series or the whole feed at its cap, or a read
+//! over [`PARSE_BUDGET`] is `incomplete`, so that the pass keeps what it has.
 
 mod codes;
+mod dates;
 mod event;
 mod expand;
+mod json;
+mod lines;
 mod rrule;
+mod rule_fix;
+mod rule_text;
 mod rules;
 mod text;
+mod value;
 mod zone;
 
 pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
+pub use json::write_occurrences;
 pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
@@ -57,21 +83,39 @@ pub struct OccurrenceQuery {
     pub window_end: DateTime<Utc>,
 }
 
+/// Warnings kept in full per feed; the rest are counted (a hostile feed must not grow them
+/// without bound).
+pub const MAX_WARNINGS: usize = 1_000;
+
+/// How long reading one feed may take before the read counts as unknown.
+pub const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a whole feed yields.
+pub struct FeedRead {
+    pub occurrences: Vec<Occurrence>,
+    /// The zone floating times and dates were read in.
+    pub zone: Zone,
+    /// Why the result may lack events of the feed (no `END:VCALENDAR`: cut off in transit; a
+    /// cap cut a series or the rest; the parse budget ran out), so that a reader treats it as
+    /// unknown rather than as the whole truth.
+    pub incomplete: Option<String>,
+}
+
 /// Parses and expands a whole feed, one UID group at a time (peak memory stays near the size
 /// of the text plus the occurrences). `floating` chooses the zone of floating times and dates
 /// from the calendar's X-WR-TIMEZONE. Never fails: what cannot be read is skipped with a
-/// warning. The third value says why the result may lack events of the feed (no
-/// `END:VCALENDAR`: cut off in transit; the occurrence cap cut the rest), so that a reader
-/// treats it as unknown rather than as the whole truth. `unreadable` receives the UID (when
-/// one can be found) of every VEVENT that could not be read at all.
+/// warning. With a `budget`, reading stops once it is spent and the read is incomplete.
+/// `unreadable` receives the UID (when one can be found) of every VEVENT that could not be
+/// read at all, so that a reader keeps what it knew of them instead of cancelling them.
 pub fn expand_feed(
     bytes: &[u8],
     floating: impl FnOnce(Option<&Zone>) -> Zone,
-    window_start: DateTime<Utc>,
-    window_end: DateTime<Utc>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    budget: Option<std::time::Duration>,
     warnings: &mut Vec<String>,
     unreadable: &mut Vec<Option<String>>,
-) -> (Vec<Occurrence>, Zone, Option<String>) {
+) -> FeedRead {
+    let began = std::time::Instant::now();
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
     let mut incomplete = (!blocks.ended)
@@ -87,36 +131,43 @@ pub fn expand_feed(
         zone
     });
     let floating = floating(x_wr_timezone.as_ref());
-    // Block indices by UID, in the order each UID first appears.
-    let mut groups: HashMap<String, usize> = HashMap::new();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    for (index, block) in blocks.events.iter().enumerate() {
-        let key = text::quick_uid(block.text).unwrap_or_else(|| format!("\u{0}block-{index}"));
-        let slot = *groups.entry(key).or_insert_with(|| {
-            members.push(Vec::new());
-            members.len() - 1
-        });
-        members[slot].push(index);
-    }
-    drop(groups);
     let opts = ExpandOptions {
         floating: floating.clone(),
         x_wr_timezone,
-        window_start,
-        window_end,
+        window_start: window.0,
+        window_end: window.1,
         max_per_series: MAX_PER_SERIES,
         max_iterations: MAX_ITERATIONS,
         max_total: MAX_OCCURRENCES,
     };
+    let (order, total) = uid_groups(&blocks.events);
     let mut out = Vec::new();
-    for group in members {
+    let mut costliest: Option<(std::time::Duration, String)> = None;
+    let mut suppressed = 0usize;
+    for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
+        // Checked between series (each is bounded by the caps), after the first one, so that
+        // the warning can name the costliest.
+        if let Some(budget) = budget
+            && done > 0
+            && began.elapsed() > budget
+        {
+            let reason = over_budget(budget, done, total, costliest.as_ref());
+            warnings.push(reason.clone());
+            incomplete = Some(reason);
+            break;
+        }
+        let group_began = std::time::Instant::now();
         let mut components: Vec<Component> = Vec::with_capacity(group.len());
-        for block in group.iter().filter_map(|i| blocks.events.get(*i)) {
+        for block in group
+            .iter()
+            .filter_map(|(_, i)| blocks.events.get(*i as usize))
+        {
             match event::parse_block(block, &zones, warnings) {
                 Some(component) => components.push(component),
-                None => unreadable.push(text::quick_uid(block.text)),
+                None => unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned())),
             }
         }
+        let first = components.first().map(|c| (c.uid.clone(), c.line));
         // A block whose UID the quick scan misread still groups by its parsed UID.
         let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
         for component in components {
@@ -126,7 +177,19 @@ pub fn expand_feed(
             }
         }
         for (_, list) in by_uid {
-            expand::expand_group(list, &opts, warnings, &mut out);
+            if let Some(why) = expand::expand_group(list, &opts, warnings, &mut out) {
+                incomplete.get_or_insert(why);
+            }
+        }
+        let cost = group_began.elapsed();
+        if let Some((uid, line)) = first
+            && costliest.as_ref().is_none_or(|(most, _)| cost > *most)
+        {
+            costliest = Some((cost, format!("UID {uid} (line {line})")));
+        }
+        if warnings.len() > MAX_WARNINGS {
+            suppressed += warnings.len() - MAX_WARNINGS;
+            warnings.truncate(MAX_WARNINGS);
         }
         if out.len() > opts.max_total {
             out.truncate(opts.max_total);
@@ -139,29 +202,83 @@ pub fn expand_feed(
             break;
         }
     }
+    if suppressed > 0 {
+        warnings.push(format!("{suppressed} more warnings (not listed)"));
+    }
     expand::sort_occurrences(&mut out);
-    (out, floating, incomplete)
+    FeedRead {
+        occurrences: out,
+        zone: floating,
+        incomplete,
+    }
 }
 
-fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
-    if blocks.timezones.is_empty() {
-        return zone::ZoneTable::default();
+fn over_budget(
+    budget: std::time::Duration,
+    done: usize,
+    total: usize,
+    costliest: Option<&(std::time::Duration, String)>,
+) -> String {
+    let most = costliest
+        .map(|(cost, what)| {
+            format!(
+                "; the costliest series was {what} ({} ms)",
+                cost.as_millis()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "reading the feed took longer than its {} s budget: stopped after {done} of {total} \
+         events{most}",
+        budget.as_secs_f64()
+    )
+}
+
+/// `(group, block index)` pairs sorted into runs, one run per raw UID in the order each UID
+/// first appears (8 bytes a block, whatever the feed holds), and the number of runs. A block
+/// without a UID is a run of its own.
+fn uid_groups(events: &[text::Block<'_>]) -> (Vec<(u32, u32)>, usize) {
+    let mut slots: HashMap<std::borrow::Cow<'_, str>, u32> = HashMap::new();
+    let mut runs = 0u32;
+    let mut fresh = || {
+        runs = runs.saturating_add(1);
+        runs - 1
+    };
+    let mut order = Vec::with_capacity(events.len());
+    for (index, block) in events.iter().enumerate() {
+        let group = match text::quick_uid(block.text) {
+            Some(uid) => *slots.entry(uid).or_insert_with(&mut fresh),
+            None => fresh(),
+        };
+        order.push((group, u32::try_from(index).unwrap_or(u32::MAX)));
     }
-    let mut calendar = String::from("BEGIN:VCALENDAR\r\n");
+    order.sort_unstable();
+    (order, runs as usize)
+}
+
+/// Each VTIMEZONE block is read on its own, so that a broken one spoils no other and each
+/// keeps the calendar it belongs to.
+fn zone_table(blocks: &text::Blocks<'_>, warnings: &mut Vec<String>) -> zone::ZoneTable {
+    let mut table = zone::ZoneTable::default();
     for block in &blocks.timezones {
+        let mut calendar = String::with_capacity(block.text.len() + 40);
+        calendar.push_str("BEGIN:VCALENDAR\r\n");
         calendar.push_str(block.text);
         if !block.text.ends_with('\n') {
             calendar.push_str("\r\n");
         }
-    }
-    calendar.push_str("END:VCALENDAR\r\n");
-    match calcard::Parser::new(&calendar).entry() {
-        calcard::Entry::ICalendar(parsed) => zone::ZoneTable::from_components(&parsed.components),
-        _ => {
-            warnings.push("the feed's VTIMEZONE blocks could not be read".to_owned());
-            zone::ZoneTable::default()
+        calendar.push_str("END:VCALENDAR\r\n");
+        match calcard::Parser::new(&calendar).entry() {
+            calcard::Entry::ICalendar(parsed) => {
+                table.add_components(block.calendar, &parsed.components, warnings)
+            }
+            _ => warnings.push(format!(
+                "line {}: VTIMEZONE could not be read; ignored",
+                block.line
+            )),
         }
     }
+    table
 }
 
 /// Occurrences of a feed's text in a window (the `feed occurrences` command). Floating times
@@ -171,15 +288,15 @@ pub fn occurrences_from_text(
     query: &OccurrenceQuery,
 ) -> (Vec<Occurrence>, Vec<String>) {
     let mut warnings = Vec::new();
-    let (occurrences, _, _) = expand_feed(
+    let read = expand_feed(
         bytes,
         |_| query.floating.clone(),
-        query.window_start,
-        query.window_end,
+        (query.window_start, query.window_end),
+        None,
         &mut warnings,
         &mut Vec::new(),
     );
-    (occurrences, warnings)
+    (read.occurrences, warnings)
 }
 
 /// What turning a feed into reservations needs besides the source's own config.
@@ -236,26 +353,37 @@ fn zone_missing(
     source.timezone.is_none() && x_wr_timezone.is_none() && ctx.default_timezone.is_none()
 }
 
-/// Every reservation the feed yields for this source, with what was skipped and why.
+/// Every reservation the feed yields for this source, with what was skipped and why, read
+/// within [`PARSE_BUDGET`].
 pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext<'_>) -> Preview {
+    preview_within(bytes, source, ctx, PARSE_BUDGET)
+}
+
+/// [`preview_from_bytes`] with its own parse budget: a feed that takes longer is an
+/// incomplete read (unknown), with a warning naming its costliest series.
+pub fn preview_within(
+    bytes: &[u8],
+    source: &SourceConfig,
+    ctx: &RuleContext<'_>,
+    budget: std::time::Duration,
+) -> Preview {
     let mut warnings = Vec::new();
-    let (window_start, window_end) = ctx.window();
     let mut unreadable = Vec::new();
     let mut missing = false;
-    let (occurrences, zone, incomplete) = expand_feed(
+    let read = expand_feed(
         bytes,
         |x_wr| {
             missing = zone_missing(source, x_wr, ctx);
             source_zone(source, x_wr, ctx)
         },
-        window_start,
-        window_end,
+        ctx.window(),
+        Some(budget),
         &mut warnings,
         &mut unreadable,
     );
     // Only all-day and floating times are read in the zone; UTC and zoned ones need none.
-    let missing = missing && occurrences.iter().any(|o| o.all_day || o.floating);
-    let mut preview = rules::apply(occurrences, source, &zone, ctx.code_secret);
+    let missing = missing && read.occurrences.iter().any(|o| o.all_day || o.floating);
+    let mut preview = rules::apply(read.occurrences, source, &read.zone, ctx.code_secret);
     warnings.append(&mut preview.warnings);
     // A VEVENT that cannot be read is unknown, not cancelled: its UID's stored reservations
     // are kept (a block without a readable UID stands for every UID-less one).
@@ -276,7 +404,7 @@ pub fn preview_from_bytes(bytes: &[u8], source: &SourceConfig, ctx: &RuleContext
         }
     }
     preview.warnings = warnings;
-    preview.incomplete = incomplete;
+    preview.incomplete = read.incomplete;
     preview.zone_missing = missing;
     preview
 }

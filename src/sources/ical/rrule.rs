@@ -8,8 +8,9 @@ use calcard::icalendar::{
     ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarFrequency,
     ICalendarProperty, ICalendarRecurrenceRule, ICalendarValue,
 };
-use chrono::{Datelike, Duration, Months, NaiveDateTime, Timelike};
+use chrono::{Datelike, Duration, Months, NaiveDateTime, NaiveTime, Timelike};
 
+use super::rule_fix;
 use super::zone::Zone;
 
 /// Where the series' local times end up being read.
@@ -23,10 +24,13 @@ pub struct RuleClock<'a> {
 pub struct Expansion {
     pub starts: Vec<NaiveDateTime>,
     pub truncated: bool,
+    /// What was read differently from the rule's letter, for warnings.
+    pub notes: Vec<String>,
 }
 
 /// Local start times produced by `rule` from `start`, none after `cutoff`, with a first
-/// start not earlier than `keep_from` when the rule allows skipping whole periods.
+/// start not earlier than `keep_from` when the rule allows skipping whole periods. DTSTART is
+/// the first instance and counts toward COUNT even when the rule does not produce it.
 pub fn expand_rule(
     rule: &ICalendarRecurrenceRule,
     start: NaiveDateTime,
@@ -36,21 +40,47 @@ pub fn expand_rule(
     max_iterations: usize,
 ) -> Result<Expansion, String> {
     let mut rule = rule.clone();
+    let mut notes = Vec::new();
+    rule_fix::adjust(&mut rule, start, clock.zone.is_none(), &mut notes);
+    let nothing = |notes: Vec<String>| Expansion {
+        starts: vec![],
+        truncated: false,
+        notes,
+    };
+    if let Some(why) = rule_fix::never_matches(&rule) {
+        notes.push(format!(
+            "RRULE can never match ({why}); only DTSTART counts"
+        ));
+        return Ok(nothing(notes));
+    }
     let mut until = cutoff;
     if let Some(given) = &rule.until {
+        match (given.has_time(), clock.zone.is_some()) {
+            (true, false) => notes.push(
+                "RRULE UNTIL is a date-time on an all-day series; read by its day".to_owned(),
+            ),
+            (false, true) => notes.push(
+                "RRULE UNTIL is a date on a timed series; read as the end of that day".to_owned(),
+            ),
+            _ => {}
+        }
         let local = until_local(given, clock).ok_or("UNTIL is not a valid date")?;
         until = until.min(local);
     }
     if until < start {
-        return Ok(Expansion {
-            starts: vec![],
-            truncated: false,
-        });
+        return Ok(nothing(notes));
     }
     rule.until = Some(partial(until));
+    let count = rule.count;
     let mut first = start;
-    if rule.count.is_none() && keep_from > start {
+    if count.is_none() && keep_from > start {
         first = skip_periods(&rule, start, keep_from).unwrap_or(start);
+    }
+    if let Some(week_start) = rule_fix::whole_first_week(&mut rule, first) {
+        first = week_start;
+        // The days of the first week before DTSTART are produced too, then dropped.
+        let extra = u32::try_from(rule_fix::candidates_per_period(&rule)).unwrap_or(u32::MAX);
+        rule.count = count.map(|n| n.saturating_add(extra));
     }
     let component = ICalendarComponent {
         component_type: ICalendarComponentType::VEvent,
@@ -79,12 +109,31 @@ pub fn expand_rule(
         .events
         .iter()
         .map(|event| event.start.naive_local())
-        .filter(|s| *s <= cutoff)
+        .filter(|s| *s >= start && *s <= cutoff)
         .collect();
+    if clock.zone.is_none() {
+        // An all-day series has one instance a day, whatever times the rule makes.
+        for at in &mut starts {
+            *at = at.date().and_time(NaiveTime::MIN);
+        }
+    }
     starts.sort_unstable();
     starts.dedup();
+    if let Some(count) = count {
+        // DTSTART is the first of the COUNT instances, produced by the rule or not.
+        let from_rule = if starts.first() == Some(&start) {
+            count
+        } else {
+            count.saturating_sub(1)
+        };
+        starts.truncate(usize::try_from(from_rule).unwrap_or(usize::MAX));
+    }
     let truncated = expanded.events.len() >= max_iterations;
-    Ok(Expansion { starts, truncated })
+    Ok(Expansion {
+        starts,
+        truncated,
+        notes,
+    })
 }
 
 fn partial(at: NaiveDateTime) -> PartialDateTime {

@@ -58,28 +58,94 @@ pub fn looks_like_calendar(bytes: &[u8]) -> bool {
 pub struct Block<'a> {
     pub text: &'a str,
     pub line: usize,
+    /// Which VCALENDAR of the feed it is in (0 for the first): a feed may hold several.
+    pub calendar: usize,
 }
 
 #[derive(Debug, Default)]
 pub struct Blocks<'a> {
     pub events: Vec<Block<'a>>,
     pub timezones: Vec<Block<'a>>,
-    /// The calendar-level `X-WR-TIMEZONE`, if any.
+    /// The calendar-level `X-WR-TIMEZONE` (the first calendar's, when several name one).
     pub x_wr_timezone: Option<String>,
+    /// VEVENTs skipped because components were nested too deep inside them.
+    pub too_deep: usize,
     /// An `END:VCALENDAR` line was seen: the feed was not cut off in transit.
     pub ended: bool,
 }
 
 enum State {
     Outside,
-    Event { start: usize, line: usize },
-    Timezone { start: usize, line: usize },
+    Event {
+        start: usize,
+        line: usize,
+        /// Components open inside the VEVENT (VALARM, ...).
+        depth: usize,
+    },
+    Timezone {
+        start: usize,
+        line: usize,
+    },
+}
+
+/// Components nested inside a VEVENT deeper than this make it unreadable (a VALARM is 1).
+pub const MAX_NESTING: usize = 8;
+/// Warnings about unterminated blocks kept in full; the rest are counted.
+const MAX_SPLIT_WARNINGS: usize = 100;
+
+struct Splitter<'a, 'w> {
+    text: &'a str,
+    blocks: Blocks<'a>,
+    calendar: usize,
+    warnings: &'w mut Vec<String>,
+    unterminated: usize,
+}
+
+impl Splitter<'_, '_> {
+    fn warn(&mut self, message: impl FnOnce() -> String) {
+        self.unterminated += 1;
+        if self.unterminated <= MAX_SPLIT_WARNINGS {
+            self.warnings.push(message());
+        }
+    }
+
+    fn push_event(&mut self, start: usize, end: usize, line: usize, depth: usize) {
+        if depth > MAX_NESTING {
+            self.blocks.too_deep += 1;
+            return;
+        }
+        push(
+            &mut self.blocks.events,
+            self.text,
+            (start, end),
+            line,
+            self.calendar,
+        );
+    }
+
+    fn push_timezone(&mut self, start: usize, end: usize, line: usize) {
+        push(
+            &mut self.blocks.timezones,
+            self.text,
+            (start, end),
+            line,
+            self.calendar,
+        );
+    }
 }
 
 /// Cuts the text into VEVENT and VTIMEZONE blocks. An unterminated block ends where the next
-/// one begins (or at the end of the calendar), with a warning.
+/// one begins (or at the end of the calendar), with a warning. A VEVENT with components
+/// nested deeper than [`MAX_NESTING`] is dropped (counted in `too_deep`).
 pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
-    let mut blocks = Blocks::default();
+    let mut s = Splitter {
+        text,
+        blocks: Blocks::default(),
+        calendar: 0,
+        warnings,
+        unterminated: 0,
+    };
+    let mut calendars_begun = 0usize;
     let mut state = State::Outside;
     let mut offset = 0usize;
     for (index, raw) in text.split_inclusive('\n').enumerate() {
@@ -88,45 +154,62 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
         let begins_event = line.eq_ignore_ascii_case("BEGIN:VEVENT");
         let begins_tz = line.eq_ignore_ascii_case("BEGIN:VTIMEZONE");
         let ends_calendar = line.eq_ignore_ascii_case("END:VCALENDAR");
-        blocks.ended |= ends_calendar;
-        match state {
-            State::Event { start, line: first } => {
+        let begins_calendar = line.eq_ignore_ascii_case("BEGIN:VCALENDAR");
+        s.blocks.ended |= ends_calendar;
+        let closes = begins_event || begins_tz || ends_calendar || begins_calendar;
+        match &mut state {
+            State::Event {
+                start,
+                line: first,
+                depth,
+            } => {
+                let (start, first) = (*start, *first);
                 if line.eq_ignore_ascii_case("END:VEVENT") {
-                    push(&mut blocks.events, text, start, offset + raw.len(), first);
+                    let depth = *depth;
+                    s.push_event(start, offset + raw.len(), first, depth);
                     state = State::Outside;
-                } else if begins_event || begins_tz || ends_calendar {
-                    warnings.push(format!(
-                        "line {first}: VEVENT has no END:VEVENT; it was closed at line {line_no}"
-                    ));
-                    push(&mut blocks.events, text, start, offset, first);
+                } else if closes {
+                    let depth = *depth;
+                    s.warn(|| {
+                        format!(
+                            "line {first}: VEVENT has no END:VEVENT; it was closed at line {line_no}"
+                        )
+                    });
+                    s.push_event(start, offset, first, depth);
                     state = State::Outside;
+                } else if is_begin(line) {
+                    // Past the limit the depth stays put: the block is dropped anyway.
+                    *depth = (*depth + 1).min(MAX_NESTING + 1);
+                } else if is_end(line) && *depth <= MAX_NESTING {
+                    *depth = depth.saturating_sub(1);
                 }
             }
             State::Timezone { start, line: first } => {
+                let (start, first) = (*start, *first);
                 if line.eq_ignore_ascii_case("END:VTIMEZONE") {
-                    push(
-                        &mut blocks.timezones,
-                        text,
-                        start,
-                        offset + raw.len(),
-                        first,
-                    );
+                    s.push_timezone(start, offset + raw.len(), first);
                     state = State::Outside;
-                } else if begins_event || begins_tz || ends_calendar {
-                    warnings.push(format!(
-                        "line {first}: VTIMEZONE has no END:VTIMEZONE; it was closed at line {line_no}"
-                    ));
-                    push(&mut blocks.timezones, text, start, offset, first);
+                } else if closes {
+                    s.warn(|| {
+                        format!(
+                            "line {first}: VTIMEZONE has no END:VTIMEZONE; it was closed at line {line_no}"
+                        )
+                    });
+                    s.push_timezone(start, offset, first);
                     state = State::Outside;
                 }
             }
             State::Outside => {}
         }
         if matches!(state, State::Outside) {
-            if begins_event {
+            if begins_calendar {
+                calendars_begun += 1;
+                s.calendar = calendars_begun.saturating_sub(1);
+            } else if begins_event {
                 state = State::Event {
                     start: offset,
                     line: line_no,
+                    depth: 0,
                 };
             } else if begins_tz {
                 state = State::Timezone {
@@ -134,51 +217,92 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
                     line: line_no,
                 };
             } else if let Some(value) = header_value(line, "X-WR-TIMEZONE") {
-                blocks.x_wr_timezone = Some(value.trim().to_owned());
+                let value = value.trim();
+                match &s.blocks.x_wr_timezone {
+                    None => s.blocks.x_wr_timezone = Some(value.to_owned()),
+                    Some(first) if first != value => s.warnings.push(format!(
+                        "line {line_no}: a later calendar names X-WR-TIMEZONE {value:?}; \
+                         the first one ({first:?}) is used"
+                    )),
+                    Some(_) => {}
+                }
             }
         }
         offset += raw.len();
     }
     match state {
-        State::Event { start, line } => {
-            warnings.push(format!(
-                "line {line}: VEVENT has no END:VEVENT before the end of the feed"
-            ));
-            push(&mut blocks.events, text, start, text.len(), line);
+        State::Event { start, line, depth } => {
+            s.warn(|| format!("line {line}: VEVENT has no END:VEVENT before the end of the feed"));
+            s.push_event(start, text.len(), line, depth);
         }
         State::Timezone { start, line } => {
-            warnings.push(format!(
-                "line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed"
-            ));
-            push(&mut blocks.timezones, text, start, text.len(), line);
+            s.warn(|| {
+                format!("line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed")
+            });
+            s.push_timezone(start, text.len(), line);
         }
         State::Outside => {}
     }
-    blocks
+    if s.unterminated > MAX_SPLIT_WARNINGS {
+        let more = s.unterminated - MAX_SPLIT_WARNINGS;
+        s.warnings
+            .push(format!("{more} more blocks had no END line (not listed)"));
+    }
+    if s.blocks.too_deep > 0 {
+        let count = s.blocks.too_deep;
+        s.warnings.push(format!(
+            "{count} VEVENT(s) skipped: components nested more than {MAX_NESTING} deep inside them"
+        ));
+    }
+    s.blocks
 }
 
-fn push<'a>(list: &mut Vec<Block<'a>>, text: &'a str, start: usize, end: usize, line: usize) {
+fn is_begin(line: &str) -> bool {
+    line.get(..6)
+        .is_some_and(|h| h.eq_ignore_ascii_case("BEGIN:"))
+}
+
+fn is_end(line: &str) -> bool {
+    line.get(..4)
+        .is_some_and(|h| h.eq_ignore_ascii_case("END:"))
+}
+
+fn push<'a>(
+    list: &mut Vec<Block<'a>>,
+    text: &'a str,
+    (start, end): (usize, usize),
+    line: usize,
+    calendar: usize,
+) {
     if let Some(slice) = text.get(start..end) {
-        list.push(Block { text: slice, line });
+        list.push(Block {
+            text: slice,
+            line,
+            calendar,
+        });
     }
 }
 
 /// The raw (unfolded) UID of a VEVENT block, found without parsing it: used only to group
 /// blocks so that each UID group is parsed and expanded on its own.
-pub fn quick_uid(block: &str) -> Option<String> {
+pub fn quick_uid(block: &str) -> Option<Cow<'_, str>> {
     let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
     while let Some(line) = lines.next() {
         let Some(value) = header_value(line, "UID") else {
             continue;
         };
-        let mut uid = value.to_owned();
+        let mut uid = Cow::Borrowed(value);
         for more in lines.by_ref() {
             match more.strip_prefix(' ').or_else(|| more.strip_prefix('\t')) {
-                Some(rest) => uid.push_str(rest),
+                Some(rest) => uid.to_mut().push_str(rest),
                 None => break,
             }
         }
-        return Some(uid.trim().to_owned()).filter(|u| !u.is_empty());
+        let trimmed = match uid {
+            Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+            Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+        };
+        return Some(trimmed).filter(|u| !u.is_empty());
     }
     None
 }

@@ -187,16 +187,22 @@ fn from_calcard(tz: calcard::common::timezone::Tz) -> Option<Zone> {
     }
 }
 
-/// The zones a feed defines in VTIMEZONE blocks, by TZID.
+/// The zones a feed defines in VTIMEZONE blocks, by TZID and by the VCALENDAR they are in:
+/// an event reads a TZID with its own calendar's definition (the first one there), else with
+/// the feed's first definition, else as a zone name.
 #[derive(Debug, Default)]
 pub struct ZoneTable {
-    by_tzid: HashMap<String, Zone>,
+    by_tzid: HashMap<String, Vec<(usize, Zone)>>,
 }
 
 impl ZoneTable {
-    /// Builds the table from the parsed VTIMEZONE components (with their children).
-    pub fn from_components(components: &[ICalendarComponent]) -> Self {
-        let mut by_tzid = HashMap::new();
+    /// Adds the VTIMEZONEs of one parsed block (with their children) of calendar `calendar`.
+    pub fn add_components(
+        &mut self,
+        calendar: usize,
+        components: &[ICalendarComponent],
+        warnings: &mut Vec<String>,
+    ) {
         for component in components {
             if component.component_type != ICalendarComponentType::VTimezone {
                 continue;
@@ -207,18 +213,55 @@ impl ZoneTable {
             let zone = resolve_name(&tzid)
                 .or_else(|| component.timezone().and_then(|(_, tz)| from_calcard(tz)))
                 .or_else(|| custom_zone(component, components));
-            if let Some(zone) = zone {
-                by_tzid.insert(tzid, zone);
+            let Some(zone) = zone else {
+                continue;
+            };
+            let defined = self.by_tzid.entry(tzid.clone()).or_default();
+            match defined.iter().find(|(c, _)| *c == calendar) {
+                Some((_, first)) if *first != zone => warnings.push(format!(
+                    "two VTIMEZONEs define TZID {tzid:?} differently in one calendar; the first is used"
+                )),
+                Some(_) => {}
+                None => defined.push((calendar, zone)),
             }
         }
-        ZoneTable { by_tzid }
     }
 
+    /// The zones as the events of calendar `calendar` see them.
+    pub fn in_calendar(&self, calendar: usize) -> CalendarZones<'_> {
+        CalendarZones {
+            table: self,
+            calendar,
+        }
+    }
+
+    /// A TZID by its first definition in the feed, else as a zone name.
     pub fn resolve(&self, tzid: &str) -> Option<Zone> {
-        self.by_tzid
+        self.in_calendar(usize::MAX).resolve(tzid)
+    }
+}
+
+/// A [`ZoneTable`] seen from one VCALENDAR of the feed.
+#[derive(Debug, Clone, Copy)]
+pub struct CalendarZones<'a> {
+    table: &'a ZoneTable,
+    calendar: usize,
+}
+
+impl CalendarZones<'_> {
+    pub fn resolve(&self, tzid: &str) -> Option<Zone> {
+        let defined = self
+            .table
+            .by_tzid
             .get(tzid)
-            .or_else(|| self.by_tzid.get(tzid.trim_matches('"')))
-            .cloned()
+            .or_else(|| self.table.by_tzid.get(tzid.trim_matches('"')));
+        defined
+            .and_then(|list| {
+                list.iter()
+                    .find(|(c, _)| *c == self.calendar)
+                    .or_else(|| list.first())
+            })
+            .map(|(_, zone)| zone.clone())
             .or_else(|| resolve_name(tzid))
     }
 }

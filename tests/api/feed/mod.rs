@@ -1,8 +1,10 @@
 //! Calendar sources: the shared corpus, hand-written fixtures, the rules, fetching, and the
 //! `feed` commands through the real binary.
 
+mod classes;
 mod corpus;
 mod fetch;
+mod hostile;
 mod props;
 mod redirects;
 mod rules;

@@ -1,0 +1,275 @@
+//! A VEVENT's date properties (DTSTART, DTEND, RECURRENCE-ID, RDATE, EXDATE) and RRULE, read
+//! from its own lines. Every repair warns with what was assumed: a value's own type wins over
+//! a contradicting `VALUE=` parameter, a floating end is read in the start's zone (and a
+//! floating start in the end's), and only an end of the start's own kind is ever swapped.
+
+use chrono::{NaiveTime, Utc};
+
+use super::event::{Clock, Component, EndSpec, Moment, RDate};
+use super::lines::{ContentLine, content_lines};
+use super::rule_text::{RuleRefusal, parse_rule};
+use super::value::{Written, parse_date_or_time, parse_duration};
+use super::zone::{CalendarZones, Zone};
+
+const DATE_PROPERTIES: [&str; 6] = [
+    "DTSTART",
+    "DTEND",
+    "RECURRENCE-ID",
+    "RDATE",
+    "EXDATE",
+    "RRULE",
+];
+
+/// What the date lines give besides what is stored on the component directly.
+pub struct Dated {
+    pub start: Option<Moment>,
+    pub end: Option<Moment>,
+    /// A non-Gregorian RSCALE: the series must be refused.
+    pub refused_rscale: Option<String>,
+}
+
+type Tag<'a> = &'a dyn Fn(&str) -> String;
+
+/// Reads the date lines of `block` into `out` (RRULE, RDATE, EXDATE, RECURRENCE-ID).
+pub fn read(
+    block: &str,
+    zones: &CalendarZones<'_>,
+    at: Tag<'_>,
+    warnings: &mut Vec<String>,
+    out: &mut Component,
+) -> Dated {
+    let mut dated = Dated {
+        start: None,
+        end: None,
+        refused_rscale: None,
+    };
+    for line in content_lines(block, &DATE_PROPERTIES) {
+        let name = line.name.as_str();
+        match name {
+            "DTSTART" | "DTEND" | "RECURRENCE-ID" => {
+                let moment = match moment_of(&line, &line.value, zones, at, warnings) {
+                    Ok(m) => m,
+                    Err(why) => {
+                        let what = if name == "DTSTART" { "" } else { "; ignored" };
+                        warnings.push(at(&format!("{name} {why}{what}")));
+                        continue;
+                    }
+                };
+                match name {
+                    "DTSTART" if dated.start.is_some() => {
+                        warnings.push(at("a second DTSTART was ignored"));
+                    }
+                    "DTSTART" => dated.start = Some(moment),
+                    "DTEND" => dated.end = Some(moment),
+                    _ => {
+                        out.this_and_future = line
+                            .param("RANGE")
+                            .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE"));
+                        out.recurrence_id = Some(moment);
+                    }
+                }
+            }
+            "RDATE" => read_rdates(&line, zones, at, warnings, out),
+            "EXDATE" => {
+                for item in line.value.split(',').filter(|v| !v.trim().is_empty()) {
+                    match moment_of(&line, item, zones, at, warnings) {
+                        Ok(m) => out.exdates.push(m),
+                        Err(why) => warnings.push(at(&format!("EXDATE {why}; ignored"))),
+                    }
+                }
+            }
+            _ => read_rule(&line, at, warnings, out, &mut dated),
+        }
+    }
+    dated
+}
+
+fn read_rule(
+    line: &ContentLine,
+    at: Tag<'_>,
+    warnings: &mut Vec<String>,
+    out: &mut Component,
+    dated: &mut Dated,
+) {
+    let mut repairs = Vec::new();
+    let parsed = parse_rule(&line.value, &mut repairs);
+    for repair in repairs {
+        warnings.push(at(&repair));
+    }
+    match parsed {
+        Ok(rule) => out.rrules.push(rule),
+        Err(RuleRefusal::CountZero) => warnings.push(at("RRULE with COUNT=0 ignored")),
+        Err(RuleRefusal::Unreadable(why)) => warnings.push(at(&format!(
+            "RRULE could not be read ({why}); only DTSTART and RDATE count"
+        ))),
+        Err(RuleRefusal::Rscale(scale)) => dated.refused_rscale = Some(scale),
+    }
+}
+
+fn read_rdates(
+    line: &ContentLine,
+    zones: &CalendarZones<'_>,
+    at: Tag<'_>,
+    warnings: &mut Vec<String>,
+    out: &mut Component,
+) {
+    for item in line.value.split(',').filter(|v| !v.trim().is_empty()) {
+        let rdate = match item.split_once('/') {
+            None => {
+                moment_of(line, item, zones, at, warnings).map(|start| RDate { start, end: None })
+            }
+            Some((first, second)) => {
+                moment_of(line, first, zones, at, warnings).and_then(|start| {
+                    let end = match parse_duration(second) {
+                        Some(duration) => super::event::span(&duration).map(EndSpec::For),
+                        None => moment_of(line, second, zones, at, warnings)
+                            .ok()
+                            .map(EndSpec::At),
+                    };
+                    match end {
+                        Some(end) => Ok(RDate {
+                            start,
+                            end: Some(end),
+                        }),
+                        None => Err("period has no readable end".to_owned()),
+                    }
+                })
+            }
+        };
+        match rdate {
+            Ok(rdate) => out.rdates.push(rdate),
+            Err(why) => warnings.push(at(&format!("RDATE {why}; ignored"))),
+        }
+    }
+}
+
+/// One value of a date line, in its own type (a `VALUE=` parameter that contradicts the value
+/// is reported and overruled) and zone.
+fn moment_of(
+    line: &ContentLine,
+    item: &str,
+    zones: &CalendarZones<'_>,
+    at: Tag<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Moment, String> {
+    let name = &line.name;
+    let mut repairs = Vec::new();
+    let written = parse_date_or_time(item, &mut repairs)
+        .ok_or_else(|| format!("{:?} is not a date or date-time", item.trim()))?;
+    for repair in repairs {
+        warnings.push(at(&format!("{name} {repair}")));
+    }
+    let declared = line.param("VALUE").map(str::to_ascii_uppercase);
+    let tzid = line.param("TZID");
+    match (written, declared.as_deref()) {
+        (Written::Date(_), Some("DATE-TIME")) => warnings.push(at(&format!(
+            "{name} says VALUE=DATE-TIME but holds a date; read as a date (all day)"
+        ))),
+        (Written::Local(_) | Written::Utc(_), Some("DATE")) => warnings.push(at(&format!(
+            "{name} says VALUE=DATE but holds a time; read as a date-time"
+        ))),
+        _ => {}
+    }
+    Ok(match written {
+        Written::Date(date) => Moment {
+            naive: date.and_time(NaiveTime::MIN),
+            clock: Clock::Date,
+        },
+        Written::Utc(naive) => {
+            if let Some(tzid) = tzid {
+                warnings.push(at(&format!(
+                    "{name} has TZID={tzid} and a UTC time; read as UTC"
+                )));
+            }
+            Moment {
+                naive,
+                clock: Clock::Zoned(Zone::Utc),
+            }
+        }
+        Written::Local(naive) => {
+            let clock = match tzid {
+                None => Clock::Floating,
+                Some(tzid) => match zones.resolve(tzid) {
+                    Some(zone) => Clock::Zoned(zone),
+                    None => {
+                        // An unknown zone: read like a floating time rather than lose the event.
+                        warnings.push(at(&format!(
+                            "{name} TZID {tzid:?} is not a known zone; its times are read as floating"
+                        )));
+                        Clock::Floating
+                    }
+                },
+            };
+            Moment { naive, clock }
+        }
+    })
+}
+
+/// DTEND brought to DTSTART's kind, each repair with a warning. A floating end is read in the
+/// start's zone, and a floating start in the end's zone (the start never moves to the end's
+/// place). An end before a start of the same kind is swapped with it (as other readers do);
+/// one of another kind is dropped.
+pub fn fit_end(
+    start: &mut Moment,
+    end: Moment,
+    at: Tag<'_>,
+    warnings: &mut Vec<String>,
+) -> Option<Moment> {
+    let mut same_kind = true;
+    let end = match (&start.clock, &end.clock) {
+        (Clock::Date, Clock::Date) => end,
+        (Clock::Date, _) => {
+            // A DATE-TIME end on an all-day event: the day it falls in, rounded up.
+            let mut date = end.naive.date();
+            if end.naive.time() != NaiveTime::MIN {
+                date = date.succ_opt()?;
+            }
+            warnings.push(at(&format!(
+                "DTEND is a date-time on an all-day event; read as the date {date}"
+            )));
+            Moment {
+                naive: date.and_time(NaiveTime::MIN),
+                clock: Clock::Date,
+            }
+        }
+        (_, Clock::Date) => {
+            warnings.push(at(
+                "DTEND is a date on a timed event; read as midnight in DTSTART's zone",
+            ));
+            Moment {
+                naive: end.naive,
+                clock: start.clock.clone(),
+            }
+        }
+        (Clock::Zoned(_), Clock::Floating) => {
+            same_kind = false;
+            warnings.push(at("DTEND is floating; read in DTSTART's zone"));
+            Moment {
+                naive: end.naive,
+                clock: start.clock.clone(),
+            }
+        }
+        (Clock::Floating, Clock::Zoned(_)) => {
+            same_kind = false;
+            warnings.push(at(
+                "DTSTART is floating and DTEND is not; DTSTART is read in DTEND's zone",
+            ));
+            start.clock = end.clock.clone();
+            end
+        }
+        _ => end,
+    };
+    let instant = |m: &Moment| -> Option<chrono::DateTime<Utc>> { m.to_utc(&Zone::Utc) };
+    match (instant(start), instant(&end)) {
+        (Some(s), Some(e)) if e < s => {
+            if same_kind {
+                warnings.push(at("DTEND is before DTSTART; the two were swapped"));
+                Some(std::mem::replace(start, end))
+            } else {
+                warnings.push(at("DTEND is before DTSTART; DTEND ignored"));
+                None
+            }
+        }
+        _ => Some(end),
+    }
+}

@@ -1,0 +1,365 @@
+//! The eight classes of issue 13, each on a fixture of its own (`tests/fixtures/ical/rfc/`):
+//! values read as RFC 5545 (and libical) mean them, and every repair warned about. The
+//! `feed occurrences` output of each fixture is pinned next to it (`<name>.json`).
+
+use std::process::Command;
+
+use super::{fixture, occurrences, times_of};
+
+fn rfc(name: &str) -> std::path::PathBuf {
+    fixture(&format!("rfc/{name}"))
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn warned(warnings: &[String], uid: &str, needle: &str) -> bool {
+    warnings
+        .iter()
+        .any(|w| w.contains(uid) && w.contains(needle))
+}
+
+#[test]
+fn a_floating_end_is_read_in_the_start_zone_and_never_moves_the_start() {
+    // Read in New York, where 10:00 EDT is 14:00 UTC; a floating zone far away must not matter.
+    let (found, warnings) = occurrences(
+        &rfc("floating_end.ics"),
+        "2024-03-01",
+        "2024-04-01",
+        "Pacific/Auckland",
+    );
+    // The EXDATE (given at the start's time) still removes 03-12.
+    assert_eq!(
+        times_of(&found, "zoned-start-floating-end"),
+        pairs(&[
+            ("2024-03-11T14:00:00Z", "2024-03-11T15:00:00Z"),
+            ("2024-03-13T14:00:00Z", "2024-03-13T15:00:00Z"),
+        ])
+    );
+    // A floating start next to a Tokyo end is read in Tokyo.
+    assert_eq!(
+        times_of(&found, "floating-start-zoned-end"),
+        pairs(&[("2024-03-11T00:00:00Z", "2024-03-11T01:00:00Z")])
+    );
+    assert_eq!(
+        times_of(&found, "utc-start-floating-end"),
+        pairs(&[("2024-03-14T10:00:00Z", "2024-03-14T12:00:00Z")])
+    );
+    // Still before the start in the start's own zone: the end is dropped, the start stays.
+    assert_eq!(
+        times_of(&found, "floating-end-still-before"),
+        pairs(&[("2024-03-15T09:00:00Z", "2024-03-15T09:00:00Z")])
+    );
+    assert!(
+        warned(&warnings, "zoned-start-floating-end", "DTEND is floating"),
+        "{warnings:?}"
+    );
+    assert!(
+        warned(&warnings, "floating-end-still-before", "DTEND ignored"),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("swapped")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_value_of_the_other_type_than_declared_keeps_its_own_type() {
+    let (found, warnings) = occurrences(
+        &rfc("value_date_with_time.ics"),
+        "2024-01-01",
+        "2024-02-01",
+        "UTC",
+    );
+    // VALUE=DATE with 10:00 Oslo time: a timed event, 09:00 UTC.
+    assert_eq!(
+        times_of(&found, "date-with-time"),
+        pairs(&[("2024-01-01T09:00:00Z", "2024-01-01T11:00:00Z")])
+    );
+    assert!(
+        warned(
+            &warnings,
+            "date-with-time",
+            "says VALUE=DATE but holds a time"
+        ),
+        "{warnings:?}"
+    );
+    // VALUE=DATE-TIME with a bare date: all day.
+    assert_eq!(
+        times_of(&found, "date-time-without-time"),
+        pairs(&[("2024-01-05", "2024-01-07")])
+    );
+    assert!(
+        warned(&warnings, "date-time-without-time", "holds a date"),
+        "{warnings:?}"
+    );
+    // An EXDATE declared DATE with a time removes exactly that instance.
+    assert_eq!(
+        times_of(&found, "exdate-date-with-time"),
+        pairs(&[
+            ("2024-01-10T08:00:00Z", "2024-01-10T09:00:00Z"),
+            ("2024-01-12T08:00:00Z", "2024-01-12T09:00:00Z"),
+        ])
+    );
+}
+
+#[test]
+fn rrule_parts_mean_what_rfc_5545_and_libical_say() {
+    let (found, warnings) = occurrences(
+        &rfc("rrule_semantics.ics"),
+        "2024-01-01",
+        "2026-01-01",
+        "UTC",
+    );
+    // COUNT=4 counts the (non-matching) DTSTART as the first instance.
+    assert_eq!(
+        times_of(&found, "count-dtstart-not-matching"),
+        pairs(&[
+            ("2024-01-02T10:00:00Z", "2024-01-02T11:00:00Z"),
+            ("2024-01-08T10:00:00Z", "2024-01-08T11:00:00Z"),
+            ("2024-01-15T10:00:00Z", "2024-01-15T11:00:00Z"),
+            ("2024-01-22T10:00:00Z", "2024-01-22T11:00:00Z"),
+        ])
+    );
+    // BYWEEKNO=2 alone: the Wednesday (DTSTART's weekday) of ISO week 2.
+    assert_eq!(
+        times_of(&found, "byweekno-without-byday"),
+        pairs(&[
+            ("2024-01-03", "2024-01-04"),
+            ("2024-01-10", "2024-01-11"),
+            ("2025-01-08", "2025-01-09"),
+        ])
+    );
+    // BYSETPOS=2 in the week of a Wednesday DTSTART is that week's Tuesday (before DTSTART):
+    // the first week adds nothing beyond DTSTART.
+    assert_eq!(
+        times_of(&found, "bysetpos-first-week"),
+        pairs(&[
+            ("2024-01-03T09:00:00Z", "2024-01-03T10:00:00Z"),
+            ("2024-01-09T09:00:00Z", "2024-01-09T10:00:00Z"),
+            ("2024-01-16T09:00:00Z", "2024-01-16T10:00:00Z"),
+        ])
+    );
+    // BYHOUR on an all-day series is ignored: one occurrence a day.
+    assert_eq!(
+        times_of(&found, "byhour-on-date"),
+        pairs(&[
+            ("2024-02-01", "2024-02-02"),
+            ("2024-02-02", "2024-02-03"),
+            ("2024-02-03", "2024-02-04"),
+        ])
+    );
+    assert!(
+        warned(&warnings, "byhour-on-date", "BYHOUR"),
+        "{warnings:?}"
+    );
+    // A sub-daily rule on an all-day series: one occurrence a day, not 24 identical ones.
+    assert_eq!(
+        times_of(&found, "hourly-on-date"),
+        pairs(&[
+            ("2024-03-01", "2024-03-02"),
+            ("2024-03-02", "2024-03-03"),
+            ("2024-03-03", "2024-03-04"),
+        ])
+    );
+}
+
+#[test]
+fn the_readable_part_of_a_broken_rrule_is_kept_with_a_warning() {
+    let (found, warnings) =
+        occurrences(&rfc("broken_rrule.ics"), "2024-01-01", "2025-01-01", "UTC");
+    let starts =
+        |uid: &str| -> Vec<String> { times_of(&found, uid).into_iter().map(|(s, _)| s).collect() };
+    assert_eq!(
+        starts("negative-count"),
+        [
+            "2024-01-01T10:00:00Z",
+            "2024-01-29T10:00:00Z",
+            "2024-02-26T10:00:00Z",
+            "2024-03-25T10:00:00Z"
+        ]
+    );
+    assert!(
+        warned(&warnings, "negative-count", "COUNT=-1"),
+        "{warnings:?}"
+    );
+    assert_eq!(starts("escaped-semicolon").len(), 10);
+    assert!(
+        warned(&warnings, "escaped-semicolon", "escaped"),
+        "{warnings:?}"
+    );
+    assert_eq!(starts("bad-byday").len(), 3);
+    assert!(warned(&warnings, "bad-byday", "BYDAY"), "{warnings:?}");
+}
+
+#[test]
+fn a_date_recurrence_id_on_a_timed_series_matches_by_date() {
+    let (found, warnings) = occurrences(
+        &rfc("recurrence_id_other_type.ics"),
+        "2024-01-01",
+        "2024-02-01",
+        "UTC",
+    );
+    let list: Vec<(String, String, Option<String>)> = found
+        .iter()
+        .map(|o| {
+            (
+                o.start.to_string(),
+                o.summary.as_deref().unwrap_or("").to_owned(),
+                o.recurrence_id.map(|r| r.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        list,
+        [
+            (
+                "2024-01-02T09:00:00Z".to_owned(),
+                "daily at 10 in Oslo".to_owned(),
+                Some("2024-01-02T09:00:00Z".to_owned())
+            ),
+            (
+                "2024-01-03T13:00:00Z".to_owned(),
+                "moved to 14".to_owned(),
+                Some("2024-01-03T09:00:00Z".to_owned())
+            ),
+            (
+                "2024-01-04T09:00:00Z".to_owned(),
+                "daily at 10 in Oslo".to_owned(),
+                Some("2024-01-04T09:00:00Z".to_owned())
+            ),
+            (
+                "2024-01-05T09:00:00Z".to_owned(),
+                "cancelled".to_owned(),
+                Some("2024-01-05T09:00:00Z".to_owned())
+            ),
+        ]
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("matches no occurrence")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn each_calendar_of_a_file_reads_its_own_vtimezone() {
+    let (found, warnings) = occurrences(
+        &rfc("several_calendars.ics"),
+        "2024-03-01",
+        "2024-03-02",
+        "UTC",
+    );
+    // The first of two definitions in one calendar (+01:00), the second calendar's own (-05:00).
+    assert_eq!(
+        times_of(&found, "first-calendar"),
+        pairs(&[("2024-03-01T09:00:00Z", "2024-03-01T10:00:00Z")])
+    );
+    assert_eq!(
+        times_of(&found, "second-calendar"),
+        pairs(&[("2024-03-01T15:00:00Z", "2024-03-01T16:00:00Z")])
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("two VTIMEZONEs define TZID \"Office Time\"")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn every_repaired_value_is_warned_about() {
+    let (found, warnings) = occurrences(&rfc("repairs.ics"), "2024-01-01", "2024-02-01", "UTC");
+    assert_eq!(
+        times_of(&found, "no-seconds"),
+        pairs(&[("2024-01-01T13:00:00Z", "2024-01-01T14:00:00Z")])
+    );
+    assert!(
+        warned(
+            &warnings,
+            "no-seconds",
+            "DTSTART \"20240101T1300Z\" has no seconds"
+        ),
+        "{warnings:?}"
+    );
+    assert!(
+        warned(
+            &warnings,
+            "no-seconds",
+            "DTEND \"20240101T1400Z\" has no seconds"
+        ),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        times_of(&found, "iso-form"),
+        pairs(&[("2024-01-02T09:00:00Z", "2024-01-02T10:30:00Z")])
+    );
+    assert!(warned(&warnings, "iso-form", "ISO 8601"), "{warnings:?}");
+    assert_eq!(
+        times_of(&found, "date-end-on-timed"),
+        pairs(&[("2024-01-03T10:00:00Z", "2024-01-04T00:00:00Z")])
+    );
+    assert!(
+        warned(&warnings, "date-end-on-timed", "DTEND is a date"),
+        "{warnings:?}"
+    );
+    // A UTC UNTIL on an all-day series counts by its day, and says so.
+    assert_eq!(
+        times_of(&found, "until-date-time-on-date"),
+        pairs(&[
+            ("2024-01-10", "2024-01-11"),
+            ("2024-01-11", "2024-01-12"),
+            ("2024-01-12", "2024-01-13"),
+        ])
+    );
+    assert!(
+        warned(&warnings, "until-date-time-on-date", "UNTIL is a date-time"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_non_gregorian_rscale_refuses_the_series() {
+    let (found, warnings) = occurrences(&rfc("rscale.ics"), "2024-01-01", "2027-01-01", "UTC");
+    assert!(times_of(&found, "hebrew-yearly").is_empty(), "{found:?}");
+    assert!(
+        warned(&warnings, "hebrew-yearly", "RSCALE=HEBREW"),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        times_of(&found, "gregorian-rscale"),
+        pairs(&[("2024-01-31", "2024-02-01"), ("2024-03-31", "2024-04-01")])
+    );
+}
+
+/// `feed occurrences` of each fixture, byte for byte, through the real binary.
+#[test]
+fn feed_occurrences_output_of_each_fixture_is_pinned() {
+    for name in [
+        "floating_end",
+        "value_date_with_time",
+        "rrule_semantics",
+        "broken_rrule",
+        "recurrence_id_other_type",
+        "several_calendars",
+        "repairs",
+        "rscale",
+    ] {
+        let out = Command::new(super::super::helpers::binary())
+            .args(["feed", "occurrences", "--file"])
+            .arg(rfc(&format!("{name}.ics")))
+            .args(["--from", "2024-01-01", "--to", "2026-01-01"])
+            .output()
+            .expect("binary runs");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pinned = std::fs::read_to_string(rfc(&format!("{name}.json"))).expect("pinned output");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), pinned, "{name}");
+    }
+}
