@@ -4,7 +4,9 @@
 mod api;
 mod daemon;
 mod feed;
+mod health;
 mod logs;
+mod manpage;
 mod sandbox;
 mod sync;
 mod table;
@@ -76,6 +78,10 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Ask the running service's /healthz (on server.listen); exit 0 healthy, 1 not
+    Healthcheck(health::HealthcheckArgs),
+    /// Print the man page (roff), or write every page with --dir
+    Man(manpage::ManArgs),
 }
 
 /// What a command failed with; decides the exit code.
@@ -201,6 +207,8 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Healthcheck(args) => health::run(args, context).await,
+        Command::Man(args) => manpage::run(args),
     }
 }
 

@@ -4,6 +4,7 @@ mod archive;
 mod browser;
 mod commands;
 mod daemon;
+mod deploy;
 mod feed;
 mod helpers;
 mod operator;
