@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use flexysync::sandbox::SandboxOptions;
 
+use crate::daemon::free_port;
 use crate::helpers::{binary, code, sandbox_config, start_sandbox, stderr, stdout};
 
 /// The demo as a container runs it: no `--dir`, the service's variables and config set.
@@ -64,14 +65,6 @@ async fn the_demo_ignores_the_services_config_and_variables_and_says_where_it_wr
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn healthcheck(config: &Path, env: &[(&str, String)]) -> std::process::Output {
     let mut command = tokio::process::Command::new(binary());
     command
@@ -106,16 +99,17 @@ async fn healthcheck_asks_the_running_service_where_the_config_says_and_exits_0_
         stderr(&out)
     );
 
+    let log_path = dir.path().join("service.log");
     let mut child = tokio::process::Command::new(binary())
-        .arg("--config")
+        .args(["run", "--config"])
         .arg(&config)
-        .arg("run")
-        .env_remove("FLEXYSYNC_CONFIG")
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env_remove("FLEXYSYNC_CONFIG")
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut healthy = None;
     for _ in 0..100 {
         let out = healthcheck(&config, &[]).await;
@@ -125,7 +119,7 @@ async fn healthcheck_asks_the_running_service_where_the_config_says_and_exits_0_
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let out = healthy.expect("the running service never answered healthcheck");
+    let out = healthy.unwrap_or_else(|| panic!("never healthy; the service's log: {}", log()));
     assert_eq!(
         stdout(&out).trim(),
         format!("healthy: {url} answered 200 OK")
