@@ -120,6 +120,13 @@ async fn healthcheck_asks_the_running_service_where_the_config_says_and_exits_0_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let out = healthy.unwrap_or_else(|| panic!("never healthy; the service's log: {}", log()));
+    // A log that is not a terminal (the journal, a file) gets no colour codes.
+    assert!(log().contains("flexysync is running"), "{}", log());
+    assert!(
+        !log().contains('\x1b'),
+        "escape codes in the log: {:?}",
+        log()
+    );
     assert_eq!(
         stdout(&out).trim(),
         format!("healthy: {url} answered 200 OK")
