@@ -31,6 +31,7 @@ LABEL org.opencontainers.image.title="flexysync" \
       org.opencontainers.image.documentation="/usr/share/doc/flexysync/README.md"
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 flexysync \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/flexysync \
