@@ -19,7 +19,7 @@ pub struct DemoArgs {
     /// Keep running as the daemon after the demo, serving the status page
     #[arg(long)]
     pub keep_running: bool,
-    /// Directory for the demo's ledger [default: a new temporary directory]
+    /// Directory for the demo's config and ledger [default: a new directory under $TMPDIR]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

@@ -19,7 +19,7 @@ pub struct Group {
 pub const GROUPS: &[Group] = &[
     Group {
         heading: "Set up",
-        commands: &["demo", "sandbox", "check", "completions"],
+        commands: &["demo", "sandbox", "check", "completions", "man"],
     },
     Group {
         heading: "Run",

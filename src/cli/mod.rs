@@ -5,8 +5,10 @@ mod api;
 pub mod control;
 mod daemon;
 mod feed;
+mod health;
 pub mod help;
 mod logs;
+mod manpage;
 mod sandbox;
 mod sync;
 mod table;
@@ -117,6 +119,14 @@ pub enum Command {
         after_help = "Example:\n  flexysync bookings list --object 123 --from 2026-12-01 --to 2026-12-31"
     )]
     Bookings(api::BookingsCommand),
+    /// Ask the running service's /healthz (on server.listen); exit 0 healthy, 1 not
+    #[command(
+        after_help = "A container's HEALTHCHECK runs it.\n\nExample:\n  flexysync healthcheck --timeout 3"
+    )]
+    Healthcheck(health::HealthcheckArgs),
+    /// Print the man page (roff), or write every page with --dir
+    #[command(after_help = "Example:\n  flexysync man --dir /usr/share/man/man1")]
+    Man(manpage::ManArgs),
 }
 
 /// What a command failed with; decides the exit code.
@@ -246,6 +256,8 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Healthcheck(args) => health::run(args, context).await,
+        Command::Man(args) => manpage::run(args),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `flexysync demo`: the main job end to end on the built-in sandbox and bundled calendars,
 //! told in plain words. Nothing leaves this machine: the sandbox and the feeds listen on
-//! loopback.
+//! loopback. The demo never touches a real ledger: it writes only into its own directory, with
+//! a config of its own that no `--config`, `FLEXYSYNC_CONFIG` or `FLEXYSYNC__*` variable changes
+//! (a container image sets `FLEXYSYNC__LEDGER__PATH` for the service, not for the demo).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::app::App;
 use super::demo_feeds::DemoFeeds;
-use crate::config::Config;
+use crate::config::{Config, ENV_PREFIX};
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
 use crate::reconcile::pass::PassReport;
@@ -137,14 +139,21 @@ pub async fn run(
     tokio::spawn(async move { axum::serve(feeds_listener, feeds_router).await });
 
     let config_path = dir.join("config.toml");
-    std::fs::write(
-        &config_path,
-        demo_config(&dir, &sandbox.base_url(), feeds_port),
-    )?;
-    let config = Config::load(&config_path)?;
+    let config_text = demo_config(&dir, &sandbox.base_url(), feeds_port);
+    std::fs::write(&config_path, &config_text)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    // No environment overrides: they are meant for the service and would point the demo at
+    // the service's ledger or account.
+    let config = Config::from_toml_with_env(&config_text, &config_path, std::iter::empty())?;
+    let overrides = environment_overrides();
 
     println!("flexysync demo");
     println!("==============");
+    println!(
+        "Writes only to {} (its own config.toml and ledger.db).",
+        dir.display()
+    );
+    println!("{}", ignored_settings(&overrides));
     println!(
         "A FlexyKey simulator runs at {} (nothing leaves this machine).",
         sandbox.base_url()
@@ -203,10 +212,7 @@ pub async fn run(
     );
     println!();
     println!("The ledger is {}.", app.ledger.path().display());
-    println!(
-        "Look around: flexysync --config {} status",
-        config_path.display()
-    );
+    println!("Look around: {}", status_command(&config_path, &overrides));
     app.ledger.close().await;
     drop(app);
 
@@ -221,8 +227,9 @@ pub async fn run(
             listeners.admin.local_addr()?,
             listeners.hooks.local_addr()?
         );
+        // No config path: a reload would re-read it with the environment's overrides.
         let options = super::RunOptions {
-            config_path: Some(config_path),
+            config_path: None,
             listen_for_signals: true,
             presenter,
         };
@@ -230,6 +237,43 @@ pub async fn run(
     }
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// The names (never the values) of the `FLEXYSYNC__*` variables set here, sorted.
+fn environment_overrides() -> Vec<String> {
+    let prefix = format!("{ENV_PREFIX}__");
+    let mut names: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+/// One line that says which settings the demo leaves alone.
+fn ignored_settings(overrides: &[String]) -> String {
+    let mut line =
+        "It ignores --config, $FLEXYSYNC_CONFIG and every FLEXYSYNC__* variable".to_owned();
+    if !overrides.is_empty() {
+        line.push_str(&format!(" (set here: {})", overrides.join(", ")));
+    }
+    line.push('.');
+    line
+}
+
+/// The `status` command for the demo's config; the variables set here would override it, so
+/// it unsets them.
+fn status_command(config_path: &Path, overrides: &[String]) -> String {
+    let unset: String = overrides.iter().map(|name| format!("-u {name} ")).collect();
+    let prefix = if unset.is_empty() {
+        String::new()
+    } else {
+        format!("env {unset}")
+    };
+    format!(
+        "{prefix}flexysync --config {} status",
+        config_path.display()
+    )
 }
 
 async fn demo_app(config: &Config) -> anyhow::Result<App> {

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod control;
 mod daemon;
+mod deploy;
 mod feed;
 mod helpers;
 mod operator;

@@ -50,10 +50,12 @@ fn the_top_level_help_groups_commands_as_a_user_meets_them() {
   sandbox      Run the FlexyKey API simulator on a loopback port, to try a config safely
   check        Validate the config, reach FlexyKey and fetch every feed once
   completions  Print shell completions
+  man          Print the man page (roff), or write every page with --dir
 
 Run:
   run          Run the long-running service (schedules, webhooks, health, metrics, status page)
   sync         Run one full sync pass over all sources (fetch, plan, apply)
+  healthcheck  Ask the running service's /healthz (on server.listen); exit 0 healthy, 1 not
 
 Inspect:
   status       Show each source's freshness, held deletions and upcoming arrivals
