@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod flexykey;
 pub mod ledger;
+pub mod outputs;
 pub mod reconcile;
 pub mod redact;
 pub mod sandbox;
