@@ -7,6 +7,7 @@ mod daemon;
 mod feed;
 mod helpers;
 mod operator;
+mod outputs;
 mod reconcile;
 mod sandbox;
 mod webhook;
