@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod listener;
 pub mod logging;
 pub mod metrics;
+pub mod outputs;
 pub mod run;
 pub mod scheduler;
 pub mod server;

@@ -121,3 +121,17 @@ pub struct OutputPlan {
 pub fn targets(configs: &[OutputConfig]) -> Vec<OutputTarget> {
     configs.iter().map(OutputTarget::from_config).collect()
 }
+
+/// The stays that may drive outputs, from the ledger's stored reservations: the one mapping
+/// from the reservation type to this module's own.
+pub fn stays_of(reservations: &[crate::ledger::StoredReservation]) -> Vec<Stay> {
+    reservations
+        .iter()
+        .map(|stored| Stay {
+            booking_object_id: stored.reservation.booking_object_id,
+            source: stored.reservation.source.clone(),
+            start: stored.reservation.start,
+            end: stored.reservation.end,
+        })
+        .collect()
+}

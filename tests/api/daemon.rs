@@ -52,7 +52,7 @@ pub fn calendar(events: &[String]) -> String {
     )
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -60,7 +60,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn get(url: &str) -> Option<(u16, String)> {
+pub(crate) async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::Client::new()
         .get(url)
         .timeout(Duration::from_secs(5))
@@ -72,7 +72,7 @@ async fn get(url: &str) -> Option<(u16, String)> {
 }
 
 /// Polls `/readyz` (ready once the ledger is writable and FlexyKey has answered), up to 30 s.
-async fn became_ready(base: &str) -> bool {
+pub(crate) async fn became_ready(base: &str) -> bool {
     for _ in 0..150 {
         if let Some((200, _)) = get(&format!("{base}/readyz")).await {
             return true;
@@ -83,7 +83,7 @@ async fn became_ready(base: &str) -> bool {
 }
 
 /// Waits until `check` holds, up to `limit`.
-async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
+pub(crate) async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
     let started = std::time::Instant::now();
     while started.elapsed() < limit {
         if check() {
@@ -94,7 +94,7 @@ async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
     check()
 }
 
-fn signal(pid: u32, name: &str) {
+pub(crate) fn signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")
         .args(["-s", name, &pid.to_string()])
         .status()

@@ -3,6 +3,8 @@
 //! doubt after a crash is resolved from the IO status, and unknown outputs are refused.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+mod service;
+
 use std::path::Path;
 
 use flexysync::config::{Config, FlexyKeyConfig};
