@@ -5,6 +5,7 @@ mod api;
 mod daemon;
 mod feed;
 mod logs;
+mod outputs;
 mod sandbox;
 mod sync;
 mod table;
@@ -63,6 +64,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Show each source's freshness, held deletions and upcoming arrivals
     Status,
+    /// Show each booking-driven output's plan for 14 days and its last verified state
+    Outputs,
     /// Run the FlexyKey API simulator on a loopback port
     Sandbox(sandbox::SandboxArgs),
     /// Run the long-running service
@@ -187,6 +190,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Feed(cmd) => feed::run(cmd, context).await,
         Command::Sync(args) => sync::sync(args, context).await,
         Command::Status => sync::status(context).await,
+        Command::Outputs => outputs::run(context).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Run => daemon::run(context).await,
         Command::Demo(args) => daemon::demo(args, context).await,

@@ -83,10 +83,29 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
             other => CliError::Other(other.into()),
         })?;
     ledger.close().await;
+    // A dry run also shows the outputs' planned transitions (from the stored stays).
+    let plans = if args.dry_run && !config.outputs.is_empty() {
+        let views = super::outputs::views(&config, chrono::Utc::now()).await?;
+        Some(views.into_iter().map(|v| v.plan).collect::<Vec<_>>())
+    } else {
+        None
+    };
     if context.json {
-        print_json(&view::SyncJson::from(&report))?;
+        let mut json =
+            serde_json::to_value(view::SyncJson::from(&report)).map_err(anyhow::Error::from)?;
+        if let (Some(plans), Some(object)) = (&plans, json.as_object_mut()) {
+            let plans = serde_json::to_value(plans).map_err(anyhow::Error::from)?;
+            object.insert("output_plans".to_owned(), plans);
+        }
+        print_json(&json)?;
     } else {
         print!("{}", view::sync_text(&report, context));
+        if let Some(plans) = &plans {
+            print!(
+                "{}",
+                super::outputs::transitions_text(plans.iter(), context)
+            );
+        }
     }
     verdict(&report)
 }

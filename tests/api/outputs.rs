@@ -3,6 +3,7 @@
 //! doubt after a crash is resolved from the IO status, and unknown outputs are refused.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+mod cli;
 mod service;
 
 use std::path::Path;
