@@ -12,6 +12,7 @@ pub mod run;
 pub mod scheduler;
 pub mod server;
 pub mod status_page;
+pub mod timeline;
 
 pub use run::{DaemonError, RunOptions, serve};
 pub mod demo;

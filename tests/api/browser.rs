@@ -9,14 +9,14 @@ use tokio_util::sync::CancellationToken;
 use crate::daemon::{calendar, serve_feed, stay};
 use crate::helpers::{sandbox_config, start_sandbox};
 
-fn chromium() -> Option<std::path::PathBuf> {
+pub(crate) fn chromium() -> Option<std::path::PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(std::path::PathBuf::from)
         .find(|p| p.exists())
 }
 
-async fn chromium_run(
+pub(crate) async fn chromium_run(
     browser: &std::path::Path,
     profile: &std::path::Path,
     args: &[String],

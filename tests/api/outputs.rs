@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 mod cli;
+mod page;
 mod service;
 
 use std::path::Path;
