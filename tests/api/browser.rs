@@ -43,6 +43,32 @@ pub(crate) async fn chromium_run(
         .expect("chromium ran")
 }
 
+/// The daemon in this process on a loopback port: its page's URL, the token that stops it,
+/// and its task.
+pub(crate) async fn serve_in_process(
+    path: &std::path::Path,
+) -> (
+    String,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), flexysync::daemon::DaemonError>>,
+) {
+    let config = flexysync::config::Config::load(path).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let options = flexysync::daemon::RunOptions {
+        config_path: None,
+        listen_for_signals: false,
+    };
+    let daemon = tokio::spawn(flexysync::daemon::serve(
+        config,
+        listener,
+        stop.clone(),
+        options,
+    ));
+    (url, stop, daemon)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red() {
     let Some(browser) = chromium() else {
@@ -62,20 +88,7 @@ async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red(
         sandbox::OBJECT_OTHER
     );
     let path = sandbox_config(dir.path(), &sandbox, &extra);
-    let config = flexysync::config::Config::load(&path).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let options = flexysync::daemon::RunOptions {
-        config_path: None,
-        listen_for_signals: false,
-    };
-    let daemon = tokio::spawn(flexysync::daemon::serve(
-        config,
-        listener,
-        stop.clone(),
-        options,
-    ));
+    let (url, stop, daemon) = serve_in_process(&path).await;
     let started = std::time::Instant::now();
     while sandbox.bookings_of(sandbox::OBJECT_CABIN).is_empty()
         && started.elapsed() < Duration::from_secs(20)

@@ -66,20 +66,21 @@ impl Fixture {
     }
 
     fn control_posts(&self) -> usize {
-        self.sandbox
-            .journal()
-            .iter()
-            .filter(|c| c.method == "POST" && c.path.ends_with("/control"))
-            .count()
+        control_calls(&self.sandbox, "POST")
     }
 
     fn status_reads(&self) -> usize {
-        self.sandbox
-            .journal()
-            .iter()
-            .filter(|c| c.method == "GET" && c.path.ends_with("/control"))
-            .count()
+        control_calls(&self.sandbox, "GET")
     }
+}
+
+/// `POST /Control` (commands) or `GET /Control` (IO status reads) the sandbox answered.
+pub(crate) fn control_calls(sandbox: &Sandbox, method: &str) -> usize {
+    sandbox
+        .journal()
+        .iter()
+        .filter(|c| c.method == method && c.path.ends_with("/control"))
+        .count()
 }
 
 fn target(outputs: &str) -> OutputTarget {

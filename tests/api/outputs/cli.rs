@@ -86,3 +86,29 @@ async fn outputs_lists_each_plan_for_14_days_and_dry_run_shows_the_transitions()
             .all(|c| !c.path.ends_with("/control"))
     );
 }
+
+#[tokio::test]
+async fn check_refuses_an_output_the_unit_does_not_have() {
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[[outputs]]\nunit = {}\noutput = \"X9\"\nbooking_objects = [{}]\n",
+        sandbox::UNIT_MAIN,
+        sandbox::OBJECT_CABIN
+    );
+    let config = sandbox_config(dir.path(), &sandbox, &extra);
+    let out = run(&config, &["check"]).await;
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("FAIL outputs[0].output: unit 3023 has no output X9"),
+        "{}",
+        stdout(&out)
+    );
+    let fine = sandbox_config(dir.path(), &sandbox, &extra.replace("X9", "x8"));
+    let out = run(&fine, &["check"]).await;
+    assert!(
+        stdout(&out).contains("ok   1 output(s) exist on their units"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use flexysync::ledger::OutputCommandState;
 use flexysync::sandbox::{self, SandboxOptions};
-use tokio_util::sync::CancellationToken;
 
-use crate::browser::{chromium, chromium_run};
+use crate::browser::{chromium, chromium_run, serve_in_process};
 use crate::daemon::{calendar, eventually, serve_feed, stay};
 use crate::helpers::{sandbox_config, start_sandbox};
 
@@ -52,20 +51,7 @@ async fn door_timelines_render_in_chromium_at_desktop_and_phone_width() {
         cabin = sandbox::OBJECT_CABIN,
     );
     let path = sandbox_config(dir.path(), &sandbox, &extra);
-    let config = flexysync::config::Config::load(&path).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let options = flexysync::daemon::RunOptions {
-        config_path: None,
-        listen_for_signals: false,
-    };
-    let daemon = tokio::spawn(flexysync::daemon::serve(
-        config,
-        listener,
-        stop.clone(),
-        options,
-    ));
+    let (url, stop, daemon) = serve_in_process(&path).await;
     assert!(
         eventually(Duration::from_secs(30), || sandbox
             .output_is_on(sandbox::UNIT_MAIN, "X3"))

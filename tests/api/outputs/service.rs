@@ -5,23 +5,16 @@ use std::time::Duration;
 
 use flexysync::sandbox::{self, SandboxOptions};
 
+use super::control_calls;
 use crate::daemon::{became_ready, calendar, eventually, free_port, serve_feed, stay};
 use crate::helpers::{binary, sandbox_config, start_sandbox};
 
 fn posts(sandbox: &sandbox::Sandbox) -> usize {
-    sandbox
-        .journal()
-        .iter()
-        .filter(|c| c.method == "POST" && c.path.ends_with("/control"))
-        .count()
+    control_calls(sandbox, "POST")
 }
 
 fn status_reads(sandbox: &sandbox::Sandbox) -> usize {
-    sandbox
-        .journal()
-        .iter()
-        .filter(|c| c.method == "GET" && c.path.ends_with("/control"))
-        .count()
+    control_calls(sandbox, "GET")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
