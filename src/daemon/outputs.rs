@@ -58,6 +58,12 @@ async fn round(app: &App, seen: &mut Seen) -> Result<(), OutputError> {
     if !due {
         return Ok(());
     }
+    // Whatever happens below, the next try waits for its time: a FlexyKey that is down is
+    // not asked again every few seconds.
+    let check = now + chrono::Duration::from_std(CHECK_INTERVAL).unwrap_or_default();
+    seen.due = Some(check);
+    seen.targets = targets.clone();
+    seen.stays = stays.clone();
     let client = app.client();
     if seen.checked.as_ref() != Some(&targets) {
         outputs::check_targets(&client, &targets).await?;
@@ -69,7 +75,6 @@ async fn round(app: &App, seen: &mut Seen) -> Result<(), OutputError> {
         verify: VerifyPolicy::default(),
     };
     driver.step_all(&targets, &stays, now).await;
-    let check = now + chrono::Duration::from_std(CHECK_INTERVAL).unwrap_or_default();
     // A second after the next transition, so that it is the one in effect.
     let next = targets
         .iter()
@@ -77,7 +82,5 @@ async fn round(app: &App, seen: &mut Seen) -> Result<(), OutputError> {
         .map(|t| t.at + chrono::Duration::seconds(1))
         .min();
     seen.due = Some(next.map_or(check, |at| at.min(check)));
-    seen.targets = targets;
-    seen.stays = stays;
     Ok(())
 }
