@@ -344,3 +344,33 @@ async fn an_output_the_unit_does_not_have_is_refused_at_start_up_with_its_list()
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_gate_pulses_once_at_a_stay_start_and_a_late_pulse_is_not_sent() {
+    let f = fixture().await;
+    let gate = target(&format!(
+        "[[outputs]]\nname = \"Gate\"\nunit = {UNIT}\noutput = \"F2\"\nbooking_objects = [{OBJECT_CABIN}]\npulse_at_start = 600\n"
+    ));
+    let stays = vec![
+        stay(OBJECT_CABIN, "airbnb", 15, 20),
+        stay(OBJECT_CABIN, "airbnb", 63, 20),
+    ];
+    let at = |h: i64, m: i64| monday() + Duration::hours(h) + Duration::minutes(m);
+    let targets = std::slice::from_ref(&gate);
+    for now in [at(15, 1), at(15, 3), at(15, 20)] {
+        f.driver().step_all(targets, &stays, now).await;
+    }
+    assert_eq!(f.control_posts(), 1, "one pulse per stay start");
+    assert!(
+        f.sandbox.output_is_on(UNIT, "F2"),
+        "the 600 s pulse is running"
+    );
+    let journal = f.ledger.recent_output_commands(&gate.key, 5).await.unwrap();
+    assert_eq!(journal[0].action, "600");
+    assert_eq!(journal[0].state, OutputCommandState::Verified);
+    // flexysync was down at the second arrival and comes back 30 minutes late.
+    let report = &f.driver().step_all(targets, &stays, at(63, 30)).await[0];
+    assert_eq!(report.decision, Decision::SkipLatePulse);
+    f.driver().step_all(targets, &stays, at(63, 40)).await;
+    assert_eq!(f.control_posts(), 1);
+}
