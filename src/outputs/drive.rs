@@ -71,6 +71,20 @@ pub struct StepReport {
     pub error: Option<String>,
 }
 
+/// What one output's step knows when it acts.
+struct Moment<'a> {
+    target: &'a OutputTarget,
+    /// The planned transition in effect (its key in the journal).
+    planned_at: DateTime<Utc>,
+    planned_action: String,
+    next: Option<DateTime<Utc>>,
+    observed_on: bool,
+    /// The journaled command whose outcome is not known, if any.
+    doubt: Option<&'a OutputCommand>,
+    sends: u32,
+    now: DateTime<Utc>,
+}
+
 pub struct Driver<'a> {
     pub client: &'a Client,
     pub ledger: &'a Ledger,
@@ -146,27 +160,47 @@ impl Driver<'_> {
             status_reads: 0,
             error: None,
         };
-        let doubt = history.last().filter(|c| in_doubt(c, target.is_pulse()));
-        let planned_action = match plan.position.current {
-            Some(t) => action_text(t.step),
-            None => action_text(Step::Off),
+        let moment = Moment {
+            target,
+            planned_at,
+            planned_action: action_text(plan.position.current.map_or(Step::Off, |t| t.step)),
+            next: plan.position.next.map(|t| t.at),
+            observed_on,
+            doubt: history.last().filter(|c| in_doubt(c, target.is_pulse())),
+            sends: journaled.sends,
+            now,
         };
+        self.act(&moment, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Carries out the decision in `report`: records what sent nothing, resolves a doubt,
+    /// or journals and sends a command.
+    async fn act(&self, moment: &Moment<'_>, report: &mut StepReport) -> Result<(), OutputError> {
+        let Moment {
+            target,
+            planned_at,
+            observed_on,
+            now,
+            doubt,
+            ..
+        } = *moment;
         let record = |state| {
             self.ledger.journal_output(
                 &target.key,
                 planned_at,
-                &planned_action,
+                &moment.planned_action,
                 state,
                 Some(observed_on),
                 now,
             )
         };
-        match decision {
+        match report.decision {
             Decision::Nothing => {}
             Decision::GiveUp => {
                 report.error = Some(format!(
                     "{} sends for the transition at {planned_at} did not take; waiting for the next transition",
-                    journaled.sends
+                    moment.sends
                 ));
             }
             Decision::AlreadyInPlace => {
@@ -174,7 +208,7 @@ impl Driver<'_> {
             }
             Decision::DoubtResolved | Decision::DoubtUnknown => {
                 if let Some(command) = doubt {
-                    let state = if decision == Decision::DoubtResolved {
+                    let state = if report.decision == Decision::DoubtResolved {
                         OutputCommandState::Verified
                     } else {
                         OutputCommandState::Unknown
@@ -188,7 +222,7 @@ impl Driver<'_> {
                 tracing::warn!(
                     output = %target.label,
                     observed = on_off(observed_on),
-                    next = ?plan.position.next.map(|t| t.at),
+                    next = ?moment.next,
                     "output switched by hand since flexysync's last command: left as it is until its next planned transition"
                 );
                 record(OutputCommandState::Override).await?;
@@ -209,10 +243,10 @@ impl Driver<'_> {
                         )
                         .await?;
                 }
-                self.send(target, planned_at, step, &mut report).await?;
+                self.send(target, planned_at, step, report).await?;
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn send(
