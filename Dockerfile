@@ -10,7 +10,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
-    && for bench in plan archive webhook ical; do echo 'fn main() {}' > "benches/$bench.rs"; done \
+    && for bench in $(awk '/^\[\[bench\]\]/ { in_bench = 1; next } in_bench && /^name/ { gsub(/"/, "", $3); print $3; in_bench = 0 }' Cargo.toml); do echo 'fn main() {}' > "benches/$bench.rs"; done \
     && cargo build --release --locked --bin flexysync \
     && rm -rf src benches target/release/flexysync* target/release/deps/flexysync-* \
         target/release/libflexysync* target/release/deps/libflexysync-* \

@@ -115,6 +115,16 @@ async fn check_flexykey(config: &Config, report: &mut impl FnMut(bool, String)) 
         ),
         Err(err) => return report(false, format!("FlexyKey at {base}: {err}")),
     }
+    let targets = crate::outputs::targets(&config.outputs);
+    if !targets.is_empty() {
+        match crate::outputs::check_targets(&client, &targets).await {
+            Ok(()) => report(
+                true,
+                format!("{} output(s) exist on their units", targets.len()),
+            ),
+            Err(err) => report(false, err.to_string()),
+        }
+    }
     let objects = match client.booking_objects().await {
         Ok(objects) => objects,
         Err(err) => return report(false, format!("booking objects: {err}")),

@@ -27,7 +27,7 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         heading: "Inspect",
-        commands: &["status", "feed", "logs"],
+        commands: &["status", "outputs", "feed", "logs"],
     },
     Group {
         heading: "FlexyKey by hand",

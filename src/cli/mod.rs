@@ -9,6 +9,7 @@ mod health;
 pub mod help;
 mod logs;
 mod manpage;
+mod outputs;
 mod sandbox;
 mod sync;
 mod table;
@@ -104,6 +105,9 @@ pub enum Command {
         after_help = "Example:\n  flexysync logs show --from 2026-03-14 --to 2026-03-14"
     )]
     Logs(logs::LogsCommand),
+    /// Show each booking-driven output's plan for 14 days and its last verified state
+    #[command(after_help = "Example:\n  flexysync outputs --json")]
+    Outputs,
     /// List the FlexyKey units the account sees
     #[command(after_help = "Example:\n  flexysync units --json")]
     Units,
@@ -243,6 +247,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Feed(cmd) => feed::run(cmd, context).await,
         Command::Sync(args) => sync::sync(args, context).await,
         Command::Status => sync::status(context).await,
+        Command::Outputs => outputs::run(context).await,
         Command::Sandbox(args) => sandbox::run(args, context.json).await,
         Command::Run => daemon::run(context).await,
         Command::Demo(args) => daemon::demo(args, context).await,

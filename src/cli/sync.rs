@@ -123,8 +123,17 @@ pub async fn present_sync(
             return failed(err);
         }
     };
+    // A dry run also shows the outputs' planned transitions (from the stored stays).
+    let plans = if report.dry_run && !config.outputs.is_empty() {
+        match super::outputs::views(config, chrono::Utc::now()).await {
+            Ok(views) => Some(views.into_iter().map(|v| v.plan).collect::<Vec<_>>()),
+            Err(err) => return failed(err),
+        }
+    } else {
+        None
+    };
     let stdout = if context.json {
-        match json_text(&view::SyncJson::from(&report)) {
+        match sync_json(&report, plans.as_deref()) {
             Ok(text) => text,
             Err(err) => return failed(err),
         }
@@ -137,7 +146,11 @@ pub async fn present_sync(
             .collect();
         let client = Client::new(&config.flexykey).ok();
         let zones = ObjectZones::load(context, config, client.as_ref(), objects).await;
-        view::sync_text(&report, &zones)
+        let mut text = view::sync_text(&report, &zones);
+        if let Some(plans) = &plans {
+            text.push_str(&super::outputs::transitions_text(plans.iter(), context));
+        }
+        text
     };
     Output {
         stdout,
@@ -150,6 +163,20 @@ fn failed(err: CliError) -> Output {
         stdout: String::new(),
         result: Err(err),
     }
+}
+
+/// `sync --json`: the pass, and with a dry run the outputs' plans as `output_plans`.
+fn sync_json(
+    report: &PassReport,
+    plans: Option<&[crate::outputs::OutputPlan]>,
+) -> Result<String, CliError> {
+    let mut json =
+        serde_json::to_value(view::SyncJson::from(report)).map_err(anyhow::Error::from)?;
+    if let (Some(plans), Some(object)) = (plans, json.as_object_mut()) {
+        let plans = serde_json::to_value(plans).map_err(anyhow::Error::from)?;
+        object.insert("output_plans".to_owned(), plans);
+    }
+    json_text(&json)
 }
 
 /// What `print_json` prints.

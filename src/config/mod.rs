@@ -5,6 +5,7 @@
 
 pub(crate) mod choice;
 mod duration;
+mod outputs;
 mod sections;
 mod sources;
 mod syntax;
@@ -15,6 +16,7 @@ use secrecy::SecretString;
 
 pub use choice::{Choice, not_allowed};
 pub use duration::{HumanDuration, parse_duration};
+pub use outputs::{MAX_PULSE_SECONDS, OutputConfig, UnitKey};
 pub use sections::*;
 pub use sources::*;
 
@@ -140,6 +142,31 @@ impl Config {
                 .validate()
                 .map_err(|(key, reason)| key_error(&format!("{label}.{key}"), reason))?;
             source.max_stay_days.get_or_insert(self.sync.max_stay_days);
+        }
+        self.validate_outputs(path)
+    }
+
+    fn validate_outputs(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let source_names: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+        let mut seen = std::collections::HashSet::new();
+        for (index, output) in self.outputs.iter_mut().enumerate() {
+            let key_error = |key: &str, reason: String| ConfigError::Key {
+                path: path.to_owned(),
+                key: format!("outputs[{index}].{key}"),
+                reason,
+            };
+            output
+                .validate(&source_names)
+                .map_err(|(key, reason)| key_error(&key, reason))?;
+            if !seen.insert((output.unit.clone(), output.output.clone())) {
+                return Err(key_error(
+                    "output",
+                    format!(
+                        "output {} of unit {} is configured twice; one output has one plan",
+                        output.output, output.unit
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -31,6 +31,9 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub archive: ArchiveConfig,
+    /// Booking-driven outputs (`[[outputs]]`).
+    #[serde(default)]
+    pub outputs: Vec<super::outputs::OutputConfig>,
     #[serde(default)]
     pub server: ServerConfig,
     #[serde(default)]

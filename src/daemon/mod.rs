@@ -8,10 +8,12 @@ pub mod lifecycle;
 pub mod listener;
 pub mod logging;
 pub mod metrics;
+pub mod outputs;
 pub mod run;
 pub mod scheduler;
 pub mod server;
 pub mod status_page;
+pub mod timeline;
 
 pub use run::{DaemonError, Listeners, RunOptions, serve};
 pub mod demo;

@@ -358,6 +358,7 @@ fn start_jobs(
             now,
         ));
     }
+    tracker.spawn(super::outputs::drive_outputs(app.clone(), jobs.clone()));
     // One full pass right away: a fresh start should not wait for the first fire.
     let app = app.clone();
     tracker.spawn(async move { app.locks.run_exclusive(FULL_PASS_JOB, &full).await });

@@ -16,6 +16,7 @@ use chrono::Utc;
 use super::app::App;
 use super::metrics as m;
 use super::status_page::{self, ArrivalRow, HeldRow, PassRow, SourceRow, StatusView};
+use super::timeline;
 use crate::ledger::PassRecord;
 use crate::reconcile::status::{StatusReport, status_report};
 use crate::sources::webhook::{self, WebhookState};
@@ -214,6 +215,7 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
                 ok: p.converged,
             })
             .collect(),
+        timelines: vec![],
     }
 }
 
@@ -230,7 +232,10 @@ async fn status(State(app): State<Arc<App>>) -> Response {
     };
     match gathered {
         Ok((report, passes)) => {
-            let view = status_view(&report, &passes, &app);
+            let mut view = status_view(&report, &passes, &app);
+            view.timelines = timeline::gather(&config, &app.ledger, &app.client(), now)
+                .await
+                .unwrap_or_default();
             let tz = display_zone(&config);
             Html(status_page::render(&view, now, tz)).into_response()
         }

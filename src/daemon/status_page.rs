@@ -14,6 +14,8 @@ pub struct StatusView {
     pub held: Vec<HeldRow>,
     pub errors: Vec<ErrorRow>,
     pub passes: Vec<PassRow>,
+    /// One timeline per door for the next 14 days (see `timeline.rs`).
+    pub timelines: Vec<super::timeline::DoorTimeline>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +106,13 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
         escape(&time(now)),
         escape(tz.name())
     );
+    let source_names: Vec<String> = view.sources.iter().map(|s| s.name.clone()).collect();
+    html.push_str(&super::timeline::render(
+        &view.timelines,
+        &source_names,
+        now,
+        tz,
+    ));
 
     html.push_str("<h2>Sources</h2>\n<table><tr><th>Source</th><th>Last fresh read</th><th>Outcome</th><th>Note</th></tr>\n");
     for source in &view.sources {

@@ -7,6 +7,7 @@ mod health;
 mod lock;
 mod logs;
 mod objects;
+mod outputs;
 mod passes;
 mod records;
 mod sources;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use lock::{LedgerLock, lock_path};
 pub use objects::ObjectRecord;
+pub use outputs::{OutputCommand, OutputCommandState};
 pub use records::*;
 
 use crate::model::Credentials;

@@ -100,6 +100,8 @@ pub enum SandboxError {
     UnknownObject(i64),
     #[error("sandbox: invalid booking: {0}")]
     InvalidBooking(String),
+    #[error("sandbox: unit {unit_id} has no output {output}")]
+    UnknownOutput { unit_id: i64, output: String },
 }
 
 /// What the request handlers share with the handle.
@@ -337,6 +339,31 @@ impl Sandbox {
     pub fn add_object(&self, object: ObjectSpec) {
         let mut state = lock(&self.shared.state);
         state.world = std::mem::take(&mut state.world).with_object(object);
+    }
+
+    /// Switches an output as a person would, by calling the unit or sending it an SMS: outside
+    /// the API, so not in the journal (kept in the state file).
+    pub fn switch_output_by_hand(
+        &self,
+        unit_id: i64,
+        output: &str,
+        on: bool,
+    ) -> Result<(), SandboxError> {
+        let name = output.trim().to_ascii_uppercase();
+        let mut state = lock(&self.shared.state);
+        let unit = state
+            .world
+            .unit(unit_id)
+            .ok_or(SandboxError::UnknownUnit(unit_id))?;
+        if !unit.outputs.contains(&name) {
+            return Err(SandboxError::UnknownOutput {
+                unit_id,
+                output: name,
+            });
+        }
+        state.set_output(unit_id, &name, state::OutputState { on, until: None });
+        state.save()?;
+        Ok(())
     }
 
     /// Whether an output is on now (a pulse counts until it ends).

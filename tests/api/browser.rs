@@ -9,14 +9,14 @@ use tokio_util::sync::CancellationToken;
 use crate::daemon::{calendar, serve_feed, stay};
 use crate::helpers::{sandbox_config, start_sandbox};
 
-fn chromium() -> Option<std::path::PathBuf> {
+pub(crate) fn chromium() -> Option<std::path::PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(std::path::PathBuf::from)
         .find(|p| p.exists())
 }
 
-async fn chromium_run(
+pub(crate) async fn chromium_run(
     browser: &std::path::Path,
     profile: &std::path::Path,
     args: &[String],
@@ -43,6 +43,37 @@ async fn chromium_run(
         .expect("chromium ran")
 }
 
+/// The daemon in this process on a loopback port: its page's URL, the token that stops it,
+/// and its task.
+pub(crate) async fn serve_in_process(
+    path: &std::path::Path,
+) -> (
+    String,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), flexysync::daemon::DaemonError>>,
+) {
+    let config = flexysync::config::Config::load(path).unwrap();
+    let listeners = flexysync::daemon::Listeners {
+        hooks: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        admin: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
+    // The status page is on the admin listener.
+    let url = format!("http://{}/", listeners.admin.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let options = flexysync::daemon::RunOptions {
+        config_path: None,
+        listen_for_signals: false,
+        presenter: flexysync::cli::control::presenter(),
+    };
+    let daemon = tokio::spawn(flexysync::daemon::serve(
+        config,
+        listeners,
+        stop.clone(),
+        options,
+    ));
+    (url, stop, daemon)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red() {
     let Some(browser) = chromium() else {
@@ -62,24 +93,7 @@ async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red(
         sandbox::OBJECT_OTHER
     );
     let path = sandbox_config(dir.path(), &sandbox, &extra);
-    let config = flexysync::config::Config::load(&path).unwrap();
-    let listeners = flexysync::daemon::Listeners {
-        hooks: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        admin: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    };
-    let url = format!("http://{}/", listeners.admin.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let options = flexysync::daemon::RunOptions {
-        config_path: None,
-        listen_for_signals: false,
-        presenter: flexysync::cli::control::presenter(),
-    };
-    let daemon = tokio::spawn(flexysync::daemon::serve(
-        config,
-        listeners,
-        stop.clone(),
-        options,
-    ));
+    let (url, stop, daemon) = serve_in_process(&path).await;
     let started = std::time::Instant::now();
     while sandbox.bookings_of(sandbox::OBJECT_CABIN).is_empty()
         && started.elapsed() < Duration::from_secs(20)

@@ -72,7 +72,7 @@ pub async fn get(url: &str) -> Option<(u16, String)> {
 }
 
 /// Polls `/readyz` (ready once the ledger is writable and FlexyKey has answered), up to 30 s.
-async fn became_ready(base: &str) -> bool {
+pub(crate) async fn became_ready(base: &str) -> bool {
     for _ in 0..150 {
         if let Some((200, _)) = get(&format!("{base}/readyz")).await {
             return true;

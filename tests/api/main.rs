@@ -11,6 +11,7 @@ mod deploy;
 mod feed;
 mod helpers;
 mod operator;
+mod outputs;
 mod phones;
 mod reconcile;
 mod redaction;
