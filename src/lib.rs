@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod flexykey;
 pub mod ledger;
 pub mod net_error;
+pub mod notify;
 pub mod reconcile;
 pub mod redact;
 pub mod sandbox;

@@ -1,0 +1,12 @@
+//! Telling people: events (kept in the ledger's outbox), their delivery to webhooks, email and
+//! ntfy, and the detection of check-ins, no-shows, guests locked out, unconfirmed arrivals and
+//! double bookings. Knows nothing of how an event was caused: producers map their data into
+//! [`NewEvent`] and the detector inputs.
+
+pub mod detect;
+pub mod event;
+pub mod refusal;
+
+pub use detect::{AccessEntry, DetectRules, Stay};
+pub use event::{Event, EventDetails, EventKind, EventObject, NewEvent, OtherStay};
+pub use refusal::RefusalPatterns;
