@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use crate::notify::NewEvent;
+
+use super::outbox::insert_events;
 use super::records::{BookingState, JournalEntry, JournalState, OwnedBooking, WriteKind};
 use super::{Ledger, LedgerError, credentials_from_json, credentials_to_json, from_ts, ts};
 
@@ -131,6 +134,19 @@ impl Ledger {
         booking: &OwnedBooking,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
+        self.journal_booking_created_telling(journal_id, state, booking, &[], now)
+            .await
+    }
+
+    /// [`Self::journal_booking_created`], writing `events` to the outbox in its transaction.
+    pub async fn journal_booking_created_telling(
+        &self,
+        journal_id: i64,
+        state: JournalState,
+        booking: &OwnedBooking,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE journal SET state = ?, booking_id = ?, error = NULL, resolved_at = ? \
@@ -151,6 +167,7 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         upsert_booking(&mut tx, booking, now).await?;
+        insert_events(&mut tx, events, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -160,6 +177,18 @@ impl Ledger {
         &self,
         journal_id: i64,
         booking_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.journal_booking_deleted_telling(journal_id, booking_id, &[], now)
+            .await
+    }
+
+    /// [`Self::journal_booking_deleted`], writing `events` to the outbox in its transaction.
+    pub async fn journal_booking_deleted_telling(
+        &self,
+        journal_id: i64,
+        booking_id: i64,
+        events: &[NewEvent],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -177,6 +206,7 @@ impl Ledger {
         .bind(booking_id)
         .execute(&mut *tx)
         .await?;
+        insert_events(&mut tx, events, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -189,6 +219,19 @@ impl Ledger {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
+        self.journal_resolve_telling(journal_id, state, error, &[], now)
+            .await
+    }
+
+    /// [`Self::journal_resolve`], writing `events` to the outbox in its transaction.
+    pub async fn journal_resolve_telling(
+        &self,
+        journal_id: i64,
+        state: JournalState,
+        error: Option<&str>,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let resolved =
             (!matches!(state, JournalState::Intent | JournalState::InDoubt)).then(|| ts(now));
@@ -199,6 +242,7 @@ impl Ledger {
             .bind(journal_id)
             .execute(&mut *tx)
             .await?;
+        insert_events(&mut tx, events, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,6 +6,7 @@ mod bookings;
 mod health;
 mod lock;
 mod logs;
+mod outbox;
 mod passes;
 mod records;
 mod sources;
@@ -26,6 +27,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use lock::{LedgerLock, lock_path};
+pub use outbox::{Delivery, DeliveryState};
 pub use records::*;
 
 use crate::sources::Credentials;
