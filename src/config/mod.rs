@@ -4,6 +4,7 @@
 //! anything else happens.
 
 mod duration;
+mod notify;
 mod sections;
 mod sources;
 mod syntax;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 pub use duration::{HumanDuration, parse_duration};
+pub use notify::{AlertsConfig, NotifyKind, NotifyTarget, SmtpTls};
 pub use sections::*;
 pub use sources::*;
 
@@ -138,6 +140,34 @@ impl Config {
                 .validate()
                 .map_err(|(key, reason)| key_error(&format!("{label}.{key}"), reason))?;
             source.max_stay_days.get_or_insert(self.sync.max_stay_days);
+        }
+        self.validate_notify(path)
+    }
+
+    /// `[alerts]` and every `[[notify]]` target, names unique.
+    fn validate_notify(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let key_error = |key: String, reason: String| ConfigError::Key {
+            path: path.to_owned(),
+            key,
+            reason,
+        };
+        self.alerts
+            .validate()
+            .map_err(|(key, reason)| key_error(format!("alerts.{key}"), reason))?;
+        let mut names = std::collections::HashSet::new();
+        for (index, target) in self.notify.iter_mut().enumerate() {
+            if !names.insert(target.name.clone()) {
+                return Err(key_error(
+                    format!("notify[{index}].name"),
+                    format!(
+                        "target name {:?} is used twice; names must be unique",
+                        target.name
+                    ),
+                ));
+            }
+            target
+                .validate()
+                .map_err(|(key, reason)| key_error(format!("notify[{index}].{key}"), reason))?;
         }
         Ok(())
     }

@@ -93,6 +93,9 @@ pub struct SourceConfig {
     /// This source's longest stay; when absent, `sync.max_stay_days` is filled in at load.
     #[serde(default)]
     pub max_stay_days: Option<u32>,
+    /// Its stays may overlap others on one object (a cleaning rota): no double-booking alert.
+    #[serde(default)]
+    pub overlap_ok: bool,
 }
 
 fn default_check_in() -> LocalTime {
