@@ -3,9 +3,12 @@
 //! double bookings. Knows nothing of how an event was caused: producers map their data into
 //! [`NewEvent`] and the detector inputs.
 
+pub mod deliver;
 pub mod detect;
 pub mod event;
 pub mod refusal;
+pub mod render;
+pub mod send;
 
 pub use detect::{AccessEntry, DetectRules, Stay};
 pub use event::{Event, EventDetails, EventKind, EventObject, NewEvent, OtherStay};
