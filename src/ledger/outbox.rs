@@ -328,6 +328,18 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Which units open each booking object, as the archive last listed them.
+    pub async fn object_units(&self) -> Result<Vec<(i64, i64)>, LedgerError> {
+        let rows = sqlx::query("SELECT booking_object_id, unit_id FROM archive_object_units")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 #[path = "outbox_tests.rs"]
 mod tests;

@@ -8,9 +8,11 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::event::EventKind;
 use super::send::{SendError, Sender};
+use crate::config::NotifyTarget;
 use crate::ledger::{Ledger, LedgerError};
 
 /// Deliveries are retried for this long after their first attempt.
@@ -21,7 +23,7 @@ const MAX_BACKOFF: Duration = Duration::hours(1);
 /// A new target starts with the events of this last stretch.
 const FIRST_LOOK: Duration = Duration::hours(24);
 /// How often a queue looks for new events when nothing woke it.
-const IDLE_POLL: StdDuration = StdDuration::from_secs(5);
+const IDLE_POLL: StdDuration = StdDuration::from_secs(2);
 /// Deliveries handled per look.
 const BATCH: u32 = 50;
 
@@ -116,6 +118,36 @@ impl Queue {
                 () = stop.cancelled() => return,
                 () = wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+/// Starts one queue per `[[notify]]` target; a target that cannot be set up is logged and
+/// left out (the config was validated, so this is rare: an address lettre refuses).
+pub fn start_queues(
+    targets: &[NotifyTarget],
+    ledger: &Ledger,
+    http: &reqwest::Client,
+    stop: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    for target in targets {
+        match Sender::new(target, http.clone()) {
+            Ok(sender) => {
+                for outcome in ["delivered", "retry", "failed"] {
+                    metrics::counter!(DELIVERIES_METRIC, "target" => target.name.clone(), "outcome" => outcome)
+                        .absolute(0);
+                }
+                let queue = Queue {
+                    sender,
+                    kinds: target.kinds.clone(),
+                    ledger: ledger.clone(),
+                };
+                tracker.spawn(queue.run(Arc::new(Notify::new()), stop.clone()));
+            }
+            Err(err) => {
+                tracing::error!(target_name = %target.name, error = %err, "notify target not started")
             }
         }
     }

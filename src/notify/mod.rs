@@ -6,6 +6,9 @@
 pub mod deliver;
 pub mod detect;
 pub mod event;
+pub mod health;
+pub mod mapping;
+pub mod produce;
 pub mod refusal;
 pub mod render;
 pub mod send;

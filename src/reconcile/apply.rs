@@ -11,6 +11,8 @@ use super::marker::{booking_name, marker_in};
 use super::plan::{Action, Operation, Plan};
 use crate::flexykey::{ApiError, Booking, Client, NewBooking};
 use crate::ledger::{JournalEntry, JournalState, Ledger, LedgerError, OwnedBooking, WriteKind};
+use crate::notify::EventKind::{BookingCreated, BookingDeleted, BookingFailed};
+use crate::notify::mapping::booking_event;
 use crate::sources::Reservation;
 
 /// What applying a plan did.
@@ -232,8 +234,24 @@ impl<'a> Applier<'a> {
                 } else {
                     JournalState::Failed
                 };
+                let told = (!stopped).then(|| {
+                    booking_event(
+                        BookingFailed,
+                        &entry,
+                        journal_id,
+                        None,
+                        Some(&text),
+                        Utc::now(),
+                    )
+                });
                 self.ledger
-                    .journal_resolve(journal_id, state, Some(&text), Utc::now())
+                    .journal_resolve_telling(
+                        journal_id,
+                        state,
+                        Some(&text),
+                        told.as_slice(),
+                        Utc::now(),
+                    )
                     .await?;
                 return Ok(match failure {
                     ApiError::Conflict { .. } => {
@@ -297,8 +315,16 @@ impl<'a> Applier<'a> {
         report: &mut ApplyReport,
     ) -> Result<CreateResult, LedgerError> {
         let owned = entry.owned_as(booking.booking_id);
+        let told = booking_event(
+            BookingCreated,
+            entry,
+            journal_id,
+            Some(owned.booking_id),
+            None,
+            Utc::now(),
+        );
         self.ledger
-            .journal_booking_created(journal_id, state, &owned, Utc::now())
+            .journal_booking_created_telling(journal_id, state, &owned, &[told], Utc::now())
             .await?;
         if state == JournalState::Adopted {
             report.adopted += 1;
@@ -361,8 +387,21 @@ impl<'a> Applier<'a> {
         match self.client.delete_booking(booking.booking_id).await {
             // Already gone is as good as deleted.
             Ok(()) | Err(ApiError::NotFound { .. }) => {
+                let told = booking_event(
+                    BookingDeleted,
+                    &entry,
+                    journal_id,
+                    Some(booking.booking_id),
+                    None,
+                    Utc::now(),
+                );
                 self.ledger
-                    .journal_booking_deleted(journal_id, booking.booking_id, Utc::now())
+                    .journal_booking_deleted_telling(
+                        journal_id,
+                        booking.booking_id,
+                        &[told],
+                        Utc::now(),
+                    )
                     .await?;
                 report.deleted += 1;
                 report
