@@ -126,6 +126,7 @@ impl Sender {
             .header("Priority", render::ntfy_priority(event.kind))
             .header("Tags", event.kind.as_str().replace('.', "_"))
             .header(EVENT_ID_HEADER, &event.id)
+            .header(EVENT_TYPE_HEADER, event.kind.as_str())
             .body(render::text(event, self.include_codes));
         if let Some(token) = token {
             request = request.bearer_auth(token.expose_secret());

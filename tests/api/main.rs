@@ -7,6 +7,7 @@ mod control;
 mod daemon;
 mod feed;
 mod helpers;
+mod notify;
 mod operator;
 mod reconcile;
 mod sandbox;
