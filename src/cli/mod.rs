@@ -4,6 +4,7 @@
 mod api;
 pub mod control;
 mod daemon;
+mod events;
 mod feed;
 mod logs;
 mod sandbox;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Unit logs: fetch live, backfill, show and export the archive
     #[command(subcommand)]
     Logs(logs::LogsCommand),
+    /// Events told to people: list deliveries, retry failed ones
+    #[command(subcommand)]
+    Events(events::EventsCommand),
     /// Preview what a calendar feed yields
     #[command(subcommand)]
     Feed(feed::FeedCommand),
@@ -193,6 +197,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Bookings(cmd) => api::bookings(cmd, context).await,
         Command::Logs(cmd) => logs::run(cmd, context).await,
         Command::Feed(cmd) => feed::run(cmd, context).await,
+        Command::Events(cmd) => events::run(cmd, context).await,
         Command::Sync(args) => sync::sync(args, context).await,
         Command::Status => sync::status(context).await,
         Command::Sandbox(args) => sandbox::run(args).await,

@@ -363,6 +363,22 @@ events = ["guest.denied", "guest.checked_in", "stay.double_booked"]
         "{}",
         log()
     );
+    // The command line shows each (event, target) with its state and attempts.
+    let listed =
+        crate::helpers::run(&config, &["--json", "events", "list", "--limit", "200"]).await;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let deleted: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["kind"] == "booking.deleted")
+        .collect();
+    assert_eq!(deleted.len(), 1, "{rows:?}");
+    assert_eq!(deleted[0]["state"], "delivered");
+    assert_eq!(deleted[0]["target"], "pms");
+    assert!(
+        deleted[0]["attempts"].as_u64().unwrap() >= 2,
+        "{:?}",
+        deleted[0]
+    );
     eprintln!("sample webhook body:\n{}", created.unwrap().2);
     eprintln!("sample push:\n{}", denied.2);
 }
