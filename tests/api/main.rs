@@ -8,6 +8,7 @@ mod daemon;
 mod feed;
 mod helpers;
 mod notify;
+mod notify_mail;
 mod operator;
 mod reconcile;
 mod sandbox;
