@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod run;
 pub mod scheduler;
 pub mod server;
+pub mod status_notify;
 pub mod status_page;
 
 pub use run::{DaemonError, Listeners, RunOptions, serve};

@@ -187,6 +187,7 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         sources,
         arrivals,
         held,
+        notify: Default::default(),
         errors: app.recent_errors(),
         passes: passes
             .iter()
@@ -221,7 +222,11 @@ async fn status(State(app): State<Arc<App>>) -> Response {
     };
     match gathered {
         Ok((report, passes)) => {
-            let view = status_view(&report, &passes, &app);
+            let mut view = status_view(&report, &passes, &app);
+            // A ledger that cannot say what was told still shows the rest of the page.
+            view.notify = super::status_notify::gather(&app.ledger, now)
+                .await
+                .unwrap_or_default();
             let tz = display_zone(&config);
             Html(status_page::render(&view, now, tz)).into_response()
         }

@@ -14,6 +14,8 @@ pub struct StatusView {
     pub held: Vec<HeldRow>,
     pub errors: Vec<ErrorRow>,
     pub passes: Vec<PassRow>,
+    /// Guests and alerts (check-ins, no-shows, denials, double bookings; undelivered events).
+    pub notify: super::status_notify::NotifyView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +171,9 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
         }
         html.push_str("</table>\n");
     }
+
+    // Guests and alerts: a section of its own (status_notify.rs).
+    html.push_str(&super::status_notify::render(&view.notify, tz));
 
     html.push_str("<h2>Recent errors</h2>\n");
     if view.errors.is_empty() {

@@ -322,6 +322,20 @@ events = ["guest.denied", "guest.checked_in", "stay.double_booked"]
     );
     // Give any duplicate a chance to arrive, then count.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // The status page shows the check-in, the denial and the double booking; metrics count
+    // deliveries by target and outcome.
+    let admin = format!("http://127.0.0.1:{admin_port}");
+    let (_, page) = crate::daemon::get(&format!("{admin}/")).await.unwrap();
+    for shown in ["Guest checked in", "Guest locked out", "Double booking"] {
+        assert!(page.contains(shown), "{shown} missing from the status page");
+    }
+    let (_, metrics) = crate::daemon::get(&format!("{admin}/metrics"))
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("flexysync_notify_deliveries_total{target=\"pms\",outcome=\"delivered\"}"),
+        "{metrics}"
+    );
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 

@@ -29,7 +29,10 @@ async fn smtp_server(answers: Vec<u16>) -> (Arc<Mutex<Mailbox>>, u16) {
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 localhost test SMTP\r\n").await.unwrap();
+                write
+                    .write_all(b"220 localhost test SMTP\r\n")
+                    .await
+                    .unwrap();
                 let mut data: Option<String> = None;
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(body) = data.as_mut() {
@@ -129,10 +132,16 @@ async fn a_mail_is_deferred_then_delivered_without_code_or_full_phone() {
     let mails = mailbox.lock().unwrap().mails.clone();
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
-    assert!(mail.contains("Message-ID: <evt_0123456789abcdef01234567@flexysync>"), "{mail}");
+    assert!(
+        mail.contains("Message-ID: <evt_0123456789abcdef01234567@flexysync>"),
+        "{mail}"
+    );
     assert!(mail.contains("To: host@example.com"), "{mail}");
     assert!(mail.contains("Wed 2026-07-01 15:05 CEST"), "{mail}");
-    assert!(!mail.contains("482193") && !mail.contains("701234567"), "{mail}");
+    assert!(
+        !mail.contains("482193") && !mail.contains("701234567"),
+        "{mail}"
+    );
     eprintln!("sample mail:\n{mail}");
 }
 
@@ -141,6 +150,9 @@ async fn a_refused_mail_is_a_permanent_failure() {
     let (mailbox, port) = smtp_server(vec![550]).await;
     let sender = Sender::new(&mail_target(port), reqwest::Client::new()).unwrap();
     let outcome = sender.send(&denied()).await;
-    assert!(matches!(outcome, Err(SendError::Permanent(_))), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(SendError::Permanent(_))),
+        "{outcome:?}"
+    );
     assert!(mailbox.lock().unwrap().mails.is_empty());
 }
