@@ -16,3 +16,4 @@ pub mod status_page;
 
 pub use run::{DaemonError, Listeners, RunOptions, serve};
 pub mod demo;
+mod demo_notify;
