@@ -74,18 +74,7 @@ impl AlertsConfig {
                 "an empty pattern would match every log entry; remove it",
             ));
         }
-        if self.default_country.is_empty()
-            || self.default_country.len() > 3
-            || !self.default_country.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(key_err(
-                "default_country",
-                format!(
-                    "expected a country calling code such as \"46\", found {:?}",
-                    self.default_country
-                ),
-            ));
-        }
+        super::sources::check_calling_code(&self.default_country)?;
         Ok(())
     }
 }

@@ -107,6 +107,17 @@ fn default_check_out() -> LocalTime {
 fn default_code_length() -> u8 {
     6
 }
+/// A country calling code such as "46": one to three digits.
+pub(super) fn check_calling_code(code: &str) -> Result<(), KeyError> {
+    if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(key_err(
+            "default_country",
+            format!("expected a country calling code such as \"46\", found {code:?}"),
+        ));
+    }
+    Ok(())
+}
+
 fn default_country() -> String {
     "46".to_owned()
 }
@@ -194,18 +205,7 @@ impl SourceConfig {
                 format!("expected 4 to 8 digits, found {}", self.code_length),
             ));
         }
-        if self.default_country.is_empty()
-            || self.default_country.len() > 3
-            || !self.default_country.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(key_err(
-                "default_country",
-                format!(
-                    "expected a country calling code such as \"46\", found {:?}",
-                    self.default_country
-                ),
-            ));
-        }
+        check_calling_code(&self.default_country)?;
         match self.kind {
             SourceKind::Ical => self.validate_ical(),
             SourceKind::Webhook => self.validate_webhook(),
