@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::detect::{AccessEntry, Stay};
 use super::event::{EventDetails, EventKind, EventObject, NewEvent};
-use crate::ledger::{ArchivedEntry, JournalEntry};
+use super::health::SourceState;
+use crate::ledger::{ArchivedEntry, JournalEntry, SourceReadRecord};
 use crate::sources::Reservation;
 
 fn object(id: i64) -> EventObject {
@@ -75,5 +76,21 @@ pub fn access_entry(archived: &ArchivedEntry) -> AccessEntry {
             .cloned()
             .collect(),
         message: entry.log_msg.clone().unwrap_or_default(),
+    }
+}
+
+/// A source's last read as outage detection sees it.
+pub fn source_state(read: SourceReadRecord) -> SourceState {
+    let failing = read.last_outcome == "failed";
+    SourceState {
+        failing_since: failing.then(|| read.last_success_at.unwrap_or(read.last_attempt_at)),
+        failure: if failing {
+            read.last_reason.clone()
+        } else {
+            None
+        },
+        held_since: read.hold.as_ref().map(|h| h.since),
+        hold_reason: read.hold.map(|h| h.reason),
+        name: read.source,
     }
 }

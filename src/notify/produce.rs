@@ -72,21 +72,7 @@ async fn source_health(ledger: &Ledger, now: DateTime<Utc>) -> Result<Vec<NewEve
         .source_reads()
         .await?
         .into_iter()
-        .map(|read| {
-            let failing = read.last_outcome == "failed";
-            SourceState {
-                failing_since: failing
-                    .then(|| read.last_success_at.unwrap_or(read.last_attempt_at)),
-                failure: if failing {
-                    read.last_reason.clone()
-                } else {
-                    None
-                },
-                held_since: read.hold.as_ref().map(|h| h.since),
-                hold_reason: read.hold.map(|h| h.reason),
-                name: read.source,
-            }
-        })
+        .map(mapping::source_state)
         .collect();
     let kinds = [
         EventKind::SourceFailing,
