@@ -394,3 +394,68 @@ events = ["guest.denied", "guest.checked_in", "stay.double_booked"]
     eprintln!("sample webhook body:\n{}", created.unwrap().2);
     eprintln!("sample push:\n{}", denied.2);
 }
+
+/// A calendar that suddenly loses most of its stays: its cancellations are held and told at
+/// once; an operator's confirmation releases them, and that is told too. A feed that cannot
+/// be read is not told before an hour has passed.
+#[tokio::test]
+async fn held_deletions_are_told_and_their_release_too() {
+    use flexysync::notify::EventKind;
+    use flexysync::reconcile::pass::PassOptions;
+
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let feed = serve_feed(calendar(&[
+        stay("a@f", 2, 2),
+        stay("b@f", 5, 2),
+        stay("c@f", 8, 2),
+        stay("d@f", 11, 2),
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[sync]\ndebounce_reads = 1\n\n[[sources]]\nname = \"cabin\"\nkind = \"ical\"\nurl = \"{}\"\n\
+         booking_object_id = {}\ntimezone = \"Europe/Stockholm\"\n",
+        feed.url,
+        sandbox::OBJECT_CABIN
+    );
+    let parts =
+        crate::helpers::PassParts::load(&sandbox_config(dir.path(), &sandbox, &extra)).await;
+    let told = |kind: EventKind| {
+        let ledger = parts.ledger.clone();
+        async move {
+            ledger
+                .recent_events(&[kind], Utc::now() - Span::days(1), 10)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let detect =
+        || flexysync::notify::produce::detect_and_record(&parts.ledger, &parts.config, Utc::now());
+    parts.sync(&PassOptions::default()).await;
+    assert_eq!(told(EventKind::BookingCreated).await, 4);
+
+    *feed.text.lock().unwrap() = calendar(&[stay("a@f", 2, 2)]);
+    let report = parts.sync(&PassOptions::default()).await;
+    assert!(!report.plan.held.is_empty(), "the shrink was not held");
+    detect().await.unwrap();
+    assert_eq!(told(EventKind::DeletionsHeld).await, 1);
+    detect().await.unwrap();
+    assert_eq!(told(EventKind::DeletionsHeld).await, 1, "told twice");
+    assert_eq!(told(EventKind::DeletionsReleased).await, 0);
+
+    let confirm = PassOptions {
+        confirm: vec!["cabin".to_owned()],
+        ..PassOptions::default()
+    };
+    parts.sync(&confirm).await;
+    detect().await.unwrap();
+    assert_eq!(told(EventKind::DeletionsReleased).await, 1);
+    assert_eq!(told(EventKind::BookingDeleted).await, 3);
+
+    // Unreadable now: not told yet (an hour is the threshold), and nothing deleted.
+    *feed.text.lock().unwrap() = "not a calendar".to_owned();
+    parts.sync(&PassOptions::default()).await;
+    detect().await.unwrap();
+    assert_eq!(told(EventKind::SourceFailing).await, 0);
+}
