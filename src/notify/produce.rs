@@ -97,6 +97,11 @@ async fn current_stays(
         .filter(|s| s.overlap_ok)
         .map(|s| s.name.as_str())
         .collect();
+    let zones: HashMap<&str, String> = config
+        .sources
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.timezone?.0.name().to_owned())))
+        .collect();
     let confirmed: HashSet<String> = ledger
         .owned_bookings()
         .await?
@@ -117,7 +122,10 @@ async fn current_stays(
             let object_units = units.get(&r.booking_object_id).cloned().unwrap_or_default();
             let overlap = overlap_ok.contains(r.source.as_str());
             let is_confirmed = confirmed.contains(&r.key);
-            mapping::stay(&r, object_units, overlap, is_confirmed)
+            let mut stay = mapping::stay(&r, object_units, overlap, is_confirmed);
+            // Messages show times in the source's zone, where the guest is.
+            stay.object.timezone = zones.get(r.source.as_str()).cloned();
+            stay
         })
         .collect())
 }

@@ -292,6 +292,8 @@ events = ["guest.denied", "guest.checked_in", "stay.double_booked"]
         .cloned()
         .unwrap();
     assert!(denied.2.starts_with("high\n"), "{}", denied.2);
+    // Times in the source's zone (CET or CEST) beside UTC.
+    assert!(denied.2.contains("ET ("), "{}", denied.2);
     assert!(
         !denied.2.contains("701234567"),
         "a full phone in a push: {}",
