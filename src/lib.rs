@@ -9,6 +9,7 @@ pub mod flexykey;
 pub mod ledger;
 pub mod model;
 pub mod net_error;
+pub mod notify;
 pub mod outputs;
 pub mod progress;
 pub mod reconcile;

@@ -251,6 +251,7 @@ fn source_from_flags(
         objects: Default::default(),
         snapshot_url: None,
         max_stay_days: None,
+        overlap_ok: false,
     })
 }
 

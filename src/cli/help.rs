@@ -27,7 +27,7 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         heading: "Inspect",
-        commands: &["status", "outputs", "feed", "logs"],
+        commands: &["status", "outputs", "events", "feed", "logs"],
     },
     Group {
         heading: "FlexyKey by hand",

@@ -4,6 +4,7 @@
 mod api;
 pub mod control;
 mod daemon;
+mod events;
 mod feed;
 mod health;
 pub mod help;
@@ -108,6 +109,12 @@ pub enum Command {
     /// Show each booking-driven output's plan for 14 days and its last verified state
     #[command(after_help = "Example:\n  flexysync outputs --json")]
     Outputs,
+    /// Events told to people: list deliveries, retry failed ones
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flexysync events list --state failed"
+    )]
+    Events(events::EventsCommand),
     /// List the FlexyKey units the account sees
     #[command(after_help = "Example:\n  flexysync units --json")]
     Units,
@@ -245,6 +252,7 @@ async fn dispatch(command: Command, context: &Context) -> Result<(), CliError> {
         Command::Bookings(cmd) => api::bookings(cmd, context).await,
         Command::Logs(cmd) => logs::run(cmd, context).await,
         Command::Feed(cmd) => feed::run(cmd, context).await,
+        Command::Events(cmd) => events::run(cmd, context).await,
         Command::Sync(args) => sync::sync(args, context).await,
         Command::Status => sync::status(context).await,
         Command::Outputs => outputs::run(context).await,

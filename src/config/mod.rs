@@ -5,6 +5,7 @@
 
 pub(crate) mod choice;
 mod duration;
+mod notify;
 mod outputs;
 mod sections;
 mod sources;
@@ -16,6 +17,7 @@ use secrecy::SecretString;
 
 pub use choice::{Choice, not_allowed};
 pub use duration::{HumanDuration, parse_duration};
+pub use notify::{AlertsConfig, NotifyKind, NotifyTarget, SmtpTls};
 pub use outputs::{MAX_PULSE_SECONDS, OutputConfig, UnitKey};
 pub use sections::*;
 pub use sources::*;
@@ -143,7 +145,8 @@ impl Config {
                 .map_err(|(key, reason)| key_error(&format!("{label}.{key}"), reason))?;
             source.max_stay_days.get_or_insert(self.sync.max_stay_days);
         }
-        self.validate_outputs(path)
+        self.validate_outputs(path)?;
+        self.validate_notify(path)
     }
 
     fn validate_outputs(&mut self, path: &Path) -> Result<(), ConfigError> {
@@ -167,6 +170,34 @@ impl Config {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// `[alerts]` and every `[[notify]]` target, names unique.
+    fn validate_notify(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let key_error = |key: String, reason: String| ConfigError::Key {
+            path: path.to_owned(),
+            key,
+            reason,
+        };
+        self.alerts
+            .validate()
+            .map_err(|(key, reason)| key_error(format!("alerts.{key}"), reason))?;
+        let mut names = std::collections::HashSet::new();
+        for (index, target) in self.notify.iter_mut().enumerate() {
+            if !names.insert(target.name.clone()) {
+                return Err(key_error(
+                    format!("notify[{index}].name"),
+                    format!(
+                        "target name {:?} is used twice; names must be unique",
+                        target.name
+                    ),
+                ));
+            }
+            target
+                .validate()
+                .map_err(|(key, reason)| key_error(format!("notify[{index}].{key}"), reason))?;
         }
         Ok(())
     }

@@ -38,6 +38,10 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub alerts: super::notify::AlertsConfig,
+    #[serde(default)]
+    pub notify: Vec<super::notify::NotifyTarget>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

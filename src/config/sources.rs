@@ -100,6 +100,9 @@ pub struct SourceConfig {
     /// This source's longest stay; when absent, `sync.max_stay_days` is filled in at load.
     #[serde(default)]
     pub max_stay_days: Option<u32>,
+    /// Its stays may overlap others on one object (a cleaning rota): no double-booking alert.
+    #[serde(default)]
+    pub overlap_ok: bool,
 }
 
 fn default_check_in() -> LocalTime {
@@ -111,6 +114,17 @@ fn default_check_out() -> LocalTime {
 fn default_code_length() -> u8 {
     6
 }
+/// A country calling code such as "46": one to three digits.
+pub(super) fn check_calling_code(code: &str) -> Result<(), KeyError> {
+    if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(key_err(
+            "default_country",
+            format!("expected a country calling code such as \"46\", found {code:?}"),
+        ));
+    }
+    Ok(())
+}
+
 fn default_country() -> String {
     "46".to_owned()
 }

@@ -168,7 +168,10 @@ impl App {
             )),
         };
         match &outcome {
-            Ok(report) if !report.dry_run => self.record_pass(scope, started, report),
+            Ok(report) if !report.dry_run => {
+                self.record_pass(scope, started, report);
+                self.detect_events().await;
+            }
             // A dry run, or an operator naming a source that does not exist.
             Ok(_) | Err(PassError::UnknownSource(_) | PassError::UnknownConfirm(_)) => {}
             // Reported above as the deadline's failure.
@@ -252,6 +255,17 @@ impl App {
         }
     }
 
+    /// Check-ins, no-shows, denials, double bookings and outages found since the last look
+    /// go to the outbox (each once).
+    async fn detect_events(&self) {
+        let config = self.config();
+        match crate::notify::produce::detect_and_record(&self.ledger, &config, Utc::now()).await {
+            Ok(0) => {}
+            Ok(added) => tracing::info!(added, "events detected"),
+            Err(err) => tracing::warn!(error = %err, "event detection failed"),
+        }
+    }
+
     /// Pulls every selected unit's new log entries into the archive.
     pub async fn archive(&self) {
         let config = self.config();
@@ -271,6 +285,7 @@ impl App {
                 for (unit_id, reason) in &report.failed {
                     self.remember_error(format!("archive of unit {unit_id}: {reason}"));
                 }
+                self.detect_events().await;
             }
             Err(err) => {
                 tracing::error!(error = %err, "archive pull failed");

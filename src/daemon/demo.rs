@@ -31,7 +31,7 @@ fn local(time: DateTime<Utc>) -> String {
 }
 
 /// The demo's config: three feeds for cabin 7 (booking object 123) on the sandbox.
-fn demo_config(dir: &Path, sandbox_url: &url::Url, feeds_port: u16) -> String {
+fn demo_config(dir: &Path, sandbox_url: &url::Url, feeds_port: u16, receiver: &str) -> String {
     let feed = |name: &str| format!("http://127.0.0.1:{feeds_port}/{name}.ics");
     let archive_start = (Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d");
     format!(
@@ -76,6 +76,16 @@ url = "{cleaning}"
 booking_object_id = {cabin}
 timezone = "Europe/Stockholm"
 code = "derived"
+# The cleaners' visits may overlap a stay: no double-booking alert for them.
+overlap_ok = true
+
+# The host's phone: a loopback receiver that prints what it is told.
+[[notify]]
+name = "host-phone"
+kind = "webhook"
+url = "{receiver}"
+secret = "{notify_secret}"
+events = ["stay.double_booked", "guest.denied", "arrival.unconfirmed", "booking.failed"]
 
 [archive]
 units = [{unit}]
@@ -95,6 +105,7 @@ level = "warn"
         cleaning = feed("cleaning"),
         cabin = sandbox::OBJECT_CABIN,
         unit = sandbox::UNIT_MAIN,
+        notify_secret = super::demo_notify::DEMO_NOTIFY_SECRET,
     )
 }
 
@@ -138,8 +149,9 @@ pub async fn run(
     let feeds_router = feeds.router();
     tokio::spawn(async move { axum::serve(feeds_listener, feeds_router).await });
 
+    let mut receiver = super::demo_notify::start().await?;
     let config_path = dir.join("config.toml");
-    let config_text = demo_config(&dir, &sandbox.base_url(), feeds_port);
+    let config_text = demo_config(&dir, &sandbox.base_url(), feeds_port, &receiver.url);
     std::fs::write(&config_path, &config_text)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     // No environment overrides: they are meant for the service and would point the demo at
@@ -175,6 +187,13 @@ pub async fn run(
     describe_skipped(&config, &feeds);
     let writes = sandbox.write_calls().len() - writes_before;
     println!("  FlexyKey write calls: {writes}");
+    // The Airbnb and Booking.com calendars overlap once on purpose: the channel sync failed.
+    let alerts = CancellationToken::new();
+    let queues = tokio_util::task::TaskTracker::new();
+    crate::notify::deliver::start_queues(&config.notify, &app.ledger, &app.http, &alerts, &queues);
+    receiver
+        .print_received(std::time::Duration::from_secs(5))
+        .await;
     app.archive().await;
     let archived = app
         .ledger
@@ -211,6 +230,9 @@ pub async fn run(
         )
     );
     println!();
+    alerts.cancel();
+    queues.close();
+    queues.wait().await;
     println!("The ledger is {}.", app.ledger.path().display());
     println!("Look around: {}", status_command(&config_path, &overrides));
     app.ledger.close().await;

@@ -12,8 +12,10 @@ pub mod outputs;
 pub mod run;
 pub mod scheduler;
 pub mod server;
+pub mod status_notify;
 pub mod status_page;
 pub mod timeline;
 
 pub use run::{DaemonError, Listeners, RunOptions, serve};
 pub mod demo;
+mod demo_notify;

@@ -359,6 +359,8 @@ fn start_jobs(
         ));
     }
     tracker.spawn(super::outputs::drive_outputs(app.clone(), jobs.clone()));
+    // One delivery queue per [[notify]] target, restarted with the jobs on a reload.
+    crate::notify::deliver::start_queues(&config.notify, &app.ledger, &app.http, &jobs, tracker);
     // One full pass right away: a fresh start should not wait for the first fire.
     let app = app.clone();
     tracker.spawn(async move { app.locks.run_exclusive(FULL_PASS_JOB, &full).await });

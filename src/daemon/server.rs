@@ -197,6 +197,7 @@ pub fn status_view(report: &StatusReport, passes: &[PassRecord], app: &App) -> S
         sources,
         arrivals,
         held,
+        notify: Default::default(),
         errors: app.recent_errors(),
         passes: passes
             .iter()
@@ -234,6 +235,10 @@ async fn status(State(app): State<Arc<App>>) -> Response {
         Ok((report, passes)) => {
             let mut view = status_view(&report, &passes, &app);
             view.timelines = timeline::gather(&config, &app.ledger, &app.client(), now)
+                .await
+                .unwrap_or_default();
+            // A ledger that cannot say what was told still shows the rest of the page.
+            view.notify = super::status_notify::gather(&app.ledger, now)
                 .await
                 .unwrap_or_default();
             let tz = display_zone(&config);

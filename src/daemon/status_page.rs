@@ -16,6 +16,8 @@ pub struct StatusView {
     pub passes: Vec<PassRow>,
     /// One timeline per door for the next 14 days (see `timeline.rs`).
     pub timelines: Vec<super::timeline::DoorTimeline>,
+    /// Guests and alerts (check-ins, no-shows, denials, double bookings; undelivered events).
+    pub notify: super::status_notify::NotifyView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,6 +183,9 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
         }
         html.push_str("</table>\n");
     }
+
+    // Guests and alerts: a section of its own (status_notify.rs).
+    html.push_str(&super::status_notify::render(&view.notify, tz));
 
     html.push_str("<h2>Recent errors</h2>\n");
     if view.errors.is_empty() {

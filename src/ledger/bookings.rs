@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::outbox::insert_events;
 use super::{Ledger, LedgerError, credentials_from_json, credentials_to_json, from_ts, ts};
 use crate::model::{BookingState, JournalEntry, JournalState, OwnedBooking, WriteKind};
+use crate::notify::NewEvent;
 
 const SELECT_BOOKINGS: &str = "SELECT booking_id, reservation_key, source, booking_object_id, \
      start_at, end_at, credentials, name, fingerprint, state FROM owned_bookings";
@@ -135,6 +137,19 @@ impl Ledger {
         booking: &OwnedBooking,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
+        self.journal_booking_created_telling(journal_id, state, booking, &[], now)
+            .await
+    }
+
+    /// [`Self::journal_booking_created`], writing `events` to the outbox in its transaction.
+    pub async fn journal_booking_created_telling(
+        &self,
+        journal_id: i64,
+        state: JournalState,
+        booking: &OwnedBooking,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE journal SET state = ?, booking_id = ?, error = NULL, resolved_at = ? \
@@ -155,6 +170,7 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         upsert_booking(&mut tx, booking, now).await?;
+        insert_events(&mut tx, events, now).await?;
         tx.commit().await?;
         crate::progress::mark();
         Ok(())
@@ -165,6 +181,18 @@ impl Ledger {
         &self,
         journal_id: i64,
         booking_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.journal_booking_deleted_telling(journal_id, booking_id, &[], now)
+            .await
+    }
+
+    /// [`Self::journal_booking_deleted`], writing `events` to the outbox in its transaction.
+    pub async fn journal_booking_deleted_telling(
+        &self,
+        journal_id: i64,
+        booking_id: i64,
+        events: &[NewEvent],
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -182,6 +210,7 @@ impl Ledger {
         .bind(booking_id)
         .execute(&mut *tx)
         .await?;
+        insert_events(&mut tx, events, now).await?;
         tx.commit().await?;
         crate::progress::mark();
         Ok(())
@@ -195,6 +224,19 @@ impl Ledger {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
+        self.journal_resolve_telling(journal_id, state, error, &[], now)
+            .await
+    }
+
+    /// [`Self::journal_resolve`], writing `events` to the outbox in its transaction.
+    pub async fn journal_resolve_telling(
+        &self,
+        journal_id: i64,
+        state: JournalState,
+        error: Option<&str>,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let resolved =
             (!matches!(state, JournalState::Intent | JournalState::InDoubt)).then(|| ts(now));
@@ -205,6 +247,7 @@ impl Ledger {
             .bind(journal_id)
             .execute(&mut *tx)
             .await?;
+        insert_events(&mut tx, events, now).await?;
         tx.commit().await?;
         crate::progress::mark();
         Ok(())

@@ -7,6 +7,7 @@ mod health;
 mod lock;
 mod logs;
 mod objects;
+mod outbox;
 mod outputs;
 mod passes;
 mod records;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use lock::{LedgerLock, lock_path};
 pub use objects::ObjectRecord;
+pub use outbox::{Delivery, DeliveryState};
 pub use outputs::{OutputCommand, OutputCommandState};
 pub use records::*;
 

@@ -13,6 +13,8 @@ use super::resolve::{matches_entry, resolve_create};
 use crate::flexykey::{ApiError, Booking, Client, NewBooking, Priority, with_priority};
 use crate::ledger::{Ledger, LedgerError};
 use crate::model::{JournalEntry, JournalState, OwnedBooking, Reservation, WriteKind};
+use crate::notify::EventKind::{BookingCreated, BookingDeleted, BookingFailed};
+use crate::notify::mapping::booking_event;
 
 /// What applying a plan did.
 #[derive(Debug, Clone, Default)]
@@ -294,8 +296,24 @@ impl<'a> Applier<'a> {
                 } else {
                     JournalState::Failed
                 };
+                let told = (!stopped).then(|| {
+                    booking_event(
+                        BookingFailed,
+                        &entry,
+                        journal_id,
+                        None,
+                        Some(&text),
+                        Utc::now(),
+                    )
+                });
                 self.ledger
-                    .journal_resolve(journal_id, state, Some(&text), Utc::now())
+                    .journal_resolve_telling(
+                        journal_id,
+                        state,
+                        Some(&text),
+                        told.as_slice(),
+                        Utc::now(),
+                    )
                     .await?;
                 return Ok(match failure {
                     ApiError::Conflict { .. } => {
@@ -359,8 +377,16 @@ impl<'a> Applier<'a> {
         report: &mut ApplyReport,
     ) -> Result<CreateResult, LedgerError> {
         let owned = entry.owned_as(booking.booking_id);
+        let told = booking_event(
+            BookingCreated,
+            entry,
+            journal_id,
+            Some(owned.booking_id),
+            None,
+            Utc::now(),
+        );
         self.ledger
-            .journal_booking_created(journal_id, state, &owned, Utc::now())
+            .journal_booking_created_telling(journal_id, state, &owned, &[told], Utc::now())
             .await?;
         if state == JournalState::Adopted {
             report.adopted += 1;
@@ -424,8 +450,21 @@ impl<'a> Applier<'a> {
         match self.client.delete_booking(booking.booking_id).await {
             // Already gone is as good as deleted.
             Ok(()) | Err(ApiError::NotFound { .. }) => {
+                let told = booking_event(
+                    BookingDeleted,
+                    &entry,
+                    journal_id,
+                    Some(booking.booking_id),
+                    None,
+                    Utc::now(),
+                );
                 self.ledger
-                    .journal_booking_deleted(journal_id, booking.booking_id, Utc::now())
+                    .journal_booking_deleted_telling(
+                        journal_id,
+                        booking.booking_id,
+                        &[told],
+                        Utc::now(),
+                    )
                     .await?;
                 report.deleted += 1;
                 report

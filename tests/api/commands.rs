@@ -42,6 +42,13 @@ async fn the_demo_tells_both_passes_and_keeps_its_ledger() {
         .next()
         .unwrap();
     assert!(pass2.contains("FlexyKey write calls: 3"), "{pass2}");
+    // Exactly one overlap of the two channels is kept, and its alert reaches the host.
+    let alerts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("host's phone got") && l.contains("stay.double_booked"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{text}");
+    assert!(alerts[0].contains("cabin-7-airbnb") && alerts[0].contains("cabin-7-booking"));
     assert!(demo_dir.join("ledger.db").exists());
     assert!(!text.contains(sandbox::DEMO_PASSWORD));
 

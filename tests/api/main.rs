@@ -10,6 +10,8 @@ mod daemon;
 mod deploy;
 mod feed;
 mod helpers;
+mod notify;
+mod notify_mail;
 mod operator;
 mod outputs;
 mod phones;

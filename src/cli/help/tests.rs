@@ -60,6 +60,7 @@ Run:
 Inspect:
   status       Show each source's freshness, held deletions and upcoming arrivals
   outputs      Show each booking-driven output's plan for 14 days and its last verified state
+  events       Events told to people: list deliveries, retry failed ones
   feed         Preview what a calendar feed yields
   logs         Unit logs: fetch live, backfill, show and export the archive
 
