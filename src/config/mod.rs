@@ -8,6 +8,7 @@ mod duration;
 mod outputs;
 mod sections;
 mod sources;
+mod sync;
 mod syntax;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub use duration::{HumanDuration, parse_duration};
 pub use outputs::{MAX_PULSE_SECONDS, OutputConfig, UnitKey};
 pub use sections::*;
 pub use sources::*;
+pub use sync::*;
 
 /// Where the config is read from when `--config` and `FLEXYSYNC_CONFIG` are both absent.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/flexysync/config.toml";
