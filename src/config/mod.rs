@@ -9,6 +9,7 @@ mod notify;
 mod outputs;
 mod sections;
 mod sources;
+mod sync;
 mod syntax;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use notify::{AlertsConfig, NotifyKind, NotifyTarget, SmtpTls};
 pub use outputs::{MAX_PULSE_SECONDS, OutputConfig, UnitKey};
 pub use sections::*;
 pub use sources::*;
+pub use sync::*;
 
 /// Where the config is read from when `--config` and `FLEXYSYNC_CONFIG` are both absent.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/flexysync/config.toml";

@@ -9,9 +9,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, de};
 
 use super::choice::choice_enum;
-use super::sections::{
-    KeyError, SecretUrl, check_duration_at_most, check_max_stay_days, check_transport, key_err,
-};
+use super::sections::{KeyError, SecretUrl, check_duration_at_most, check_transport, key_err};
+use super::sync::check_max_stay_days;
 use super::{HumanDuration, check_secret_strength, read_secret_file};
 
 choice_enum! {
@@ -147,7 +146,7 @@ impl SourceConfig {
     pub fn max_stay(&self) -> chrono::Duration {
         let days = self
             .max_stay_days
-            .unwrap_or(super::sections::DEFAULT_MAX_STAY_DAYS);
+            .unwrap_or(super::sync::DEFAULT_MAX_STAY_DAYS);
         chrono::Duration::days(i64::from(days))
     }
 

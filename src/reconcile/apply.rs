@@ -47,6 +47,32 @@ enum CreateResult {
     Failed(String),
 }
 
+/// The journal entry for creating `reservation`'s booking, before it is sent.
+fn create_entry(
+    reservation: &Reservation,
+    fingerprint: &str,
+    start: DateTime<Utc>,
+    reason: &str,
+) -> JournalEntry {
+    JournalEntry {
+        id: 0,
+        kind: WriteKind::Create,
+        reservation_key: reservation.key.clone(),
+        source: reservation.source.clone(),
+        booking_object_id: reservation.booking_object_id,
+        booking_id: None,
+        start,
+        end: reservation.end,
+        credentials: reservation.credentials.clone(),
+        name: booking_name(&reservation.label, &reservation.key),
+        fingerprint: fingerprint.to_owned(),
+        reason: reason.to_owned(),
+        state: JournalState::Intent,
+        error: None,
+        intended_at: Utc::now(),
+    }
+}
+
 /// A write that did not complete, as reported.
 fn write_failure(text: String) -> PassFailure {
     PassFailure::new(PassFailureKind::Write, text)
@@ -249,6 +275,8 @@ impl<'a> Applier<'a> {
         }
     }
 
+    /// Creates the reservation's booking, journaled; a create whose answer was lost is
+    /// settled by reading the object's bookings, and retried at most once in the pass.
     async fn create(
         &mut self,
         reservation: &Reservation,
@@ -257,23 +285,7 @@ impl<'a> Applier<'a> {
         reason: &str,
         report: &mut ApplyReport,
     ) -> Result<CreateResult, LedgerError> {
-        let entry = JournalEntry {
-            id: 0,
-            kind: WriteKind::Create,
-            reservation_key: reservation.key.clone(),
-            source: reservation.source.clone(),
-            booking_object_id: reservation.booking_object_id,
-            booking_id: None,
-            start,
-            end: reservation.end,
-            credentials: reservation.credentials.clone(),
-            name: booking_name(&reservation.label, &reservation.key),
-            fingerprint: fingerprint.to_owned(),
-            reason: reason.to_owned(),
-            state: JournalState::Intent,
-            error: None,
-            intended_at: Utc::now(),
-        };
+        let entry = create_entry(reservation, fingerprint, start, reason);
         // One retry after a doubt resolved as "not created"; never more within a pass.
         for attempt in 0..2 {
             let journal_id = self.ledger.journal_intent(self.pass_id, &entry).await?;
@@ -286,84 +298,101 @@ impl<'a> Applier<'a> {
                 }
                 Err(err) => err,
             };
-            let what = describe(&entry);
             // Refused, or never sent (shutdown): certainly not created.
-            let stopped = matches!(failure, ApiError::Stopped);
-            if failure.is_refusal() || stopped {
-                let text = failure.to_string();
-                let state = if stopped {
-                    JournalState::NotCreated
-                } else {
-                    JournalState::Failed
-                };
-                let told = (!stopped).then(|| {
-                    booking_event(
-                        BookingFailed,
-                        &entry,
-                        journal_id,
-                        None,
-                        Some(&text),
-                        Utc::now(),
-                    )
-                });
-                self.ledger
-                    .journal_resolve_telling(
-                        journal_id,
-                        state,
-                        Some(&text),
-                        told.as_slice(),
-                        Utc::now(),
-                    )
-                    .await?;
-                return Ok(match failure {
-                    ApiError::Conflict { .. } => {
-                        CreateResult::Conflict(format!("create {what}: {text}"))
-                    }
-                    _ => CreateResult::Failed(format!("create {what}: {text}")),
-                });
+            if failure.is_refusal() || matches!(failure, ApiError::Stopped) {
+                return self.record_refused(journal_id, &entry, failure).await;
             }
-            // Any other failure may hide a create that happened: read before doing more.
-            let text = failure.to_string();
-            self.ledger
-                .journal_resolve(journal_id, JournalState::InDoubt, Some(&text), Utc::now())
-                .await?;
-            match self.find_created(&entry).await {
-                Ok(Some(booking)) => {
-                    return self
-                        .record_made(journal_id, &entry, &booking, JournalState::Adopted, report)
-                        .await;
-                }
-                Ok(None) => {
-                    self.ledger
-                        .journal_resolve(
-                            journal_id,
-                            JournalState::NotCreated,
-                            Some(&text),
-                            Utc::now(),
-                        )
-                        .await?;
-                    // A lost answer may belong to a create FlexyKey is still carrying out:
-                    // the next pass's listing adopts it if it appears, so no retry now.
-                    if attempt == 1 || matches!(failure, ApiError::OutcomeUnknown { .. }) {
-                        return Ok(CreateResult::Failed(format!(
-                            "create {what}: {text} (retried in the next pass)"
-                        )));
-                    }
-                }
-                Err(read) => {
-                    self.doubtful.insert(entry.booking_object_id);
-                    return Ok(CreateResult::Failed(format!(
-                        "create {what}: {text}; its outcome stays in doubt because the object's \
-                         bookings could not be read ({read}); resolved before anything else \
-                         in the next pass"
-                    )));
-                }
+            let last_attempt = attempt == 1;
+            if let Some(result) = self
+                .settle_doubtful_create(journal_id, &entry, failure, last_attempt, report)
+                .await?
+            {
+                return Ok(result);
             }
         }
         Ok(CreateResult::Failed(format!(
             "create {}: not completed",
             describe(&entry)
         )))
+    }
+
+    /// Journals a create FlexyKey refused (a 409 becomes `Conflict`, for the replace's
+    /// break-before-make) or that was never sent because of shutdown.
+    async fn record_refused(
+        &self,
+        journal_id: i64,
+        entry: &JournalEntry,
+        failure: ApiError,
+    ) -> Result<CreateResult, LedgerError> {
+        let what = describe(entry);
+        let text = failure.to_string();
+        let stopped = matches!(failure, ApiError::Stopped);
+        let state = if stopped {
+            JournalState::NotCreated
+        } else {
+            JournalState::Failed
+        };
+        // A refusal is told (`booking.failed`); a create never sent at shutdown is not.
+        let now = Utc::now();
+        let told = (!stopped)
+            .then(|| booking_event(BookingFailed, entry, journal_id, None, Some(&text), now));
+        self.ledger
+            .journal_resolve_telling(journal_id, state, Some(&text), told.as_slice(), now)
+            .await?;
+        Ok(match failure {
+            ApiError::Conflict { .. } => CreateResult::Conflict(format!("create {what}: {text}")),
+            _ => CreateResult::Failed(format!("create {what}: {text}")),
+        })
+    }
+
+    /// Any other failure may hide a create that happened: journals the doubt and reads the
+    /// object's bookings before doing more. `None` when the create certainly did not happen
+    /// and may be retried now.
+    async fn settle_doubtful_create(
+        &mut self,
+        journal_id: i64,
+        entry: &JournalEntry,
+        failure: ApiError,
+        last_attempt: bool,
+        report: &mut ApplyReport,
+    ) -> Result<Option<CreateResult>, LedgerError> {
+        let what = describe(entry);
+        let text = failure.to_string();
+        self.ledger
+            .journal_resolve(journal_id, JournalState::InDoubt, Some(&text), Utc::now())
+            .await?;
+        match self.find_created(entry).await {
+            Ok(Some(booking)) => self
+                .record_made(journal_id, entry, &booking, JournalState::Adopted, report)
+                .await
+                .map(Some),
+            Ok(None) => {
+                self.ledger
+                    .journal_resolve(
+                        journal_id,
+                        JournalState::NotCreated,
+                        Some(&text),
+                        Utc::now(),
+                    )
+                    .await?;
+                // A lost answer may belong to a create FlexyKey is still carrying out:
+                // the next pass's listing adopts it if it appears, so no retry now.
+                if last_attempt || matches!(failure, ApiError::OutcomeUnknown { .. }) {
+                    return Ok(Some(CreateResult::Failed(format!(
+                        "create {what}: {text} (retried in the next pass)"
+                    ))));
+                }
+                Ok(None)
+            }
+            Err(read) => {
+                self.doubtful.insert(entry.booking_object_id);
+                Ok(Some(CreateResult::Failed(format!(
+                    "create {what}: {text}; its outcome stays in doubt because the object's \
+                     bookings could not be read ({read}); resolved before anything else \
+                     in the next pass"
+                ))))
+            }
+        }
     }
 
     /// Stores `booking` as the one `entry` made: `Created` by the call just made, or `Adopted`
