@@ -89,7 +89,7 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         .map_err(|err| CliError::Other(anyhow::anyhow!("cannot build the HTTP client: {err}")))?;
     let options = PassOptions {
         dry_run: args.dry_run,
-        only_source: args.source.clone(),
+        sources: args.source.iter().cloned().collect(),
         confirm: args.confirm.clone(),
         stop: Some(stop_on_signal()),
         // Run by a person: every object is listed, whatever the daemon's drift schedule.

@@ -40,6 +40,8 @@ pub struct App {
     recent_errors: Mutex<VecDeque<ErrorRow>>,
     /// Passes run one at a time: a full pass and a source's own pass never overlap.
     pass_lock: tokio::sync::Mutex<()>,
+    /// Sources whose schedules fired and that wait for the next pass.
+    due_sources: Mutex<std::collections::BTreeSet<String>>,
     /// Fires on shutdown: a pass finishes its write in flight and starts no other.
     stop: tokio_util::sync::CancellationToken,
     /// The next full pass lists every object (after a start, or a client that changed: the
@@ -67,6 +69,7 @@ impl App {
             code_secret,
             recent_errors: Mutex::default(),
             pass_lock: tokio::sync::Mutex::new(()),
+            due_sources: Mutex::default(),
             stop,
             check_all: std::sync::atomic::AtomicBool::new(true),
             progress: Progress::new(),
@@ -116,18 +119,40 @@ impl App {
     }
 
     /// One pass: of one source, or of all (`None`), which also checks every object for drift.
+    /// Sources whose schedules fire while another pass runs are gathered into the next pass
+    /// together, so a thousand feeds on one tick cost one pass, not a thousand in a row.
     pub async fn pass(&self, only_source: Option<&str>) -> Option<PassReport> {
+        let Some(name) = only_source else {
+            return self.pass_with(PassOptions::default()).await.ok();
+        };
+        lock(&self.due_sources).insert(name.to_owned());
+        let one_at_a_time = self.pass_lock.lock().await;
+        let due: Vec<String> = std::mem::take(&mut *lock(&self.due_sources))
+            .into_iter()
+            .collect();
+        if due.is_empty() {
+            return None; // an earlier pass took this source along
+        }
         let options = PassOptions {
-            only_source: only_source.map(str::to_owned),
+            sources: due,
             ..PassOptions::default()
         };
-        self.pass_with(options).await.ok()
+        self.pass_locked(options, one_at_a_time).await.ok()
     }
 
     /// A pass with the operator's options (a dry run, confirmed sources), after any pass
     /// already running: passes run one at a time. A dry run leaves no trace in the counts.
-    pub async fn pass_with(&self, mut options: PassOptions) -> Result<PassReport, PassError> {
-        let _one_at_a_time = self.pass_lock.lock().await;
+    pub async fn pass_with(&self, options: PassOptions) -> Result<PassReport, PassError> {
+        let one_at_a_time = self.pass_lock.lock().await;
+        self.pass_locked(options, one_at_a_time).await
+    }
+
+    /// The pass itself, run while `_one_at_a_time` holds the pass lock.
+    async fn pass_locked(
+        &self,
+        mut options: PassOptions,
+        _one_at_a_time: tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<PassReport, PassError> {
         let config = self.config();
         let reader = FeedReader::new(
             self.http.clone(),
@@ -137,7 +162,7 @@ impl App {
             self.code_secret.clone(),
         );
         // The first full pass, and the first after the client changed, lists every object.
-        let check_all = options.only_source.is_none()
+        let check_all = options.sources.is_empty()
             && !options.dry_run
             && self.check_all.swap(false, Ordering::SeqCst);
         options.check_all |= check_all;
@@ -145,7 +170,12 @@ impl App {
         let stop = self.stop.child_token();
         options.stop = Some(stop.clone());
         let started = Utc::now();
-        let scope = options.only_source.as_deref().unwrap_or("all sources");
+        let scope = match options.sources.as_slice() {
+            [] => "all sources".to_owned(),
+            [one] => one.clone(),
+            many => crate::text::count(many.len(), crate::text::SOURCE),
+        };
+        let scope = scope.as_str();
         let client = self.client();
         let limit = config.sync.pass_timeout;
         let pass = run_pass(&config, &self.ledger, &client, &reader, &options);
@@ -293,4 +323,11 @@ impl App {
             }
         }
     }
+}
+
+/// A poisoned lock still holds usable data: a panic elsewhere must not stop the passes.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

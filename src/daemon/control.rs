@@ -185,7 +185,7 @@ async fn command(
             );
             let options = PassOptions {
                 dry_run: *dry_run,
-                only_source: source.clone(),
+                sources: source.iter().cloned().collect(),
                 confirm: confirm.clone(),
                 // As `sync` run alone: the operator asked for a look at everything.
                 check_all: true,

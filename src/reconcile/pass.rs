@@ -25,8 +25,9 @@ pub use super::report::{PassFailure, PassFailureKind, PassReport, SourceReport};
 pub struct PassOptions {
     /// Read and plan, but make no write call to FlexyKey and change nothing in the ledger.
     pub dry_run: bool,
-    /// Only this source is read and reconciled.
-    pub only_source: Option<String>,
+    /// Only these sources are read and reconciled (`sync --source`, or the sources whose
+    /// schedules fired together); empty: all of them.
+    pub sources: Vec<String>,
     /// Sources whose held deletions (or creates) the operator lets through.
     pub confirm: Vec<String>,
     /// The daemon's shutdown: no write starts after it fires.
@@ -76,12 +77,9 @@ impl<'a> PassContext<'a> {
         self.options.dry_run
     }
 
-    /// True when `source` is read in this pass (`sync --source` names one, or none).
+    /// True when `source` is read in this pass.
     pub fn in_scope(&self, source: &str) -> bool {
-        self.options
-            .only_source
-            .as_ref()
-            .is_none_or(|only| only == source)
+        self.options.sources.is_empty() || self.options.sources.iter().any(|s| s == source)
     }
 
     pub fn confirmed(&self, source: &str) -> bool {
@@ -222,8 +220,8 @@ async fn check_options(
     ledger: &Ledger,
     options: &PassOptions,
 ) -> Result<(), PassError> {
-    if let Some(name) = &options.only_source
-        && !config.sources.iter().any(|s| &s.name == name)
+    if let Some(name) =
+        (options.sources.iter()).find(|n| !config.sources.iter().any(|s| &s.name == *n))
     {
         return Err(PassError::UnknownSource(name.clone()));
     }

@@ -1,6 +1,7 @@
 //! The reconciler against the real sandbox over loopback: minimal writes, feed outages, a lost
 //! ledger, drift, the single-instance lock, and the real binary killed with SIGKILL.
 
+mod coalesce;
 mod codes;
 mod conflict;
 mod deadline;

@@ -1,0 +1,65 @@
+//! Schedules that fire together cost one pass: sources whose schedules fire while a pass runs
+//! wait for the next pass together instead of queueing a pass each (a thousand feeds on one
+//! `*/10` tick would otherwise be read one pass after another, and a changed stay would wait
+//! behind all of them).
+
+use std::sync::Arc;
+
+use flexysync::daemon::app::App;
+use flexysync::reconcile::feeds::code_secret;
+use flexysync::sandbox::{COMPANY_A, ObjectSpec, UNIT_MAIN};
+use tokio_util::sync::CancellationToken;
+
+use super::support::*;
+use crate::helpers::PassParts;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_whose_schedules_fire_during_a_pass_share_the_next_one() {
+    let mut world = World::start(Default::default(), "").await;
+    let stays: Vec<Stay> = (0..2)
+        .map(|i| Stay::new(i, first_arrival(), 24 * i, 20))
+        .collect();
+    world.feed.set_calendar(&stays);
+    let quiet = world.write_file("quiet.ics", &calendar(&[]));
+    let mut names = vec!["cabin".to_owned()];
+    for object in 301..306 {
+        world.sandbox.add_object(ObjectSpec::new(
+            object,
+            COMPANY_A,
+            &format!("Door {object}"),
+            &[UNIT_MAIN],
+        ));
+        world.add_sources(&format!(
+            "[[sources]]\nname = \"door-{object}\"\nkind = \"ical\"\npath = {:?}\n\
+             booking_object_id = {object}\ntimezone = \"Europe/Stockholm\"\n\n",
+            quiet.display().to_string()
+        ));
+        names.push(format!("door-{object}"));
+    }
+    let parts = PassParts::load(world.config_path()).await;
+    let secret = code_secret(&parts.config, &parts.ledger).await.unwrap();
+    let app = Arc::new(App::new(
+        parts.config,
+        parts.ledger.clone(),
+        parts.client,
+        parts.http,
+        secret,
+        CancellationToken::new(),
+    ));
+
+    // Six schedules fire at once: the first runs alone, the five that fired meanwhile share one.
+    let passes = futures::future::join_all(names.iter().map(|name| app.pass(Some(name)))).await;
+    let ran: Vec<_> = passes.into_iter().flatten().collect();
+    assert_eq!(ran.len(), 2, "{ran:#?}");
+    let mut read: Vec<String> = ran
+        .iter()
+        .flat_map(|report| report.sources.iter().map(|s| s.name.clone()))
+        .collect();
+    read.sort();
+    names.sort();
+    assert_eq!(read, names, "every source read exactly once");
+    assert_eq!(ran[1].sources.len(), 5, "{:#?}", ran[1].sources);
+    assert!(ran.iter().all(|r| r.converged), "{ran:#?}");
+    world.assert_exactly_one_booking_per_stay(&stays);
+    parts.ledger.close().await;
+}
