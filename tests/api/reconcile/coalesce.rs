@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use flexysync::daemon::app::App;
 use flexysync::reconcile::feeds::code_secret;
-use flexysync::sandbox::{COMPANY_A, ObjectSpec, UNIT_MAIN};
 use tokio_util::sync::CancellationToken;
 
 use super::support::*;
@@ -20,22 +19,8 @@ async fn sources_whose_schedules_fire_during_a_pass_share_the_next_one() {
         .map(|i| Stay::new(i, first_arrival(), 24 * i, 20))
         .collect();
     world.feed.set_calendar(&stays);
-    let quiet = world.write_file("quiet.ics", &calendar(&[]));
     let mut names = vec!["cabin".to_owned()];
-    for object in 301..306 {
-        world.sandbox.add_object(ObjectSpec::new(
-            object,
-            COMPANY_A,
-            &format!("Door {object}"),
-            &[UNIT_MAIN],
-        ));
-        world.add_sources(&format!(
-            "[[sources]]\nname = \"door-{object}\"\nkind = \"ical\"\npath = {:?}\n\
-             booking_object_id = {object}\ntimezone = \"Europe/Stockholm\"\n\n",
-            quiet.display().to_string()
-        ));
-        names.push(format!("door-{object}"));
-    }
+    names.extend(world.add_quiet_doors(301..306));
     let parts = PassParts::load(world.config_path()).await;
     let secret = code_secret(&parts.config, &parts.ledger).await.unwrap();
     let app = Arc::new(App::new(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use flexysync::progress::Progress;
 use flexysync::reconcile::deadline::{Deadline, within_deadline};
 use flexysync::reconcile::pass::PassOptions;
-use flexysync::sandbox::{COMPANY_A, Faults, ObjectSpec, UNIT_MAIN};
+use flexysync::sandbox::Faults;
 use tokio_util::sync::CancellationToken;
 
 use super::support::*;
@@ -113,20 +113,7 @@ async fn the_watchdog_is_fed_by_a_long_pass_that_progresses_and_starved_by_a_sta
     world.feed.set_calendar(&stays);
     // Six more doors with quiet calendars: a steady pass lists them one after another, FlexyKey
     // calls with no ledger write or feed read between them.
-    let quiet = world.write_file("quiet.ics", &calendar(&[]));
-    for object in 201..207 {
-        world.sandbox.add_object(ObjectSpec::new(
-            object,
-            COMPANY_A,
-            &format!("Door {object}"),
-            &[UNIT_MAIN],
-        ));
-        world.add_sources(&format!(
-            "[[sources]]\nname = \"door-{object}\"\nkind = \"ical\"\npath = {:?}\n\
-             booking_object_id = {object}\ntimezone = \"Europe/Stockholm\"\n\n",
-            quiet.display().to_string()
-        ));
-    }
+    world.add_quiet_doors(201..207);
     assert!(world.sync(PassFlags::default()).await.converged);
     let progress = Progress::new();
     let limit = Duration::from_millis(500);

@@ -228,6 +228,27 @@ impl World {
         world
     }
 
+    /// Doors `objects` with an empty calendar each (sources named `door-ID`), returned by name.
+    pub fn add_quiet_doors(&mut self, objects: std::ops::Range<i64>) -> Vec<String> {
+        let quiet = self.write_file("quiet.ics", &calendar(&[]));
+        let mut names = vec![];
+        for object in objects {
+            self.sandbox.add_object(flexysync::sandbox::ObjectSpec::new(
+                object,
+                flexysync::sandbox::COMPANY_A,
+                &format!("Door {object}"),
+                &[flexysync::sandbox::UNIT_MAIN],
+            ));
+            self.add_sources(&format!(
+                "[[sources]]\nname = \"door-{object}\"\nkind = \"ical\"\npath = {:?}\n\
+                 booking_object_id = {object}\ntimezone = \"Europe/Stockholm\"\n\n",
+                quiet.display().to_string()
+            ));
+            names.push(format!("door-{object}"));
+        }
+        names
+    }
+
     /// The feed is read from its file (the crash test runs the binary many times).
     pub fn use_file_feed(&mut self) {
         self.file_feed = true;
