@@ -11,7 +11,7 @@ use super::report::SourceReport;
 use crate::config::SourceConfig;
 use crate::ledger::LedgerError;
 use crate::model::{ReadStatus, SourceReadRecord, StoredReservation};
-use crate::sources::{ReadRequest, SourceReader, ZoneLookup};
+use crate::sources::{ReadOutcome, ReadRequest, SourceReader, ZoneLookup};
 
 /// What the sources want, and how sure each one is.
 #[derive(Debug, Default)]
@@ -66,18 +66,19 @@ pub(super) async fn read_sources(
         .into_iter()
         .map(|r| (r.source.clone(), r))
         .collect();
+    let mut fetched = fetch_in_scope(ctx, reader, zones, &reads).await;
     let mut desired = Desired::default();
     for source in &ctx.config.sources {
         let stored = by_source.remove(&source.name).unwrap_or_default();
         let previous = reads.get(&source.name);
-        if !ctx.in_scope(&source.name) {
+        let Some(read) = fetched.remove(source.name.as_str()) else {
             let mut state = SourceState::new(ReadKind::NotRead);
             state.hold = previous.and_then(|r| r.hold.as_ref().map(|h| h.reason.clone()));
             desired.states.insert(source.name.clone(), state);
             desired.reservations.extend(stored);
             continue;
-        }
-        let absorbed = read_one(ctx, reader, zones, source, &stored, previous, &desired).await;
+        };
+        let absorbed = read_one(ctx, reader, read, source, &stored, previous, &desired);
         if !ctx.dry_run() {
             let read = absorbed.report.read != ReadKind::Failed;
             let rows = read.then_some(absorbed.merged.as_slice());
@@ -89,25 +90,53 @@ pub(super) async fn read_sources(
     Ok(desired)
 }
 
-async fn read_one(
-    ctx: &PassContext<'_>,
+/// Feeds fetched at once: a tick that makes many sources due costs about the slowest few
+/// fetches rather than their sum, while one feed host still sees only a few requests at a time.
+const CONCURRENT_READS: usize = 8;
+
+/// Reads every source in scope, a few at a time; by source name.
+async fn fetch_in_scope<'c>(
+    ctx: &'c PassContext<'_>,
     reader: &impl SourceReader,
     zones: &impl ZoneLookup,
+    reads: &HashMap<String, SourceReadRecord>,
+) -> HashMap<&'c str, (ReadOutcome, Option<String>)> {
+    let permits = tokio::sync::Semaphore::new(CONCURRENT_READS);
+    let mut pending = Vec::new();
+    for source in ctx.config.sources.iter().filter(|s| ctx.in_scope(&s.name)) {
+        let previous = reads.get(&source.name);
+        let request = ReadRequest {
+            source,
+            memo: previous.and_then(|p| p.fetch_memo.as_deref()),
+            hold: previous.and_then(|p| p.hold.as_ref()),
+            guard: ctx.policy.guard(),
+            confirmed: ctx.confirmed(&source.name),
+            dry_run: ctx.dry_run(),
+        };
+        let permits = &permits;
+        pending.push(async move {
+            // Never closed, so a permit always comes.
+            let _permit = permits.acquire().await.ok();
+            (source.name.as_str(), reader.read(request, zones).await)
+        });
+    }
+    futures::future::join_all(pending)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Folds one source's read into its stored reservations, record and report.
+fn read_one(
+    ctx: &PassContext<'_>,
+    reader: &impl SourceReader,
+    (outcome, memo): (ReadOutcome, Option<String>),
     source: &SourceConfig,
     stored: &[StoredReservation],
     previous: Option<&SourceReadRecord>,
     earlier: &Desired,
 ) -> Absorbed {
     let confirmed = ctx.confirmed(&source.name);
-    let request = ReadRequest {
-        source,
-        memo: previous.and_then(|p| p.fetch_memo.as_deref()),
-        hold: previous.and_then(|p| p.hold.as_ref()),
-        guard: ctx.policy.guard(),
-        confirmed,
-        dry_run: ctx.dry_run(),
-    };
-    let (outcome, memo) = reader.read(request, zones).await;
     let input = ReadInput {
         name: &source.name,
         outcome,
