@@ -25,8 +25,8 @@ use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use chrono::{DateTime, Duration as Span, Timelike, Utc};
 use flexysync::config::{Config, UnitSelection, parse_schedule};
-use flexysync::daemon::app::{App, FULL_PASS_JOB};
-use flexysync::daemon::scheduler::{JobFn, schedule_loop};
+use flexysync::daemon::app::App;
+use flexysync::daemon::run::spawn_schedules;
 use flexysync::flexykey::Client;
 use flexysync::ledger::Ledger;
 use flexysync::reconcile::feeds::{code_secret, feed_http_client, sync_once};
@@ -36,6 +36,7 @@ use flexysync::sandbox::{
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 const FIRST_OBJECT: i64 = 20_000;
 
@@ -133,49 +134,6 @@ fn write_config(dir: &Path, sandbox: &Sandbox, feeds: &str, s: &Settings, rps: f
     Config::load(&path).unwrap()
 }
 
-/// The daemon's jobs, as `flexysync run` starts them (without its first full pass: the load
-/// phase just made one).
-fn start_jobs(app: &Arc<App>, stop: &CancellationToken) {
-    let config = app.config();
-    let now = Utc::now();
-    let mut loops: Vec<(String, String, JobFn)> = vec![];
-    for source in &config.sources {
-        let (app, name) = (app.clone(), source.name.clone());
-        let job: JobFn = Arc::new(move || {
-            let (app, name) = (app.clone(), name.clone());
-            Box::pin(async move {
-                app.pass(Some(&name)).await;
-            })
-        });
-        loops.push((source.name.clone(), source.schedule.clone(), job));
-    }
-    let archive = app.clone();
-    let job: JobFn = Arc::new(move || {
-        let app = archive.clone();
-        Box::pin(async move { app.archive().await })
-    });
-    loops.push(("archive".into(), config.archive.schedule.clone(), job));
-    let full = app.clone();
-    let job: JobFn = Arc::new(move || {
-        let app = full.clone();
-        Box::pin(async move {
-            app.pass(None).await;
-        })
-    });
-    loops.push((FULL_PASS_JOB.into(), "17 * * * *".into(), job));
-    for (name, schedule, job) in loops {
-        let cron = parse_schedule(&schedule).unwrap();
-        tokio::spawn(schedule_loop(
-            name,
-            cron,
-            job,
-            app.locks.clone(),
-            stop.clone(),
-            now,
-        ));
-    }
-}
-
 /// `endpoint → calls` for the journal entries in `[from, to)`.
 fn calls_between(
     journal: &[JournalEntry],
@@ -261,7 +219,9 @@ async fn run(s: Settings) {
     sandbox.clear_journal();
     let window = Duration::from_secs(s.minutes * 60);
     let started = Utc::now();
-    start_jobs(&app, &stop);
+    // The daemon's schedule loops, as `flexysync run` starts them (without its first full
+    // pass: the load phase just made one).
+    spawn_schedules(&app, &stop, &TaskTracker::new());
     tokio::time::sleep(window).await;
     let ended = Utc::now();
     let minutes = window.as_secs_f64() / 60.0;

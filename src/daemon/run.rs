@@ -298,14 +298,29 @@ fn same_account(a: &FlexyKeyConfig, b: &FlexyKeyConfig) -> bool {
         && a.timeout_seconds == b.timeout_seconds
 }
 
-/// Starts one schedule loop per source, the archive and the full pass. Returns the token that
-/// stops them (a child of `stop`).
+/// Starts the schedule loops, the outputs' driver, the notify queues and one full pass now.
+/// Returns the token that stops them (a child of `stop`).
 fn start_jobs(
     app: &Arc<App>,
     stop: &CancellationToken,
     tracker: &TaskTracker,
 ) -> CancellationToken {
     let jobs = stop.child_token();
+    let config = app.config();
+    let full = spawn_schedules(app, &jobs, tracker);
+    tracker.spawn(super::outputs::drive_outputs(app.clone(), jobs.clone()));
+    // One delivery queue per [[notify]] target, restarted with the jobs on a reload.
+    crate::notify::deliver::start_queues(&config.notify, &app.ledger, &app.http, &jobs, tracker);
+    // One full pass right away: a fresh start should not wait for the first fire.
+    let app = app.clone();
+    tracker.spawn(async move { app.locks.run_exclusive(FULL_PASS_JOB, &full).await });
+    jobs
+}
+
+/// One schedule loop per source, the archive's and the hourly full pass's, stopped by `jobs`.
+/// Returns the full pass's job (the daemon also runs it once at start). Public for the API
+/// budget benchmark, which drives the same loops.
+pub fn spawn_schedules(app: &Arc<App>, jobs: &CancellationToken, tracker: &TaskTracker) -> JobFn {
     let config = app.config();
     let now = Utc::now();
     let mut loops: Vec<(String, String, JobFn)> = vec![];
@@ -327,16 +342,15 @@ fn start_jobs(
         });
         loops.push((ARCHIVE_JOB.to_owned(), config.archive.schedule.clone(), job));
     }
-    let full = {
+    let full: JobFn = {
         let app = app.clone();
-        let job: JobFn = Arc::new(move || {
+        Arc::new(move || {
             let app = app.clone();
             Box::pin(async move {
                 app.pass(None).await;
                 app.maintenance().await;
             })
-        });
-        job
+        })
     };
     loops.push((
         FULL_PASS_JOB.to_owned(),
@@ -358,13 +372,7 @@ fn start_jobs(
             now,
         ));
     }
-    tracker.spawn(super::outputs::drive_outputs(app.clone(), jobs.clone()));
-    // One delivery queue per [[notify]] target, restarted with the jobs on a reload.
-    crate::notify::deliver::start_queues(&config.notify, &app.ledger, &app.http, &jobs, tracker);
-    // One full pass right away: a fresh start should not wait for the first fire.
-    let app = app.clone();
-    tracker.spawn(async move { app.locks.run_exclusive(FULL_PASS_JOB, &full).await });
-    jobs
+    full
 }
 
 /// Webhook events name their source; a burst makes one pass after a quiet moment.

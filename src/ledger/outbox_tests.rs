@@ -40,46 +40,20 @@ async fn an_event_is_stored_once_and_each_target_takes_only_its_kinds() {
     let all = EventKind::ALL;
     let phone = [EventKind::GuestDenied];
     let hour = Duration::hours(1);
-    assert_eq!(
-        ledger
-            .enqueue_deliveries("pms", &all, hour, now())
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        ledger
-            .enqueue_deliveries("phone", &phone, hour, now())
-            .await
-            .unwrap(),
-        1
-    );
+    let enqueue = |target: &'static str, kinds: &[EventKind]| {
+        let (ledger, kinds) = (&ledger, kinds.to_vec());
+        async move { (ledger.enqueue_deliveries(target, &kinds, hour, now()).await).unwrap() }
+    };
+    assert_eq!(enqueue("pms", &all).await, 2);
+    assert_eq!(enqueue("phone", &phone).await, 1);
     // Taken in once: a second look adds nothing, a new event is added to both.
-    assert_eq!(
-        ledger
-            .enqueue_deliveries("pms", &all, hour, now())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(enqueue("pms", &all).await, 0);
     ledger
         .record_events(&[event(EventKind::GuestDenied, "a|2")], now())
         .await
         .unwrap();
-    assert_eq!(
-        ledger
-            .enqueue_deliveries("pms", &all, hour, now())
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        ledger
-            .enqueue_deliveries("phone", &phone, hour, now())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(enqueue("pms", &all).await, 1);
+    assert_eq!(enqueue("phone", &phone).await, 1);
 
     let due = ledger.due_deliveries("phone", now(), 10).await.unwrap();
     let ids: Vec<&str> = due.iter().map(|d| d.event.id.as_str()).collect();
