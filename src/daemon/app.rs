@@ -127,8 +127,11 @@ impl App {
         };
         lock(&self.due_sources).insert(name.to_owned());
         let one_at_a_time = self.pass_lock.lock().await;
+        // A source a reload removed while it waited is dropped, not allowed to fail the others.
+        let config = self.config();
         let due: Vec<String> = std::mem::take(&mut *lock(&self.due_sources))
             .into_iter()
+            .filter(|due| config.sources.iter().any(|s| &s.name == due))
             .collect();
         if due.is_empty() {
             return None; // an earlier pass took this source along
