@@ -29,7 +29,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use lock::{LedgerLock, lock_path};
-pub use objects::ObjectRecord;
+pub use objects::{ObjectName, ObjectRecord};
 pub use outbox::{Delivery, DeliveryState};
 pub use outputs::{OutputCommand, OutputCommandState};
 pub use records::*;

@@ -1,5 +1,5 @@
-//! What the pass keeps per booking object: its unit's time zone, its last successful listing
-//! and the fingerprint of the bookings wanted on it then.
+//! What the pass keeps per booking object: its name, its unit's time zone, its last successful
+//! listing and the fingerprint of the bookings wanted on it then.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -86,6 +86,79 @@ impl Ledger {
             .bind(object)
             .bind(ts(at))
             .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A booking object's name as last listed by FlexyKey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectName {
+    pub booking_object_id: i64,
+    /// `None` when FlexyKey's list had no name for it (or did not list it).
+    pub name: Option<String>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// The kept name and zone of one object, read on the caller's connection (an event about it is
+/// being written in the same transaction).
+pub(crate) async fn object_name_and_zone(
+    conn: &mut sqlx::SqliteConnection,
+    object: i64,
+) -> Result<(Option<String>, Option<String>), LedgerError> {
+    let row = sqlx::query("SELECT name, timezone FROM booking_objects WHERE booking_object_id = ?")
+        .bind(object)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok((row.try_get("name")?, row.try_get("timezone")?)),
+        None => Ok((None, None)),
+    }
+}
+
+impl Ledger {
+    /// The names kept for the booking objects that have been looked up.
+    pub async fn object_names(&self) -> Result<Vec<ObjectName>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT booking_object_id, name, name_checked_at FROM booking_objects \
+             WHERE name_checked_at IS NOT NULL ORDER BY booking_object_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ObjectName {
+                    booking_object_id: row.try_get("booking_object_id")?,
+                    name: row.try_get("name")?,
+                    checked_at: from_ts(row.try_get("name_checked_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps the names FlexyKey listed at `at` (`None`: listed without a name, or not at all);
+    /// one transaction.
+    pub async fn keep_object_names(
+        &self,
+        names: &[(i64, Option<String>)],
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (object, name) in names {
+            sqlx::query(
+                "INSERT INTO booking_objects (booking_object_id, name, name_checked_at) \
+                 VALUES (?, ?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
+                 name = excluded.name, name_checked_at = excluded.name_checked_at",
+            )
+            .bind(object)
+            .bind(name)
+            .bind(ts(at))
             .execute(&mut *tx)
             .await?;
         }

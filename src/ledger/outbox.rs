@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::objects::object_name_and_zone;
 use super::{Ledger, LedgerError, from_ts, ts};
 use crate::notify::{Event, EventDetails, EventKind, NewEvent};
 
@@ -57,7 +58,7 @@ pub(crate) async fn insert_events(
 ) -> Result<u64, LedgerError> {
     let mut added = 0;
     for event in events {
-        let details = serde_json::to_string(&event.details)
+        let details = serde_json::to_string(&with_object_kept(conn, &event.details).await?)
             .map_err(|err| LedgerError::Corrupt(format!("cannot encode an event: {err}")))?;
         added += sqlx::query(
             "INSERT INTO outbox_events (id, kind, occurred_at, created_at, details_json) \
@@ -73,6 +74,28 @@ pub(crate) async fn insert_events(
         .rows_affected();
     }
     Ok(added)
+}
+
+/// The event's details with the booking object named and zoned as the ledger keeps it: the
+/// producers know an object by its id, the people told know it by its name and local time.
+/// The object's own zone wins over the one the producer guessed (a source's).
+async fn with_object_kept(
+    conn: &mut sqlx::SqliteConnection,
+    details: &EventDetails,
+) -> Result<EventDetails, LedgerError> {
+    let mut details = details.clone();
+    if let Some(object) = details.object.as_mut() {
+        let (name, zone) = object_name_and_zone(conn, object.id).await?;
+        if let Some(name) = name.filter(|n| !n.trim().is_empty())
+            && object.name.is_empty()
+        {
+            object.name = name;
+        }
+        if zone.is_some() {
+            object.timezone = zone;
+        }
+    }
+    Ok(details)
 }
 
 const SELECT_DELIVERY: &str = "SELECT e.id, e.kind, e.occurred_at, e.details_json, d.target, \

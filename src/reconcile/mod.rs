@@ -10,6 +10,7 @@ pub mod deadline;
 mod desired;
 pub mod feeds;
 pub mod marker;
+mod names;
 mod observe;
 pub mod pass;
 pub mod plan;

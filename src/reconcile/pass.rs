@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::apply::Applier;
+use super::names;
 use super::desired::{Desired, read_sources};
 use super::observe::{Observed, desired_fingerprints, drift_due, listing_needs, observe};
 use super::plan::{self, PlanInput, Policy, ReadKind, SourceState};
@@ -114,7 +115,9 @@ pub async fn run_pass<R: SourceReader>(
 
     // Read.
     let records = ledger.object_records().await?;
-    let zones = zone_lookup(&ctx, client, &records);
+    let listing = (!ctx.dry_run()).then(|| names::name_scope(config, &records));
+    let listing = names::refresh_names(ledger, client, listing.as_ref(), ctx.now).await;
+    let zones = zone_lookup(&ctx, client, &records).with_listing(listing);
     let mut desired = read_sources(&ctx, reader, &zones).await?;
     report.sources = std::mem::take(&mut desired.reports);
     // Observe.

@@ -54,6 +54,14 @@ impl<'a> ObjectZones<'a> {
         }
     }
 
+    /// Uses FlexyKey's object list already read in this pass instead of reading it again.
+    pub fn with_listing(mut self, objects: Option<Vec<BookingObject>>) -> Self {
+        if let Some(objects) = objects {
+            self.objects = OnceCell::from(Ok(objects));
+        }
+        self
+    }
+
     async fn look_up(&self, object: i64) -> Result<Tz, String> {
         let objects = self
             .objects

@@ -1,5 +1,6 @@
 //! Fault injection: 5xx before doing anything, latency, a request rate above which the sandbox
-//! answers 429, and lost responses (the write is done, then the connection is dropped).
+//! answers 429, lost responses (the write is done, then the connection is dropped), and
+//! creates refused on chosen booking objects (403, FlexyKey's access error).
 
 use std::io;
 use std::pin::Pin;
@@ -26,6 +27,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Requests per second over the whole sandbox; above it 429 with `Retry-After`.
     pub rate_limit: Option<f64>,
+    /// Booking objects on which every create is refused with 403 and an error body, as
+    /// FlexyKey answers a create it will not do (the object left the company, say).
+    pub refuse_creates_on: Vec<i64>,
 }
 
 impl Default for Faults {
@@ -35,6 +39,7 @@ impl Default for Faults {
             lost_response_rate: 0.0,
             latency: Duration::ZERO,
             rate_limit: None,
+            refuse_creates_on: Vec::new(),
         }
     }
 }

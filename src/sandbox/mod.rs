@@ -84,6 +84,7 @@ impl SandboxOptions {
             lost_response_rate: self.lost_response_rate,
             latency: self.latency,
             rate_limit: self.rate_limit,
+            refuse_creates_on: Vec::new(),
         }
     }
 }

@@ -87,8 +87,15 @@ pub(crate) fn create_booking(shared: &Shared, call: &Call) -> Answer {
         }
         Some(_) => return Err(Failure::bad_request("bookingObjectId: expected an integer")),
     };
+    let refused = (lock(&shared.faults).faults.refuse_creates_on).contains(&object_id);
     let mut state = lock(&shared.state);
     let exclusive = own_object(&state.world, call.company, object_id)?.exclusive;
+    if refused {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            format!("booking object {object_id} does not accept bookings (sandbox fault)"),
+        ));
+    }
     let start = required_body_time(&body, "startDate")?;
     let end = required_body_time(&body, "endDate")?;
     if end <= start {
