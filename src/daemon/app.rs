@@ -13,6 +13,7 @@ use super::lifecycle;
 use super::metrics as m;
 use super::scheduler::JobLocks;
 use super::status_page::ErrorRow;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::flexykey::Client;
 use crate::ledger::Ledger;
@@ -49,6 +50,8 @@ pub struct App {
     check_all: std::sync::atomic::AtomicBool,
     /// Marked by the running pass's calls, reads and writes; the watchdog reads it.
     pub progress: Progress,
+    /// The time detection judges by (check-in deadlines, outages); the system's but in tests.
+    clock: Clock,
 }
 
 impl App {
@@ -73,7 +76,14 @@ impl App {
             stop,
             check_all: std::sync::atomic::AtomicBool::new(true),
             progress: Progress::new(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same app judging detection by `clock` (a test's, advanced instead of waited for).
+    pub fn with_clock(mut self, clock: Clock) -> App {
+        self.clock = clock;
+        self
     }
 
     /// The config in force now.
@@ -292,7 +302,9 @@ impl App {
     /// go to the outbox (each once).
     async fn detect_events(&self) {
         let config = self.config();
-        match crate::notify::produce::detect_and_record(&self.ledger, &config, Utc::now()).await {
+        match crate::notify::produce::detect_and_record(&self.ledger, &config, self.clock.now())
+            .await
+        {
             Ok(0) => {}
             Ok(added) => tracing::info!(added, "events detected"),
             Err(err) => tracing::warn!(error = %err, "event detection failed"),

@@ -100,31 +100,36 @@ pub struct ObjectName {
     pub booking_object_id: i64,
     /// `None` when FlexyKey's list had no name for it (or did not list it).
     pub name: Option<String>,
-    pub checked_at: DateTime<Utc>,
+    pub checked_at: Option<DateTime<Utc>>,
+    /// The zone a source in the config gives the object.
+    pub configured_timezone: Option<String>,
 }
 
-/// The kept name and zone of one object, read on the caller's connection (an event about it is
+/// The kept name and zone of one object (its unit's zone, else the one its source names), read on the caller's connection (an event about it is
 /// being written in the same transaction).
 pub(crate) async fn object_name_and_zone(
     conn: &mut sqlx::SqliteConnection,
     object: i64,
 ) -> Result<(Option<String>, Option<String>), LedgerError> {
-    let row = sqlx::query("SELECT name, timezone FROM booking_objects WHERE booking_object_id = ?")
-        .bind(object)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT name, COALESCE(timezone, configured_timezone) AS zone FROM booking_objects \
+         WHERE booking_object_id = ?",
+    )
+    .bind(object)
+    .fetch_optional(&mut *conn)
+    .await?;
     match row {
-        Some(row) => Ok((row.try_get("name")?, row.try_get("timezone")?)),
+        Some(row) => Ok((row.try_get("name")?, row.try_get("zone")?)),
         None => Ok((None, None)),
     }
 }
 
 impl Ledger {
-    /// The names kept for the booking objects that have been looked up.
+    /// The names (and configured zones) kept for the booking objects.
     pub async fn object_names(&self) -> Result<Vec<ObjectName>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT booking_object_id, name, name_checked_at FROM booking_objects \
-             WHERE name_checked_at IS NOT NULL ORDER BY booking_object_id",
+            "SELECT booking_object_id, name, name_checked_at, configured_timezone \
+             FROM booking_objects ORDER BY booking_object_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -133,7 +138,10 @@ impl Ledger {
                 Ok(ObjectName {
                     booking_object_id: row.try_get("booking_object_id")?,
                     name: row.try_get("name")?,
-                    checked_at: from_ts(row.try_get("name_checked_at")?)?,
+                    checked_at: (row.try_get::<Option<i64>, _>("name_checked_at")?)
+                        .map(from_ts)
+                        .transpose()?,
+                    configured_timezone: row.try_get("configured_timezone")?,
                 })
             })
             .collect()
@@ -159,6 +167,30 @@ impl Ledger {
             .bind(object)
             .bind(name)
             .bind(ts(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps the zones the config gives objects (`None`: no source gives one); one transaction.
+    pub async fn keep_configured_zones(
+        &self,
+        zones: &[(i64, Option<String>)],
+    ) -> Result<(), LedgerError> {
+        if zones.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (object, zone) in zones {
+            sqlx::query(
+                "INSERT INTO booking_objects (booking_object_id, configured_timezone) \
+                 VALUES (?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
+                 configured_timezone = excluded.configured_timezone",
+            )
+            .bind(object)
+            .bind(zone)
             .execute(&mut *tx)
             .await?;
         }

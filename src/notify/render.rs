@@ -20,6 +20,17 @@ fn local_and_utc(time: DateTime<Utc>, zone: Option<&str>) -> String {
     }
 }
 
+/// `Wed 1 Jul 15:05` in the object's zone; in UTC, saying so, when the zone is unknown.
+fn short_local(time: DateTime<Utc>, zone: Option<&str>) -> String {
+    match zone.and_then(crate::config::resolve_timezone) {
+        Some(tz) => time
+            .with_timezone(&tz)
+            .format("%a %-d %b %H:%M")
+            .to_string(),
+        None => time.format("%a %-d %b %H:%M UTC").to_string(),
+    }
+}
+
 fn local_iso(time: DateTime<Utc>, zone: Option<&str>) -> Option<String> {
     let tz = zone.and_then(crate::config::resolve_timezone)?;
     Some(time.with_timezone(&tz).to_rfc3339())
@@ -110,6 +121,11 @@ pub fn subject(event: &Event) -> String {
     let name = object_name(d);
     if !name.is_empty() {
         parts.push(name);
+    }
+    // The moment that matters to the host (the door event, else the arrival), as a clock on
+    // the wall where the guest is shows it.
+    if let Some(time) = d.at.or(d.start) {
+        parts.push(short_local(time, zone(d)));
     }
     if let Some(label) = &d.label {
         parts.push(label.chars().take(40).collect());
@@ -276,8 +292,15 @@ mod tests {
         assert!(text(&event, false).contains("Wed 2026-07-01 15:05 CEST (2026-07-01 13:05 UTC)"));
         let subject = subject(&event);
         assert!(
-            subject.starts_with("Guest locked out · Cabin 7 · Reserved"),
+            subject.starts_with("Guest locked out · Cabin 7 · Wed 1 Jul 15:05 · Reserved"),
             "{subject}"
+        );
+        let mut unzoned = event.clone();
+        unzoned.details.object = None;
+        unzoned.details.at = None;
+        assert_eq!(
+            super::subject(&unzoned),
+            "Guest locked out · Wed 1 Jul 13:05 UTC · Reserved · HMABC123 Bcc: x"
         );
         assert!(!subject.contains('\n'));
     }

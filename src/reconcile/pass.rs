@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::apply::Applier;
-use super::names;
 use super::desired::{Desired, read_sources};
+use super::names;
 use super::observe::{Observed, desired_fingerprints, drift_due, listing_needs, observe};
 use super::plan::{self, PlanInput, Policy, ReadKind, SourceState};
 use super::resolve::resolve;
@@ -115,8 +115,10 @@ pub async fn run_pass<R: SourceReader>(
 
     // Read.
     let records = ledger.object_records().await?;
-    let listing = (!ctx.dry_run()).then(|| names::name_scope(config, &records));
-    let listing = names::refresh_names(ledger, client, listing.as_ref(), ctx.now).await;
+    let listing = match ctx.dry_run() {
+        true => None,
+        false => names::keep_names(config, ledger, client, &records, ctx.now).await,
+    };
     let zones = zone_lookup(&ctx, client, &records).with_listing(listing);
     let mut desired = read_sources(&ctx, reader, &zones).await?;
     report.sources = std::mem::take(&mut desired.reports);
