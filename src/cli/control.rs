@@ -237,6 +237,20 @@ impl Presenter for CliPresenter {
             }
         })
     }
+
+    fn events_retry<'a>(
+        &'a self,
+        request: &'a ControlRequest,
+        event: Option<&'a str>,
+        outcome: Result<u64, LedgerError>,
+    ) -> BoxFuture<'a, ControlReply> {
+        Box::pin(async move {
+            match request_context(request) {
+                Ok(context) => super::events::present_retry(outcome, event, &context).into_reply(),
+                Err(refused) => refused,
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 use clap::Subcommand;
 use serde::Serialize;
 
+use super::control::{self, Output};
 use super::table::{print_json, render_table};
 use super::{CliError, Context};
-use crate::ledger::{Delivery, DeliveryState, Ledger};
+use crate::daemon::control::ControlCommand;
+use crate::ledger::{Delivery, DeliveryState, Ledger, LedgerError};
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
@@ -57,7 +59,17 @@ fn row<'a>(delivery: &'a Delivery, context: &Context) -> Row<'a> {
 
 pub async fn run(command: EventsCommand, context: &Context) -> Result<(), CliError> {
     let config = context.load_config()?;
-    // The outbox is read (and a retry is one UPDATE) beside a running daemon: WAL lets both.
+    // A running daemon owns the ledger's writes: it queues the retry itself.
+    if let EventsCommand::Retry { event } = &command
+        && let Some(daemon) = control::find(&config).await
+    {
+        let command = ControlCommand::EventsRetry {
+            event: event.clone(),
+        };
+        return daemon.ask(command, context).await;
+    }
+    // The outbox is read beside a running daemon (WAL lets both); a retry with no daemon
+    // running is one UPDATE.
     let ledger = Ledger::open(&config.ledger.path)
         .await
         .map_err(|err| CliError::Other(err.into()))?;
@@ -122,23 +134,39 @@ pub async fn run(command: EventsCommand, context: &Context) -> Result<(), CliErr
         EventsCommand::Retry { event } => {
             let requeued = ledger
                 .retry_deliveries(event.as_deref(), chrono::Utc::now())
-                .await
-                .map_err(|err| CliError::Other(err.into()))?;
-            if context.json {
-                return print_json(&serde_json::json!({ "requeued": requeued }));
-            }
-            match (requeued, &event) {
-                (0, Some(id)) => Err(CliError::Usage(format!(
-                    "event {id}: no failed delivery to retry (see `flexysync events list --state failed`)"
-                ))),
-                (count, _) => {
-                    println!(
-                        "{count} failed deliver{} queued again",
-                        if count == 1 { "y" } else { "ies" }
-                    );
-                    Ok(())
-                }
-            }
+                .await;
+            present_retry(requeued, event.as_deref(), context).finish()
         }
     }
+}
+
+/// What `events retry` prints (run here or by the daemon): how many deliveries were queued
+/// again; an event id with nothing failed to retry is a usage error.
+pub fn present_retry(
+    requeued: Result<u64, LedgerError>,
+    event: Option<&str>,
+    context: &Context,
+) -> Output {
+    let (stdout, result) = match requeued {
+        Err(err) => (String::new(), Err(CliError::Other(err.into()))),
+        Ok(requeued) if context.json => (
+            format!("{:#}\n", serde_json::json!({ "requeued": requeued })),
+            Ok(()),
+        ),
+        Ok(0) if event.is_some() => (
+            String::new(),
+            Err(CliError::Usage(format!(
+                "event {}: no failed delivery to retry (see `flexysync events list --state failed`)",
+                event.unwrap_or_default()
+            ))),
+        ),
+        Ok(count) => (
+            format!(
+                "{count} failed deliver{} queued again\n",
+                if count == 1 { "y" } else { "ies" }
+            ),
+            Ok(()),
+        ),
+    };
+    Output { stdout, result }
 }

@@ -1,5 +1,6 @@
 //! The control channel: while the daemon runs, `flexysync sync` (with `--dry-run`, `--source`,
-//! `--confirm`) and `flexysync status` ask it instead of opening the ledger themselves. The
+//! `--confirm`), `flexysync status` and `flexysync events retry` ask it instead of opening the
+//! ledger themselves. The
 //! daemon does the work with its own ledger, under its own pass lock (between its scheduled
 //! passes, never two at once), and answers with what the command prints. It is served on a unix
 //! socket beside the ledger (mode 0600) and on the admin listener; there a request must carry
@@ -49,6 +50,8 @@ pub enum ControlCommand {
         confirm: Vec<String>,
     },
     Status,
+    /// `events retry`: failed deliveries (of one event, or all) queued again.
+    EventsRetry { event: Option<String> },
 }
 
 /// What the command prints on stdout, and how it ends.
@@ -88,6 +91,13 @@ pub trait Presenter: Send + Sync {
         request: &'a ControlRequest,
         config: &'a Config,
         outcome: Result<StatusReport, LedgerError>,
+    ) -> BoxFuture<'a, ControlReply>;
+    /// `events retry`: how many failed deliveries were queued again.
+    fn events_retry<'a>(
+        &'a self,
+        request: &'a ControlRequest,
+        event: Option<&'a str>,
+        outcome: Result<u64, LedgerError>,
     ) -> BoxFuture<'a, ControlReply>;
 }
 
@@ -207,6 +217,16 @@ async fn command(
         ControlCommand::Status => {
             let outcome = status_report(&app_config, &app.ledger, Utc::now()).await;
             presenter.status(&request, &app_config, outcome).await
+        }
+        ControlCommand::EventsRetry { event } => {
+            tracing::info!(
+                event = event.as_deref().unwrap_or("all"),
+                "failed deliveries retried on the control channel"
+            );
+            let outcome = app.ledger.retry_deliveries(event.as_deref(), Utc::now()).await;
+            presenter
+                .events_retry(&request, event.as_deref(), outcome)
+                .await
         }
     };
     Json(reply).into_response()

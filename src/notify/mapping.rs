@@ -27,9 +27,13 @@ pub fn booking_event(
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> NewEvent {
-    let key = match booking_id {
-        Some(id) => format!("booking {id}"),
-        None => format!("journal {journal_id}"),
+    let key = match (kind, booking_id) {
+        // A create refused pass after pass is one fact until the stay changes.
+        (EventKind::BookingFailed, _) => {
+            format!("refused {} {}", entry.reservation_key, entry.fingerprint)
+        }
+        (_, Some(id)) => format!("booking {id}"),
+        (_, None) => format!("journal {journal_id}"),
     };
     NewEvent::new(kind, key, now).with(EventDetails {
         object: Some(object(entry.booking_object_id)),

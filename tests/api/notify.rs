@@ -13,26 +13,26 @@ use flexysync::sandbox::{self, SandboxLogEntry, SandboxOptions};
 use crate::daemon::{calendar, eventually, free_port, serve_feed, stay};
 use crate::helpers::{binary, sandbox_config, start_sandbox};
 
-const NOTIFY_SECRET: &str = "notify-test-signing-secret";
+pub(crate) const NOTIFY_SECRET: &str = "notify-test-signing-secret";
 const HOOK_SECRET: &str = "notify-test-hook-secret";
 
 /// What a receiver saw: successful deliveries by event id (with the body), refused attempts.
 #[derive(Default)]
-struct Inbox {
+pub(crate) struct Inbox {
     /// Answer 503 to this many more requests.
     fail_next: u32,
     /// Answer 503 to everything while set.
     down: bool,
-    refused: u32,
-    bad_signatures: u32,
-    delivered: Vec<(String, String, String)>,
+    pub(crate) refused: u32,
+    pub(crate) bad_signatures: u32,
+    pub(crate) delivered: Vec<(String, String, String)>,
 }
 
 impl Inbox {
-    fn count(&self, kind: &str) -> usize {
+    pub(crate) fn count(&self, kind: &str) -> usize {
         self.delivered.iter().filter(|(_, k, _)| k == kind).count()
     }
-    fn per_id(&self) -> HashMap<String, usize> {
+    pub(crate) fn per_id(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for (id, _, _) in &self.delivered {
             *counts.entry(id.clone()).or_insert(0) += 1;
@@ -41,10 +41,10 @@ impl Inbox {
     }
 }
 
-type Shared = Arc<Mutex<Inbox>>;
+pub(crate) type Shared = Arc<Mutex<Inbox>>;
 
 /// A receiver on loopback; `ntfy` reads the kind from its header instead of a signed body.
-async fn receiver(ntfy: bool) -> (Shared, String) {
+pub(crate) async fn receiver(ntfy: bool) -> (Shared, String) {
     let inbox: Shared = Arc::new(Mutex::new(Inbox {
         fail_next: 2,
         ..Inbox::default()

@@ -9,13 +9,13 @@ use flexysync::notify::{Event, EventDetails, EventKind, EventObject};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Default)]
-struct Mailbox {
+pub(crate) struct Mailbox {
     /// Answer the end of DATA with this code, first to last; then 250.
     answers: Vec<u16>,
-    mails: Vec<String>,
+    pub(crate) mails: Vec<String>,
 }
 
-async fn smtp_server(answers: Vec<u16>) -> (Arc<Mutex<Mailbox>>, u16) {
+pub(crate) async fn smtp_server(answers: Vec<u16>) -> (Arc<Mutex<Mailbox>>, u16) {
     let mailbox = Arc::new(Mutex::new(Mailbox {
         answers,
         ..Mailbox::default()
