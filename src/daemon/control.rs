@@ -51,7 +51,9 @@ pub enum ControlCommand {
     },
     Status,
     /// `events retry`: failed deliveries (of one event, or all) queued again.
-    EventsRetry { event: Option<String> },
+    EventsRetry {
+        event: Option<String>,
+    },
 }
 
 /// What the command prints on stdout, and how it ends.
@@ -223,7 +225,10 @@ async fn command(
                 event = event.as_deref().unwrap_or("all"),
                 "failed deliveries retried on the control channel"
             );
-            let outcome = app.ledger.retry_deliveries(event.as_deref(), Utc::now()).await;
+            let outcome = app
+                .ledger
+                .retry_deliveries(event.as_deref(), Utc::now())
+                .await;
             presenter
                 .events_retry(&request, event.as_deref(), outcome)
                 .await

@@ -179,3 +179,69 @@ async fn a_journal_resolution_writes_its_events_in_the_same_transaction() {
     assert_eq!(events[0].id, created.id());
     assert_eq!(ledger.owned_bookings().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn events_are_stored_with_the_objects_kept_name_and_zone() {
+    use crate::notify::{EventDetails, EventObject};
+    let (_dir, ledger) = ledger().await;
+    let about = |object: i64, key: &str| {
+        event(EventKind::BookingCreated, key).with(EventDetails {
+            object: Some(EventObject {
+                id: object,
+                name: String::new(),
+                timezone: Some("Europe/London".into()),
+            }),
+            ..EventDetails::default()
+        })
+    };
+    // 7: named, its unit's zone and a configured one kept; 8: a configured zone only;
+    // 9: listed by FlexyKey without a name, nothing else kept.
+    ledger
+        .keep_object_names(
+            &[
+                (7, Some("Cabin 7".into())),
+                (8, Some("Sauna".into())),
+                (9, None),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    ledger
+        .keep_object_zone(7, "Europe/Stockholm", now())
+        .await
+        .unwrap();
+    ledger
+        .keep_configured_zones(&[
+            (7, Some("Europe/Oslo".into())),
+            (8, Some("Europe/Helsinki".into())),
+        ])
+        .await
+        .unwrap();
+    let events = [about(7, "a"), about(8, "b"), about(9, "c"), about(10, "d")];
+    ledger.record_events(&events, now()).await.unwrap();
+    let stored = ledger
+        .recent_events(&[EventKind::BookingCreated], now() - Duration::days(1), 10)
+        .await
+        .unwrap();
+    let object = |id: i64| {
+        stored
+            .iter()
+            .find_map(|e| e.details.object.clone().filter(|o| o.id == id))
+            .unwrap()
+    };
+    let named = |name: &str, zone: &str| (name.to_owned(), Some(zone.to_owned()));
+    let seen = |id| {
+        let o = object(id);
+        (o.name, o.timezone)
+    };
+    // The unit's zone wins over the configured one, which wins over the producer's guess.
+    assert_eq!(seen(7), named("Cabin 7", "Europe/Stockholm"));
+    assert_eq!(seen(8), named("Sauna", "Europe/Helsinki"));
+    assert_eq!(seen(9), named("", "Europe/London"));
+    assert_eq!(seen(10), named("", "Europe/London"));
+    let names = ledger.object_names().await.unwrap();
+    assert_eq!(names.len(), 3);
+    assert_eq!(names[2].name, None);
+    assert_eq!(names[2].checked_at, Some(now()));
+}

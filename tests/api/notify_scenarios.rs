@@ -126,13 +126,7 @@ async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_
         .with_clock(clock.clone()),
     );
     let (stop, tracker) = (CancellationToken::new(), TaskTracker::new());
-    flexysync::notify::deliver::start_queues(
-        &targets,
-        &parts.ledger,
-        &parts.http,
-        &stop,
-        &tracker,
-    );
+    flexysync::notify::deliver::start_queues(&targets, &parts.ledger, &parts.http, &stop, &tracker);
 
     // A sync: the cabin and the sauna booked, the laundry refused (told once, however often
     // it is tried) and its arrival in six hours without door access.
@@ -209,10 +203,16 @@ async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_
         }
         // The phone takes only what it asked for.
         if name == "phone" {
-            let pushed: BTreeSet<&str> = inbox.delivered.iter().map(|(_, k, _)| k.as_str()).collect();
+            let pushed: BTreeSet<&str> =
+                inbox.delivered.iter().map(|(_, k, _)| k.as_str()).collect();
             assert_eq!(
                 pushed,
-                BTreeSet::from(["arrival.unconfirmed", "booking.failed", "guest.no_show", "source.failing"])
+                BTreeSet::from([
+                    "arrival.unconfirmed",
+                    "booking.failed",
+                    "guest.no_show",
+                    "source.failing"
+                ])
             );
         }
     }
@@ -226,7 +226,10 @@ async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_
             .to_owned();
         *per_message.entry(id).or_insert(0) += 1;
     }
-    assert!(per_message.values().all(|count| *count == 1), "{per_message:?}");
+    assert!(
+        per_message.values().all(|count| *count == 1),
+        "{per_message:?}"
+    );
     assert_eq!(per_message.len(), events.len());
 
     // Booking events name the object and give local times with their offset beside UTC: the
@@ -246,11 +249,17 @@ async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_
         "Europe/Stockholm"
     );
     let local = created["data"]["start_local"].as_str().unwrap();
-    assert!(local.ends_with("+01:00") || local.ends_with("+02:00"), "{created}");
+    assert!(
+        local.ends_with("+01:00") || local.ends_with("+02:00"),
+        "{created}"
+    );
     let failed = body("booking.failed", "Laundry room A");
     assert!(failed["data"]["start_local"].is_string(), "{failed}");
     assert!(
-        failed["data"]["detail"].as_str().unwrap().contains("does not accept"),
+        failed["data"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not accept"),
         "{failed}"
     );
     let mail = mails
