@@ -12,7 +12,7 @@ use crate::daemon::{calendar, eventually, free_port, get, serve_feed, signal, st
 use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, stdout};
 
 /// `flexysync run` on its own ports, its stderr in a file.
-struct Daemon {
+pub(crate) struct Daemon {
     child: tokio::process::Child,
     log: PathBuf,
     public: String,
@@ -20,7 +20,7 @@ struct Daemon {
 }
 
 impl Daemon {
-    async fn start(config: &Path, public_port: u16, admin_port: u16) -> Daemon {
+    pub(crate) async fn start(config: &Path, public_port: u16, admin_port: u16) -> Daemon {
         let log = config.with_file_name("daemon.log");
         let child = tokio::process::Command::new(binary())
             .arg("--config")
@@ -55,12 +55,12 @@ impl Daemon {
         panic!("never ready: {}", daemon.log());
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGTERM, and a clean exit.
-    async fn stop(mut self) -> String {
+    pub(crate) async fn stop(mut self) -> String {
         signal(self.child.id().unwrap(), "TERM");
         let status = tokio::time::timeout(Duration::from_secs(12), self.child.wait())
             .await

@@ -12,6 +12,7 @@ mod feed;
 mod helpers;
 mod notify;
 mod notify_mail;
+mod notify_retry;
 mod notify_scenarios;
 mod operator;
 mod outputs;

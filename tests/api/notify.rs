@@ -20,7 +20,7 @@ const HOOK_SECRET: &str = "notify-test-hook-secret";
 #[derive(Default)]
 pub(crate) struct Inbox {
     /// Answer 503 to this many more requests.
-    fail_next: u32,
+    pub(crate) fail_next: u32,
     /// Answer 503 to everything while set.
     down: bool,
     pub(crate) refused: u32,
