@@ -234,7 +234,7 @@ async fn status(State(app): State<Arc<App>>) -> Response {
     match gathered {
         Ok((report, passes)) => {
             let mut view = status_view(&report, &passes, &app);
-            view.timelines = timeline::gather(&config, &app.ledger, &app.client(), now)
+            view.timelines = timeline::gather(&config, &app.ledger, now)
                 .await
                 .unwrap_or_default();
             // A ledger that cannot say what was told still shows the rest of the page.

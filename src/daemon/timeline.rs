@@ -1,37 +1,39 @@
 //! The status page's timelines: one server-rendered SVG per door (booking object, by its
 //! name) for the next 14 days. Stays coloured by source, outlined by their booking state
-//! (dashed: not booked at FlexyKey), output ON windows and pulses below them, a switch by
-//! hand marked. No JavaScript; labels stay readable at 390 px because the SVG keeps few,
-//! large marks and the details are in the HTML legend and `<title>`s. Check-ins are not
-//! shown: flexysync does not detect them yet.
+//! (dashed: not booked at FlexyKey), the guest's check-in, a no-show and refusals at the door
+//! marked on the stay, output ON windows and pulses below them, a switch by hand marked. No
+//! JavaScript; labels stay readable at 390 px because the SVG keeps few, large marks and the
+//! details are in the HTML legend and `<title>`s. Names and door events come from the ledger
+//! (the pass keeps the names, detection writes the events): drawing the page calls no API.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Serialize;
 
 use super::status_page::escape;
 use crate::config::Config;
-use crate::flexykey::Client;
 use crate::ledger::{BookingState, Ledger, LedgerError, OutputCommandState};
+use crate::notify::EventKind;
 use crate::outputs::{self, PLAN_DAYS, Step, Window};
 
-/// Object names come from FlexyKey at most this often (one list call).
-const NAMES_TTL: StdDuration = StdDuration::from_secs(15 * 60);
+/// How far back door events are looked for: a stay shown may have begun this long ago.
+const EVENTS_LOOKBACK: Duration = Duration::days(60);
 /// Source colours, in config order (colour-blind-safe Okabe–Ito hues).
 const PALETTE: [&str; 7] = [
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999933",
 ];
 const ON_COLOUR: &str = "#D55E00";
+const CHECKIN_COLOUR: &str = "#111";
+const DENIED_COLOUR: &str = "#c00";
 const DAY_WIDTH: i64 = 28;
 const STYLE: &str = "<style>figure.door{margin:0 0 1.2rem}figure.door figcaption{font-weight:bold;margin:.2rem 0}\
 figure.door svg{display:block;width:100%;max-width:48rem;height:auto}\
 .legend span{margin-right:.8rem;white-space:nowrap}.legend i{display:inline-block;width:.9em;height:.9em;\
 margin-right:.3em;vertical-align:middle;border:1px solid #222}.legend i.unbooked{border:2px dashed #222}\
 .legend i.byhand{background:repeating-linear-gradient(45deg,#c00 0 2px,#fff 2px 4px)}\
+.legend i.noshow{border:2px dotted #c00}\
 ul.outputs{margin:.3rem 0;padding-left:1.2rem}</style>\n";
 const WIDTH: i64 = DAY_WIDTH * PLAN_DAYS;
 
@@ -51,6 +53,20 @@ pub struct TimelineStay {
     pub end: DateTime<Utc>,
     /// A booking for this version of the stay exists at FlexyKey.
     pub booked: bool,
+    /// The guest's first entry.
+    pub checked_in: Option<DateTime<Utc>>,
+    /// No entry by check-in plus `no_show_hours`.
+    pub no_show: bool,
+    /// The door refused the guest's phone or tag at these times.
+    pub denials: Vec<DateTime<Utc>>,
+}
+
+/// What detection told about one stay (by its key).
+#[derive(Debug, Clone, Default)]
+struct DoorEvents {
+    checked_in: Option<DateTime<Utc>>,
+    no_show: bool,
+    denials: Vec<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,17 +79,17 @@ pub struct TimelineOutput {
     pub next: Option<DateTime<Utc>>,
 }
 
-/// Gathers the timelines from the ledger (stays, bookings, the output journal) and the
-/// cached object names.
+/// Gathers the timelines from the ledger: stays, bookings, door events, the output journal and
+/// the objects' kept names.
 pub async fn gather(
     config: &Config,
     ledger: &Ledger,
-    client: &Client,
     now: DateTime<Utc>,
 ) -> Result<Vec<DoorTimeline>, LedgerError> {
     let horizon = now + Duration::days(PLAN_DAYS);
     let reservations = ledger.reservations().await?;
     let owned = ledger.owned_bookings().await?;
+    let told = door_events(ledger, now).await?;
     let mut doors: BTreeMap<i64, DoorTimeline> = BTreeMap::new();
     for stored in &reservations {
         let r = &stored.reservation;
@@ -85,6 +101,7 @@ pub async fn gather(
                 && b.reservation_key == r.key
                 && b.fingerprint == stored.fingerprint
         });
+        let events = told.get(&r.key).cloned().unwrap_or_default();
         door(&mut doors, r.booking_object_id)
             .stays
             .push(TimelineStay {
@@ -93,6 +110,9 @@ pub async fn gather(
                 start: r.start,
                 end: r.end,
                 booked,
+                checked_in: events.checked_in,
+                no_show: events.no_show,
+                denials: events.denials,
             });
     }
     let stays = outputs::stays_of(&reservations);
@@ -127,7 +147,7 @@ pub async fn gather(
             door(&mut doors, object).outputs.push(output.clone());
         }
     }
-    let names = object_names(client, config).await;
+    let names = object_names(ledger, config).await?;
     let mut doors: Vec<DoorTimeline> = doors.into_values().collect();
     for door in &mut doors {
         door.name = names
@@ -146,38 +166,55 @@ fn door(doors: &mut BTreeMap<i64, DoorTimeline>, id: i64) -> &mut DoorTimeline {
     })
 }
 
-static NAMES: Mutex<Option<(Instant, BTreeMap<i64, String>)>> = Mutex::new(None);
-
-/// Names from the webhook sources' object maps, then FlexyKey's list (cached; a failed list
-/// leaves the ids shown as numbers until the next try).
-async fn object_names(client: &Client, config: &Config) -> BTreeMap<i64, String> {
-    let cached = NAMES
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .filter(|(at, _)| at.elapsed() < NAMES_TTL)
-        .map(|(_, names)| names.clone());
-    let mut names = match cached {
-        Some(names) => names,
-        None => {
-            let listed: BTreeMap<i64, String> = client
-                .booking_objects()
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|o| o.name.map(|name| (o.booking_object_id, name)))
-                .collect();
-            *NAMES.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some((Instant::now(), listed.clone()));
-            listed
+/// Check-ins, no-shows and denials by the key of their stay.
+async fn door_events(
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, DoorEvents>, LedgerError> {
+    let kinds = [
+        EventKind::GuestCheckedIn,
+        EventKind::GuestNoShow,
+        EventKind::GuestDenied,
+    ];
+    let events = ledger
+        .recent_events(&kinds, now - EVENTS_LOOKBACK, 2000)
+        .await?;
+    let mut by_stay: HashMap<String, DoorEvents> = HashMap::new();
+    for event in events {
+        let Some(key) = event.details.stay.clone() else {
+            continue;
+        };
+        let at = event.details.at.unwrap_or(event.occurred_at);
+        let told = by_stay.entry(key).or_default();
+        match event.kind {
+            EventKind::GuestCheckedIn => told.checked_in = Some(at),
+            EventKind::GuestNoShow => told.no_show = true,
+            _ => told.denials.push(at),
         }
-    };
+    }
+    for told in by_stay.values_mut() {
+        told.denials.sort();
+    }
+    Ok(by_stay)
+}
+
+/// Names the pass keeps from FlexyKey's list, else the webhook sources' object maps.
+async fn object_names(
+    ledger: &Ledger,
+    config: &Config,
+) -> Result<BTreeMap<i64, String>, LedgerError> {
+    let mut names: BTreeMap<i64, String> = ledger
+        .object_names()
+        .await?
+        .into_iter()
+        .filter_map(|kept| Some((kept.booking_object_id, kept.name?)))
+        .collect();
     for source in &config.sources {
         for (name, id) in source.objects.iter() {
             names.entry(*id).or_insert_with(|| name.clone());
         }
     }
-    names
+    Ok(names)
 }
 
 /// The "Doors" section: a legend, then one titled SVG per door.
@@ -206,7 +243,10 @@ pub fn render(
         html,
         "<span><i class=\"unbooked\"></i>not booked at FlexyKey</span> \
          <span><i style=\"background:{ON_COLOUR}\"></i>output ON</span> \
-         <span><i class=\"byhand\"></i>switched by hand</span></p>"
+         <span><i class=\"byhand\"></i>switched by hand</span> \
+         <span><i style=\"background:{CHECKIN_COLOUR};width:.25em\"></i>check-in</span> \
+         <span><i class=\"noshow\"></i>no-show</span> \
+         <span><i style=\"background:{DENIED_COLOUR};border-radius:50%\"></i>refused at the door</span></p>"
     );
     // Local midnight today: the timeline's left edge.
     let local_today = now.with_timezone(&tz).date_naive();
@@ -223,6 +263,51 @@ pub fn render(
 
 fn colour(index: usize) -> &'static str {
     PALETTE[index % PALETTE.len()]
+}
+
+/// A stay's door events: the check-in as a bar across the stay, refusals as red dots on its
+/// lower edge, a no-show as a red dotted outline.
+fn door_event_marks(
+    svg: &mut String,
+    stay: &TimelineStay,
+    x: &impl Fn(DateTime<Utc>) -> i64,
+    time: &impl Fn(DateTime<Utc>) -> String,
+    stays_y: i64,
+    row: i64,
+) {
+    let label = escape(&stay.label);
+    if let Some(at) = stay.checked_in {
+        let _ = write!(
+            svg,
+            "<rect class=\"checkin\" x=\"{}\" y=\"{}\" width=\"3\" height=\"{}\" fill=\"{CHECKIN_COLOUR}\" stroke=\"#fff\" stroke-width=\"0.5\">\
+<title>{label} checked in {}</title></rect>",
+            x(at).saturating_sub(1),
+            stays_y - 3,
+            row + 6,
+            escape(&time(at)),
+        );
+    }
+    if stay.no_show {
+        let (left, right) = (x(stay.start), x(stay.end));
+        let _ = write!(
+            svg,
+            "<rect class=\"noshow\" x=\"{left}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\" fill=\"none\" stroke=\"{DENIED_COLOUR}\" stroke-width=\"2\" stroke-dasharray=\"1 2\">\
+<title>{label}: no check-in (no-show)</title></rect>",
+            stays_y - 2,
+            (right - left).max(2),
+            row + 4,
+        );
+    }
+    for at in &stay.denials {
+        let _ = write!(
+            svg,
+            "<circle class=\"denied\" cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{DENIED_COLOUR}\" stroke=\"#fff\" stroke-width=\"1\">\
+<title>{label} refused at the door {}</title></circle>",
+            x(*at),
+            stays_y + row,
+            escape(&time(*at)),
+        );
+    }
 }
 
 fn door_svg(
@@ -297,6 +382,7 @@ fn door_svg(
             escape(&time(stay.end)),
             if stay.booked { "booked" } else { "NOT BOOKED" },
         );
+        door_event_marks(&mut svg, stay, &x, &time, stays_y, row);
     }
     for (index, output) in door.outputs.iter().enumerate() {
         let y = stays_y + row + 6 + index as i64 * (row - 4);
@@ -390,6 +476,9 @@ mod tests {
                     start: h(6),
                     end: h(50),
                     booked: true,
+                    checked_in: Some(h(8)),
+                    no_show: false,
+                    denials: vec![h(7), h(7) + Duration::minutes(3)],
                 },
                 TimelineStay {
                     source: "vrbo".into(),
@@ -397,6 +486,9 @@ mod tests {
                     start: h(100),
                     end: h(150),
                     booked: false,
+                    checked_in: None,
+                    no_show: true,
+                    denials: vec![],
                 },
             ],
             outputs: vec![TimelineOutput {
@@ -426,6 +518,16 @@ mod tests {
         )));
         assert_eq!(html.matches("class=\"on\"").count(), 1);
         assert!(html.contains("class=\"byhand\"") && html.contains("switched by hand: left alone"));
+        // The check-in (local time in its title), two refusals, the other stay's no-show.
+        assert_eq!(html.matches("class=\"checkin\"").count(), 1);
+        assert!(
+            html.contains("Guest &amp; co checked in Mon 07 Dec 18:00"),
+            "{html}"
+        );
+        assert_eq!(html.matches("class=\"denied\"").count(), 2);
+        assert!(html.contains("refused at the door Mon 07 Dec 17:03"));
+        assert_eq!(html.matches("<rect class=\"noshow\"").count(), 1);
+        assert!(html.contains("Later: no check-in (no-show)"));
         assert!(!html.contains("<script"));
         assert!(render(&[], &sources, now, chrono_tz::UTC).contains("No stays and no outputs"));
     }

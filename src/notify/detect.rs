@@ -186,6 +186,7 @@ fn stay_details(stay: &Stay) -> EventDetails {
         end: Some(stay.end),
         phones: stay.phones.clone(),
         rfid: stay.rfid.clone(),
+        stay: Some(stay.key.clone()),
         ..EventDetails::default()
     }
 }

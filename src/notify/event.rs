@@ -157,6 +157,10 @@ pub struct EventDetails {
     /// Free words for a human: an error, a count of held deletions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The stay's key (a detected guest event), for the status page to draw it on its stay.
+    /// Kept in the outbox only: not part of what targets receive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stay: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

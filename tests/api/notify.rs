@@ -331,6 +331,15 @@ events = ["guest.denied", "guest.checked_in", "stay.double_booked"]
     for shown in ["Guest checked in", "Guest locked out", "Double booking"] {
         assert!(page.contains(shown), "{shown} missing from the status page");
     }
+    // The doors by the names FlexyKey gives them, the check-in and the refusal on the stay.
+    for shown in [
+        "<figcaption>Sauna</figcaption>",
+        "<figcaption>Cabin 7</figcaption>",
+        "<rect class=\"checkin\"",
+        "<circle class=\"denied\"",
+    ] {
+        assert!(page.contains(shown), "{shown} missing from the timelines");
+    }
     let (_, metrics) = crate::daemon::get(&format!("{admin}/metrics"))
         .await
         .unwrap();
