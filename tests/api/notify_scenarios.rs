@@ -270,3 +270,61 @@ async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_
     eprintln!("sample webhook body:\n{created:#}\nsample mail:\n{mail}");
     parts.ledger.close().await;
 }
+
+/// Names come from one read of FlexyKey's object list, shared with the zone lookup, and are
+/// kept: later passes do not read it again, not even for an object it does not list.
+#[tokio::test]
+async fn object_names_are_read_once_and_kept() {
+    use flexysync::sandbox::OBJECT_OTHER;
+    let sandbox = start_sandbox(SandboxOptions::default()).await;
+    let now = Utc::now();
+    let feed = serve_feed(calendar(&[timed_stay(
+        "n@f",
+        now + Span::days(2),
+        now + Span::days(3),
+    )]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = |name: &str, object: i64, zone: &str| {
+        format!(
+            "[[sources]]\nname = \"{name}\"\nkind = \"ical\"\nurl = \"{}\"\n\
+             booking_object_id = {object}\n{zone}\n",
+            feed.url
+        )
+    };
+    let extra = [
+        // Its zone is the unit's: looked up in the same list.
+        source("laundry", sandbox::OBJECT_LAUNDRY, ""),
+        source(
+            "cabin",
+            sandbox::OBJECT_CABIN,
+            "timezone = \"Europe/Stockholm\"",
+        ),
+        // Another company's object: not in this account's list.
+        source("foreign", OBJECT_OTHER, "timezone = \"Europe/Stockholm\""),
+    ]
+    .concat();
+    let parts = PassParts::load(&sandbox_config(dir.path(), &sandbox, &extra)).await;
+    let lists = || {
+        (sandbox.journal().iter())
+            .filter(|call| call.method == "GET" && call.path.ends_with("/bookingobjects"))
+            .count()
+    };
+    parts.sync(&PassOptions::default()).await;
+    assert_eq!(lists(), 1, "names and zones share one read of the list");
+    for _ in 0..2 {
+        parts.sync(&PassOptions::default()).await;
+    }
+    assert_eq!(lists(), 1, "the list is read again on a later pass");
+    let names: HashMap<i64, Option<String>> = (parts.ledger.object_names().await.unwrap())
+        .into_iter()
+        .map(|kept| (kept.booking_object_id, kept.name))
+        .collect();
+    assert_eq!(names[&sandbox::OBJECT_CABIN].as_deref(), Some("Cabin 7"));
+    assert_eq!(
+        names[&sandbox::OBJECT_LAUNDRY].as_deref(),
+        Some("Laundry room A")
+    );
+    assert_eq!(names[&OBJECT_OTHER], None);
+    parts.ledger.close().await;
+}
