@@ -105,8 +105,8 @@ pub struct ObjectName {
     pub configured_timezone: Option<String>,
 }
 
-/// The kept name and zone of one object (its unit's zone, else the one its source names), read on the caller's connection (an event about it is
-/// being written in the same transaction).
+/// The kept name and zone of one object (its unit's zone, else the one its source names), read
+/// on the caller's connection (an event about it is being written in the same transaction).
 pub(crate) async fn object_name_and_zone(
     conn: &mut sqlx::SqliteConnection,
     object: i64,
@@ -154,24 +154,10 @@ impl Ledger {
         names: &[(i64, Option<String>)],
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        if names.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for (object, name) in names {
-            sqlx::query(
-                "INSERT INTO booking_objects (booking_object_id, name, name_checked_at) \
-                 VALUES (?, ?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
-                 name = excluded.name, name_checked_at = excluded.name_checked_at",
-            )
-            .bind(object)
-            .bind(name)
-            .bind(ts(at))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let sql = "INSERT INTO booking_objects (booking_object_id, name, name_checked_at) \
+                   VALUES (?, ?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
+                   name = excluded.name, name_checked_at = excluded.name_checked_at";
+        self.upsert_object_texts(sql, names, Some(at)).await
     }
 
     /// Keeps the zones the config gives objects (`None`: no source gives one); one transaction.
@@ -179,20 +165,30 @@ impl Ledger {
         &self,
         zones: &[(i64, Option<String>)],
     ) -> Result<(), LedgerError> {
-        if zones.is_empty() {
+        let sql = "INSERT INTO booking_objects (booking_object_id, configured_timezone) \
+                   VALUES (?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
+                   configured_timezone = excluded.configured_timezone";
+        self.upsert_object_texts(sql, zones, None).await
+    }
+
+    /// Runs `sql` once per row, binding the object, its text and then `at` when given; one
+    /// transaction.
+    async fn upsert_object_texts(
+        &self,
+        sql: &'static str,
+        rows: &[(i64, Option<String>)],
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), LedgerError> {
+        if rows.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for (object, zone) in zones {
-            sqlx::query(
-                "INSERT INTO booking_objects (booking_object_id, configured_timezone) \
-                 VALUES (?, ?) ON CONFLICT (booking_object_id) DO UPDATE SET \
-                 configured_timezone = excluded.configured_timezone",
-            )
-            .bind(object)
-            .bind(zone)
-            .execute(&mut *tx)
-            .await?;
+        for (object, text) in rows {
+            let mut query = sqlx::query(sql).bind(object).bind(text);
+            if let Some(at) = at {
+                query = query.bind(ts(at));
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
