@@ -16,6 +16,7 @@ pub mod plan;
 pub mod reads;
 pub mod report;
 pub mod resolve;
+mod round;
 pub mod status;
 mod stores;
 pub mod vanished;
