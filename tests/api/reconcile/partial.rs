@@ -178,12 +178,7 @@ async fn a_runaway_feed_holds_its_creates_loudly_until_confirmed() {
     );
 
     // The operator looked and confirms: the stays are booked.
-    let confirmed = world
-        .sync(PassFlags {
-            confirm: vec!["cabin".into()],
-            ..PassFlags::default()
-        })
-        .await;
+    let confirmed = world.sync(PassFlags::confirming("cabin")).await;
     assert_eq!(confirmed.applied.created, 120, "{:#?}", confirmed.errors);
     assert!(confirmed.plan.held_creates.is_empty());
 }
@@ -191,11 +186,7 @@ async fn a_runaway_feed_holds_its_creates_loudly_until_confirmed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooded_webhook_source_holds_its_creates_and_still_cancels() {
     use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
-    let mut world = World::start(Default::default(), "").await;
-    world.add_sources(
-        "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret-for-the-hook\"\n\
-         objects = { \"room-a\" = 124 }\n",
-    );
+    let world = World::with_laundry_hook().await;
     let base = first_arrival();
     let slot = |n: i64, status| WebhookBooking {
         booking_id: format!("b-{n}"),
@@ -242,12 +233,7 @@ async fn a_flooded_webhook_source_holds_its_creates_and_still_cancels() {
     assert!(world.sandbox.bookings_of(124).is_empty());
 
     // The operator confirms: the bookings are made.
-    let confirmed = world
-        .sync(PassFlags {
-            confirm: vec!["laundry".into()],
-            ..PassFlags::default()
-        })
-        .await;
+    let confirmed = world.sync(PassFlags::confirming("laundry")).await;
     assert_eq!(confirmed.applied.created, 60, "{:#?}", confirmed.errors);
     assert!(confirmed.plan.held_creates.is_empty());
 }
