@@ -1,6 +1,8 @@
 //! One full sync pass, in phases with typed values between them: read (what each source says,
 //! with its certainty) → observe (FlexyKey's lists of the objects that need it) → resolve
 //! (doubts, adoption, drift) → plan (pure) → apply (journaled) → verify (the objects written).
+//! Observe to verify run in two rounds (`round`): the objects where something changed or
+//! waits, then the drift checks.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
