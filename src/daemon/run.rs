@@ -399,7 +399,8 @@ async fn debounce_triggers(
                 },
             }
         }
-        for name in pending {
+        // All at once, so that they share one pass.
+        let passes = pending.into_iter().map(|name| {
             let job_app = app.clone();
             let source = name.clone();
             let job: JobFn = Arc::new(move || {
@@ -408,7 +409,9 @@ async fn debounce_triggers(
                     app.pass(Some(&source)).await;
                 })
             });
-            app.locks.run_exclusive(&name, &job).await;
-        }
+            let app = app.clone();
+            async move { app.locks.run_exclusive(&name, &job).await }
+        });
+        futures::future::join_all(passes).await;
     }
 }

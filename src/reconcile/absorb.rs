@@ -3,11 +3,14 @@
 //! stand. Pure, like the plan: the read phase stores what it returns.
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 use super::plan::{Policy, ReadKind};
 use super::reads::{merge_fresh, merge_unchanged, upcoming};
 use super::report::SourceReport;
-use crate::model::{ReadFailure, ReadStatus, Reservation, SourceReadRecord, StoredReservation};
+use crate::model::{
+    ReadFailure, ReadStatus, Reservation, ShrinkHold, SourceReadRecord, StoredReservation,
+};
 use crate::sources::guard::{GuardInput, Verdict, assess_growth, assess_shrink};
 use crate::sources::{ReadOutcome, SnapshotRead};
 
@@ -61,7 +64,7 @@ pub(super) fn absorb(input: ReadInput<'_>, policy: &Policy, now: DateTime<Utc>) 
         ReadOutcome::Pushed {
             reservations,
             snapshot,
-        } => pushed(stored, &reservations, snapshot, record, policy, now),
+        } => pushed(stored, &reservations, snapshot, record, &guard),
         ReadOutcome::Fresh {
             reservations,
             content_fingerprint,
@@ -160,25 +163,12 @@ impl Guarded<'_> {
             previous: record.hold.as_ref(),
             ..input
         };
-        let growth = GuardInput {
-            previous: record.growth_hold.as_ref(),
-            ..input
-        };
         let shrink = assess_shrink(shrink, &guard, now);
-        let growth = match self.first_read {
-            true => Verdict {
-                hold: None,
-                released: None,
-            },
-            false => assess_growth(growth, &guard, now),
-        };
+        let growth = self.growth(input, record.growth_hold.as_ref());
         report.upcoming = after;
         report.hold = shrink.hold.as_ref().map(|h| h.reason.clone());
         report.creates_held = growth.hold.as_ref().map(|h| h.reason.clone());
-        report.released = match (shrink.released, growth.released) {
-            (Some(a), Some(b)) if a != b => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
+        report.released = both_released(shrink.released, growth.released);
         record.hold = shrink.hold;
         record.growth_hold = growth.hold;
         Absorbed {
@@ -187,21 +177,62 @@ impl Guarded<'_> {
             report,
         }
     }
+
+    /// The growth guard's verdict on a successful read of any kind of source (pulled or
+    /// pushed): a runaway holds the source's creates.
+    fn growth(&self, input: GuardInput<'_>, previous: Option<&ShrinkHold>) -> Verdict {
+        if self.first_read {
+            return Verdict {
+                hold: None,
+                released: None,
+            };
+        }
+        let input = GuardInput { previous, ..input };
+        assess_growth(input, &self.policy.guard(), self.now)
+    }
+}
+
+/// Why holds ended in this read, both said once.
+fn both_released(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What a pushed source stands for, for the growth guard's "the same for
+/// `shrink_confirm_hours`": its current reservations by key and version.
+fn pushed_fingerprint(merged: &[StoredReservation]) -> String {
+    let mut rows: Vec<(&str, &str)> = (merged.iter())
+        .filter(|row| row.misses == 0)
+        .map(|row| (row.reservation.key.as_str(), row.fingerprint.as_str()))
+        .collect();
+    rows.sort_unstable();
+    let mut hasher = Sha256::new();
+    for (key, version) in rows {
+        hasher.update(key.as_bytes());
+        hasher.update([0]);
+        hasher.update(version.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// A pushed (webhook) source: its stored confirmed bookings are its whole desired state, so
 /// a booking that left it (cancelled) goes at once, without debounce or shrink guard. What
 /// became of its snapshot changes none of that: an unknown snapshot is only reported, a held
 /// one (it would cancel too many at once) is kept until it is released like a calendar's
-/// shrink.
+/// shrink. A source that grows too much at once (a snapshot or a flood of events) has its
+/// creates held like a calendar's.
 fn pushed(
     stored: &[StoredReservation],
     reservations: &[Reservation],
     snapshot: SnapshotRead,
     mut record: SourceReadRecord,
-    policy: &Policy,
-    now: DateTime<Utc>,
+    guard: &Guarded<'_>,
 ) -> Absorbed {
+    let (policy, now) = (guard.policy, guard.now);
+    let before = upcoming(stored, policy, now);
     let mut merged = merge_fresh(stored, reservations, &[], now);
     for row in merged.iter_mut().filter(|row| row.misses > 0) {
         row.misses = row.misses.max(policy.debounce_reads);
@@ -211,14 +242,26 @@ fn pushed(
     record.last_fresh_at = Some(now);
     record.content_fingerprint = None;
     record.fetch_memo = None;
-    record.growth_hold = None;
     let mut report = SourceReport::new(&record.source, ReadKind::Pushed, 0);
     report.upcoming = upcoming(&merged, policy, now);
+    let content = pushed_fingerprint(&merged);
+    let input = GuardInput {
+        source: guard.name,
+        previous: None,
+        before,
+        after: report.upcoming,
+        content: &content,
+        confirmed: guard.confirmed,
+    };
+    let growth = guard.growth(input, record.growth_hold.as_ref());
+    report.creates_held = growth.hold.as_ref().map(|h| h.reason.clone());
+    record.growth_hold = growth.hold;
+    report.released = growth.released;
     match snapshot {
         SnapshotRead::NotTaken => {}
         SnapshotRead::Applied { released } => {
             record.hold = None;
-            report.released = released;
+            report.released = both_released(released, report.released.take());
         }
         SnapshotRead::Held(hold) => {
             report.hold = Some(hold.reason.clone());

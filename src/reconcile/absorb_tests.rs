@@ -146,3 +146,41 @@ fn a_pushed_source_applies_its_events_whatever_became_of_the_snapshot() {
     let gone = absorbed.merged.iter().find(|r| r.reservation.key == "s/2");
     assert!(gone.is_some_and(|r| r.misses >= Policy::default().debounce_reads));
 }
+
+#[test]
+fn a_pushed_source_that_grows_at_once_holds_its_creates_and_still_cancels() {
+    let before = stored(&["s/1", "s/2"]);
+    // A snapshot (or a flood of events) brings 60 new bookings, and booking 2 is cancelled.
+    let mut many: Vec<Reservation> = (0..60).map(|n| stay(&format!("s/r{n}"), 3)).collect();
+    many.push(stay("s/1", 1));
+    let pushed = |reservations: Vec<Reservation>| ReadOutcome::Pushed {
+        reservations,
+        snapshot: SnapshotRead::Applied { released: None },
+    };
+    // A source's first read is its import: nothing to grow from.
+    let import = read(pushed(many.clone()), &before);
+    assert_eq!(import.report.creates_held, None);
+    let earlier = SourceReadRecord {
+        last_success_at: Some(now() - Duration::minutes(10)),
+        ..import.record
+    };
+    let absorbed = read_after(pushed(many.clone()), &before, Some(&earlier), now());
+    let why = absorbed.report.creates_held.clone().expect("creates held");
+    assert!(why.contains("grew from 2 to 61"), "{why}");
+    assert!(absorbed.record.growth_hold.is_some());
+    assert!(!absorbed.report.settled(), "a hold is loud");
+    let gone = absorbed.merged.iter().find(|r| r.reservation.key == "s/2");
+    assert!(
+        gone.is_some_and(|r| r.misses >= Policy::default().debounce_reads),
+        "the signed cancellation still applies"
+    );
+    // The hold carries over to the next read, and the same bookings a day later release it.
+    let record = absorbed.record.clone();
+    let next = read_after(pushed(many.clone()), &absorbed.merged, Some(&record), now());
+    assert!(next.report.creates_held.is_some(), "{:?}", next.report);
+    let day = now() + Duration::hours(24);
+    let later = read_after(pushed(many), &absorbed.merged, Some(&record), day);
+    assert_eq!(later.report.creates_held, None);
+    assert!(later.report.released.is_some());
+    assert_eq!(later.record.growth_hold, None);
+}

@@ -30,7 +30,19 @@ pub struct ApplyReport {
     pub deleted_ids: Vec<(i64, i64)>,
 }
 
-/// Runs plans; one per pass.
+impl ApplyReport {
+    /// Adds what another round of the same pass applied.
+    pub fn absorb(&mut self, other: ApplyReport) {
+        self.created = self.created.saturating_add(other.created);
+        self.deleted = self.deleted.saturating_add(other.deleted);
+        self.adopted = self.adopted.saturating_add(other.adopted);
+        self.failures.extend(other.failures);
+        self.created_ids.extend(other.created_ids);
+        self.deleted_ids.extend(other.deleted_ids);
+    }
+}
+
+/// Runs plans; one per round of a pass.
 pub struct Applier<'a> {
     pub client: &'a Client,
     pub ledger: &'a Ledger,

@@ -1,6 +1,6 @@
 //! The reconciler: one pass in phases — `desired` (read the sources), `observe` (FlexyKey's
 //! lists where needed), `resolve` (doubts, adoption, drift), `plan` (pure), `apply`
-//! (journaled), `verify` — orchestrated by `pass`.
+//! (journaled), `verify` — orchestrated by `pass`, observe to verify once per `round`.
 
 mod absorb;
 pub mod adopt;
@@ -17,6 +17,7 @@ pub mod plan;
 pub mod reads;
 pub mod report;
 pub mod resolve;
+mod round;
 pub mod status;
 mod stores;
 pub mod vanished;

@@ -4,6 +4,9 @@
 //! is due (every `drift_check_minutes`, each object at its own offset in the period, so that
 //! no minute lists more than its share). Anything else was listed when it last changed and
 //! costs no call.
+//!
+//! The objects where something changed or waits are urgent: the pass writes there first and
+//! makes its drift checks afterwards, so a changed stay never waits behind them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -22,14 +25,15 @@ pub(super) struct Observed {
     pub listings: Vec<Listing>,
     /// Objects whose list could not be read: nothing is written there in this pass.
     pub failed: BTreeSet<i64>,
-    /// Objects in scope left unread: nothing changed on them.
-    pub skipped: BTreeSet<i64>,
 }
 
 /// Why each object in scope is or is not listed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct ListingNeeds {
     pub objects: BTreeSet<i64>,
+    /// Of `objects`, those where the wanted bookings changed, a doubt or a planned write waits,
+    /// or that were never listed: listed and written before any drift check.
+    pub urgent: BTreeSet<i64>,
     /// Objects whose drift check is due (their zone is looked up again too).
     pub due: HashSet<i64>,
     /// Objects with an open journal entry or a planned write.
@@ -115,6 +119,10 @@ pub(super) fn listing_needs(
         }
         let changed = record.and_then(|r| r.desired_fingerprint.as_ref()) != desired.get(&object)
             && desired.contains_key(&object);
+        let never_listed = record.is_none_or(|r| r.listed_at.is_none());
+        if changed || never_listed || needs.pinned.contains(&object) {
+            needs.urgent.insert(object);
+        }
         if due || changed || needs.pinned.contains(&object) {
             needs.objects.insert(object);
         }
@@ -122,20 +130,35 @@ pub(super) fn listing_needs(
     needs
 }
 
-/// Lists the objects that need it over `[now, horizon_end)`.
+impl ListingNeeds {
+    /// Lists every object in scope, as if each drift check were due; the urgent ones stay
+    /// urgent.
+    pub fn check_all(&mut self, in_scope: &BTreeSet<i64>) {
+        self.objects.clone_from(in_scope);
+    }
+
+    /// The objects to list in each round of the pass: the urgent ones, then the drift checks
+    /// (after the urgent objects' writes). `together`: one round for all (a dry run).
+    pub fn rounds(&self, together: bool) -> [BTreeSet<i64>; 2] {
+        if together {
+            return [self.objects.clone(), BTreeSet::new()];
+        }
+        let urgent: BTreeSet<i64> = self.objects.intersection(&self.urgent).copied().collect();
+        let drift = self.objects.difference(&urgent).copied().collect();
+        [urgent, drift]
+    }
+}
+
+/// Lists `objects` over `[now, horizon_end)`.
 pub(super) async fn observe(
     client: &Client,
-    in_scope: &BTreeSet<i64>,
-    needs: &ListingNeeds,
+    objects: &BTreeSet<i64>,
     now: DateTime<Utc>,
     horizon_end: DateTime<Utc>,
     errors: &mut Vec<PassFailure>,
 ) -> Observed {
-    let mut observed = Observed {
-        skipped: in_scope.difference(&needs.objects).copied().collect(),
-        ..Observed::default()
-    };
-    for &object in &needs.objects {
+    let mut observed = Observed::default();
+    for &object in objects {
         match client.bookings(object, now, horizon_end).await {
             Ok(bookings) => observed.listings.push(Listing {
                 booking_object_id: object,
@@ -227,5 +250,36 @@ mod tests {
         // 2 changed, 3 pinned, 5 never listed; 1 and 4 cost nothing.
         assert_eq!(needs.objects, BTreeSet::from([2, 3, 5]));
         assert_eq!(needs.due, HashSet::from([5]));
+    }
+
+    #[test]
+    fn urgent_objects_come_in_the_first_round_drift_checks_after() {
+        let at = now();
+        let record = |id: i64, listed_minutes_ago: i64| ObjectRecord {
+            booking_object_id: id,
+            timezone: None,
+            timezone_checked_at: None,
+            listed_at: Some(at - Duration::minutes(listed_minutes_ago)),
+            desired_fingerprint: Some(format!("f{id}")),
+        };
+        // 1 due for its drift check, 2 changed, 3 pinned, 4 never listed, 5 quiet.
+        let records = [record(1, 120), record(2, 120), record(3, 0), record(5, 0)];
+        let records: HashMap<i64, &ObjectRecord> =
+            records.iter().map(|r| (r.booking_object_id, r)).collect();
+        let mut desired: HashMap<i64, String> = (1..=5).map(|id| (id, format!("f{id}"))).collect();
+        desired.insert(2, "changed".to_owned());
+        let in_scope: BTreeSet<i64> = (1..=5).collect();
+        let mut needs = listing_needs(&in_scope, HashSet::from([3]), &desired, &records, 60, at);
+        assert!(!needs.objects.contains(&5), "{needs:?}");
+        let [first, drift] = needs.rounds(false);
+        assert_eq!(first, BTreeSet::from([2, 3, 4]));
+        assert_eq!(drift, BTreeSet::from([1]));
+        // A dry run lists them all at once.
+        assert_eq!(needs.rounds(true)[0], BTreeSet::from([1, 2, 3, 4]));
+        // Listing everything (the daemon's first pass) still writes the urgent ones first.
+        needs.check_all(&in_scope);
+        let [first, drift] = needs.rounds(false);
+        assert_eq!(first, BTreeSet::from([2, 3, 4]));
+        assert_eq!(drift, BTreeSet::from([1, 5]));
     }
 }

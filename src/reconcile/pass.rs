@@ -1,18 +1,18 @@
 //! One full sync pass, in phases with typed values between them: read (what each source says,
 //! with its certainty) → observe (FlexyKey's lists of the objects that need it) → resolve
 //! (doubts, adoption, drift) → plan (pure) → apply (journaled) → verify (the objects written).
+//! Observe to verify run in two rounds (`round`): the objects where something changed or
+//! waits, then the drift checks.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::apply::Applier;
 use super::desired::{Desired, read_sources};
 use super::names;
-use super::observe::{Observed, desired_fingerprints, drift_due, listing_needs, observe};
+use super::observe::{ListingNeeds, desired_fingerprints, drift_due, listing_needs};
 use super::plan::{self, PlanInput, Policy, ReadKind, SourceState};
-use super::resolve::resolve;
-use super::verify::verify;
+use super::round::{Known, Round, RoundKind, run_round, unlisted};
 use super::zones::ObjectZones;
 use crate::config::Config;
 use crate::flexykey::Client;
@@ -87,7 +87,7 @@ impl<'a> PassContext<'a> {
         self.options.confirm.iter().any(|c| c == source)
     }
 
-    fn horizon_end(&self) -> DateTime<Utc> {
+    pub fn horizon_end(&self) -> DateTime<Utc> {
         self.policy.horizon_end(self.now)
     }
 }
@@ -122,102 +122,67 @@ pub async fn run_pass<R: SourceReader>(
     let zones = zone_lookup(&ctx, client, &records).with_listing(listing);
     let mut desired = read_sources(&ctx, reader, &zones).await?;
     report.sources = std::mem::take(&mut desired.reports);
-    // Observe.
-    let open = match ctx.dry_run() {
-        true => vec![],
-        false => ledger.open_journal().await?,
+    let known = Known::load(&ctx).await?;
+    confirm_removed_owners(&ctx, &known.owned, &mut desired);
+    // Observe, resolve, plan, apply, verify: the objects where something changed or waits,
+    // then (after their writes) the drift checks. A dry run lists them all at once.
+    let choice = choose_listings(&ctx, &records, &desired, &known);
+    let rounds = choice.needs.rounds(ctx.dry_run());
+    report.unlisted_objects = unlisted(&choice.in_scope, &rounds);
+    let [first, drift] = &rounds;
+    let fingerprints = &choice.fingerprints;
+    let round = |kind, objects| Round {
+        kind,
+        objects,
+        fingerprints,
     };
-    let owned = ledger.owned_bookings().await?;
-    confirm_removed_owners(&ctx, &owned, &mut desired);
-    let seen = observe_phase(&ctx, client, &records, &desired, &owned, &open, &mut report).await;
-    // Resolve.
-    let (listings, reservations) = (&seen.observed.listings, &desired.reservations);
-    let resolved = resolve(&ctx, client, listings, &open, reservations, owned);
-    let resolved = resolved.await?;
-    (report.adopted, report.foreign) = (resolved.adopted, resolved.foreign);
-    report.vanished = resolved.vanished.clone();
-    report.warnings.extend(resolved.warnings.iter().cloned());
-    // Plan.
-    report.plan = plan::plan(PlanInput {
-        reservations: &desired.reservations,
-        owned: &resolved.owned,
-        sources: &desired.states,
-        policy: &ctx.policy,
-        now: ctx.now,
-    });
+    let first = round(RoundKind::First, first);
+    run_round(&ctx, client, &desired, known, first, &mut report).await?;
+    let stopped = options.stop.as_ref().is_some_and(|s| s.is_cancelled());
+    if !drift.is_empty() && !ctx.dry_run() && !stopped {
+        let known = Known::load(&ctx).await?;
+        let drift = round(RoundKind::Drift, drift);
+        run_round(&ctx, client, &desired, known, drift, &mut report).await?;
+    }
     if ctx.dry_run() {
         report.settle();
         return Ok(report);
     }
-    // Apply, verify.
-    apply_phase(&ctx, client, &seen, &resolved.short_lists, &mut report).await?;
     finish(&ctx, &mut report).await?;
     Ok(report)
 }
 
-/// What the observe phase saw, with the fingerprints its choice was made on.
-struct Seen {
-    observed: Observed,
+/// Which objects the pass lists, and why.
+struct ListingChoice {
+    in_scope: BTreeSet<i64>,
+    needs: ListingNeeds,
+    /// The wanted bookings' fingerprint per object, remembered for the objects listed.
     fingerprints: HashMap<i64, String>,
 }
 
-/// Lists the objects that need it (all of them with `check_all`).
-async fn observe_phase(
+/// Chooses the objects to list (all of them with `check_all`).
+fn choose_listings(
     ctx: &PassContext<'_>,
-    client: &Client,
     records: &[ObjectRecord],
     desired: &Desired,
-    owned: &[OwnedBooking],
-    open: &[JournalEntry],
-    report: &mut PassReport,
-) -> Seen {
-    let scope = objects_in_scope(ctx, desired, owned, open);
+    known: &Known,
+) -> ListingChoice {
+    let (owned, open) = (&known.owned, &known.open);
+    let in_scope = objects_in_scope(ctx, desired, owned, open);
     let fingerprints = desired_fingerprints(&desired.reservations, ctx.policy.debounce_reads);
     let by_id: HashMap<i64, &ObjectRecord> =
         records.iter().map(|r| (r.booking_object_id, r)).collect();
     let pinned = pinned_objects(ctx, desired, owned, open);
     let period = ctx.policy.drift_check_minutes;
-    let mut needs = listing_needs(&scope, pinned, &fingerprints, &by_id, period, ctx.now);
+    let mut needs = listing_needs(&in_scope, pinned, &fingerprints, &by_id, period, ctx.now);
     if ctx.options.check_all {
-        needs.objects.clone_from(&scope);
+        needs.check_all(&in_scope);
     }
-    let (now, horizon_end) = (ctx.now, ctx.horizon_end());
-    let observed = observe(client, &scope, &needs, now, horizon_end, &mut report.errors).await;
-    report.listed_objects = u32::try_from(observed.listings.len()).unwrap_or(u32::MAX);
-    report.unlisted_objects = u32::try_from(observed.skipped.len()).unwrap_or(u32::MAX);
-    Seen {
-        observed,
+    ListingChoice {
+        in_scope,
+        needs,
         fingerprints,
     }
-}
-
-/// Applies the plan, re-reads the objects written to, and remembers what was listed.
-async fn apply_phase(
-    ctx: &PassContext<'_>,
-    client: &Client,
-    seen: &Seen,
-    short_lists: &HashSet<i64>,
-    report: &mut PassReport,
-) -> Result<(), LedgerError> {
-    let stop = ctx.options.stop.clone();
-    let mut applier = Applier::new(client, ctx.ledger, report.pass_id).with_stop(stop);
-    // Objects whose list could not be read may hide a doubt, and a list shown short by
-    // `GET /Bookings/{id}` may hide others: nothing is written there in this pass.
-    applier.hold_objects(seen.observed.failed.iter().copied());
-    applier.hold_objects(short_lists.iter().copied());
-    report.applied = applier.apply(&report.plan).await?;
-    let (now, horizon_end, errors) = (ctx.now, ctx.horizon_end(), &mut report.errors);
-    let unconfirmed = verify(client, &report.applied, now, horizon_end, errors).await;
-    // An object whose writes could not be confirmed is listed again in the next pass.
-    let listed: Vec<(i64, String)> = seen
-        .observed
-        .listings
-        .iter()
-        .map(|l| l.booking_object_id)
-        .filter(|o| !unconfirmed.contains(o))
-        .map(|o| (o, seen.fingerprints.get(&o).cloned().unwrap_or_default()))
-        .collect();
-    ctx.ledger.objects_listed(&listed, ctx.now).await
 }
 
 async fn check_options(

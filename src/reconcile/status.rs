@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::attention::attention;
 pub use super::attention::{Attention, AttentionKind, FAILING_ATTENTION_AFTER};
 use super::plan::{PlanInput, Policy, ReadKind, SourceState, plan};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::ledger::{Ledger, LedgerError, PassRecord};
 use crate::model::{
     BookingState, FailureKind, JournalState, OwnedBooking, ReadStatus, SourceReadRecord,
@@ -186,7 +186,7 @@ fn source_states(
         .map(|s| {
             let read = reads.get(&s.name);
             let outcome = read.map(|r| r.last_outcome);
-            let pushed = s.kind == SourceKind::Webhook;
+            let pushed = crate::sources::is_pushed(s);
             let mut state = SourceState::new(match outcome {
                 Some(ReadStatus::Failed(_)) => ReadKind::Failed,
                 _ if pushed => ReadKind::Pushed,
@@ -211,10 +211,7 @@ fn source_status(
 ) -> SourceStatus {
     SourceStatus {
         name: source.name.clone(),
-        kind: match source.kind {
-            SourceKind::Ical => "ical",
-            SourceKind::Webhook => "webhook",
-        },
+        kind: crate::sources::kind_label(source),
         last_attempt_at: read.map(|r| r.last_attempt_at),
         last_outcome: read.map(|r| r.last_outcome.as_str()),
         failure_kind: read.and_then(|r| r.last_outcome.failure()),

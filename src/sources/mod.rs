@@ -12,7 +12,9 @@ pub use crate::model::phone;
 pub use crate::model::phone::normalize_phone;
 pub use fetch::{FetchMemo, ReadContext, read_source};
 pub use ical::{RuleContext, reservations_from_text};
-pub use read::{ReadOutcome, ReadRequest, Reader, SnapshotRead, SourceReader, ZoneLookup};
+pub use read::{
+    ReadOutcome, ReadRequest, Reader, SnapshotRead, SourceReader, ZoneLookup, is_pushed, kind_label,
+};
 
 use chrono::{DateTime, Utc};
 

@@ -77,6 +77,21 @@ pub struct ReadRequest<'a> {
     pub dry_run: bool,
 }
 
+/// The name of a source's kind, as the status page and `flexysync status` label it.
+pub fn kind_label(source: &SourceConfig) -> &'static str {
+    match source.kind {
+        SourceKind::Ical => "ical",
+        SourceKind::Webhook => "webhook",
+    }
+}
+
+/// True when a source's reservations are pushed to flexysync (signed events): a successful
+/// read of it is [`ReadOutcome::Pushed`], and its hold is its snapshot's, which holds no
+/// deletion.
+pub fn is_pushed(source: &SourceConfig) -> bool {
+    source.kind == SourceKind::Webhook
+}
+
 /// Where a booking object's time zone comes from (FlexyKey's unit, or the zone kept from an
 /// earlier lookup).
 pub trait ZoneLookup: Sync {
@@ -275,4 +290,30 @@ fn snapshot_fingerprint(bookings: &[WebhookBooking]) -> String {
         hasher.update(b"\n");
     }
     hex::encode(&hasher.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(kind: &str) -> SourceConfig {
+        let mut fields = serde_json::json!({"name": "s", "kind": kind, "booking_object_id": 7});
+        if kind == "webhook" {
+            fields =
+                serde_json::json!({"name": "s", "kind": kind, "secret": "x", "objects": {"a": 7}});
+        } else {
+            fields["url"] = "https://example.com/s.ics".into();
+        }
+        serde_json::from_value(fields).unwrap()
+    }
+
+    #[test]
+    fn the_label_and_the_pushed_flag_follow_the_kind_of_source() {
+        let (calendar, hook) = (source("ical"), source("webhook"));
+        assert_eq!(
+            (kind_label(&calendar), is_pushed(&calendar)),
+            ("ical", false)
+        );
+        assert_eq!((kind_label(&hook), is_pushed(&hook)), ("webhook", true));
+    }
 }

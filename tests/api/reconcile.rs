@@ -341,11 +341,7 @@ fn next(state: &mut u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_bookings_are_created_and_a_cancellation_deletes_at_once() {
     use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
-    let mut world = World::start(Default::default(), "").await;
-    world.add_sources(
-        "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret-for-the-hook\"\n\
-         objects = { \"room-a\" = 124 }\n",
-    );
+    let world = World::with_laundry_hook().await;
     let start = first_arrival() + Span::hours(8);
     let mut booking = WebhookBooking {
         booking_id: "b-42".into(),

@@ -105,3 +105,47 @@ async fn unchanged_stays_under_new_dtstamps_cost_no_flexykey_call() {
     assert!(lists.len() <= 2, "{lists:#?}");
     assert_eq!(changed.listed_objects, 1);
 }
+
+/// The object a bookings list asked for, from the sandbox journal's query.
+fn listed_object(call: &flexysync::sandbox::JournalEntry) -> Option<i64> {
+    (call.method == "GET" && call.path == "/v1/bookings")
+        .then(|| call.query.split('&'))?
+        .find_map(|pair| pair.strip_prefix("bookingObjectId="))
+        .and_then(|id| id.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_stay_is_written_before_the_drift_checks_of_its_pass() {
+    let mut world = World::start(Default::default(), "").await;
+    let mut stays = vec![Stay::new(0, first_arrival(), 0, 20)];
+    world.feed.set_calendar(&stays);
+    world.add_quiet_doors(301..311);
+    let first = world.sync(PassFlags::default()).await;
+    assert!(first.converged, "{first:#?}");
+
+    // The stay moves while every object's drift check is due (as in the daemon's first pass):
+    // its object is listed and written first, the ten quiet doors are listed afterwards.
+    stays[0].shift(2);
+    world.feed.set_calendar(&stays);
+    world.sandbox.clear_journal();
+    let all_due = PassFlags {
+        check_all: true,
+        ..PassFlags::default()
+    };
+    let changed = world.sync(all_due).await;
+    assert!(changed.converged, "{changed:#?}");
+    assert_eq!(changed.applied.created, 1, "{changed:#?}");
+    assert_eq!(changed.listed_objects, 11, "{changed:#?}");
+    let journal = world.sandbox.journal();
+    let last_write = journal.iter().rposition(|c| c.write).unwrap();
+    let quiet: Vec<usize> = (journal.iter().enumerate())
+        .filter(|(_, c)| listed_object(c).is_some_and(|o| o != OBJECT))
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(quiet.len(), 10, "{journal:#?}");
+    assert!(
+        quiet.iter().all(|&at| at > last_write),
+        "a quiet door was listed before the changed stay's writes: {journal:#?}"
+    );
+    world.assert_exactly_one_booking_per_stay(&stays);
+}

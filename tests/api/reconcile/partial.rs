@@ -178,12 +178,62 @@ async fn a_runaway_feed_holds_its_creates_loudly_until_confirmed() {
     );
 
     // The operator looked and confirms: the stays are booked.
-    let confirmed = world
-        .sync(PassFlags {
-            confirm: vec!["cabin".into()],
-            ..PassFlags::default()
-        })
-        .await;
+    let confirmed = world.sync(PassFlags::confirming("cabin")).await;
     assert_eq!(confirmed.applied.created, 120, "{:#?}", confirmed.errors);
+    assert!(confirmed.plan.held_creates.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_webhook_source_holds_its_creates_and_still_cancels() {
+    use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
+    let world = World::with_laundry_hook().await;
+    let base = first_arrival();
+    let slot = |n: i64, status| WebhookBooking {
+        booking_id: format!("b-{n}"),
+        status,
+        resource: Some("room-a".into()),
+        start: Some(base + chrono::Duration::hours(2 * n)),
+        end: Some(base + chrono::Duration::hours(2 * n + 1)),
+        name: Some(format!("Flat {n}")),
+        phones: vec![],
+        code: Some("4821".into()),
+        rfid: None,
+    };
+    let at = chrono::Utc::now();
+    world
+        .deliver("evt-0", &slot(0, BookingStatus::Confirmed), at)
+        .await;
+    let first = world.sync(PassFlags::default()).await;
+    assert!(first.converged, "{first:#?}");
+    assert_eq!(world.sandbox.bookings_of(124).len(), 1);
+
+    // A sender's bug (or a snapshot) brings 60 new bookings at once; slot 0 is cancelled.
+    for n in 1..=60 {
+        let event = format!("evt-{n}");
+        world
+            .deliver(&event, &slot(n, BookingStatus::Confirmed), at)
+            .await;
+    }
+    let later = at + chrono::Duration::seconds(1);
+    world
+        .deliver("evt-cancel", &slot(0, BookingStatus::Cancelled), later)
+        .await;
+    world.sandbox.clear_journal();
+    let held = world.sync(PassFlags::default()).await;
+    assert_eq!(held.plan.held_creates.len(), 60, "{:#?}", held.plan);
+    assert!(!held.converged, "a hold is never a quiet success");
+    let laundry = held.sources.iter().find(|s| s.name == "laundry").unwrap();
+    assert!(
+        (laundry.creates_held.as_deref()).is_some_and(|h| h.contains("--confirm laundry")),
+        "{laundry:#?}"
+    );
+    let writes = world.sandbox.write_calls();
+    assert_eq!(writes.len(), 1, "only the cancellation: {writes:#?}");
+    assert_eq!(writes[0].method, "DELETE");
+    assert!(world.sandbox.bookings_of(124).is_empty());
+
+    // The operator confirms: the bookings are made.
+    let confirmed = world.sync(PassFlags::confirming("laundry")).await;
+    assert_eq!(confirmed.applied.created, 60, "{:#?}", confirmed.errors);
     assert!(confirmed.plan.held_creates.is_empty());
 }

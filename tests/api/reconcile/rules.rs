@@ -273,11 +273,7 @@ fn fast_client(world: &World) -> Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_times_with_fractions_match_their_listed_bookings() {
     use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
-    let mut world = World::start(Default::default(), "").await;
-    world.add_sources(
-        "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\nsecret = \"test-secret-for-the-hook\"\n\
-         objects = { \"room-a\" = 124 }\n",
-    );
+    let world = World::with_laundry_hook().await;
     let start = first_arrival() + Span::hours(8) + Span::milliseconds(250);
     let booking = WebhookBooking {
         booking_id: "b-7".into(),

@@ -187,6 +187,16 @@ pub struct PassFlags {
     pub check_all: bool,
 }
 
+impl PassFlags {
+    /// The operator's `sync --confirm SOURCE`.
+    pub fn confirming(source: &str) -> PassFlags {
+        PassFlags {
+            confirm: vec![source.to_owned()],
+            ..PassFlags::default()
+        }
+    }
+}
+
 pub struct World {
     pub sandbox: Sandbox,
     pub feed: Feed,
@@ -225,6 +235,17 @@ impl World {
             _dir: dir,
         };
         world.write_config();
+        world
+    }
+
+    /// A world with the webhook source `laundry` (resource `room-a` on object 124) beside the
+    /// cabin's feed.
+    pub async fn with_laundry_hook() -> World {
+        let mut world = World::start(Default::default(), "").await;
+        world.add_sources(
+            "[[sources]]\nname = \"laundry\"\nkind = \"webhook\"\n\
+             secret = \"test-secret-for-the-hook\"\nobjects = { \"room-a\" = 124 }\n",
+        );
         world
     }
 
