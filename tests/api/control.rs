@@ -15,8 +15,8 @@ use crate::helpers::{binary, code, run, sandbox_config, start_sandbox, stderr, s
 pub(crate) struct Daemon {
     child: tokio::process::Child,
     log: PathBuf,
-    public: String,
-    admin: String,
+    pub(crate) public: String,
+    pub(crate) admin: String,
 }
 
 impl Daemon {
@@ -57,6 +57,13 @@ impl Daemon {
 
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to finish anything. Returns the log.
+    pub(crate) async fn kill(mut self) -> String {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+        self.log()
     }
 
     /// SIGTERM, and a clean exit.

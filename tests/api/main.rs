@@ -14,6 +14,7 @@ mod notify;
 mod notify_mail;
 mod notify_retry;
 mod notify_scenarios;
+mod notify_sigkill;
 mod operator;
 mod outputs;
 mod phones;

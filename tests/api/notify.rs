@@ -14,7 +14,7 @@ use crate::daemon::{calendar, eventually, free_port, serve_feed, stay};
 use crate::helpers::{binary, sandbox_config, start_sandbox};
 
 pub(crate) const NOTIFY_SECRET: &str = "notify-test-signing-secret";
-const HOOK_SECRET: &str = "notify-test-hook-secret";
+pub(crate) const HOOK_SECRET: &str = "notify-test-hook-secret";
 
 /// What a receiver saw: successful deliveries by event id (with the body), refused attempts.
 #[derive(Default)]
@@ -22,8 +22,10 @@ pub(crate) struct Inbox {
     /// Answer 503 to this many more requests.
     pub(crate) fail_next: u32,
     /// Answer 503 to everything while set.
-    down: bool,
+    pub(crate) down: bool,
     pub(crate) refused: u32,
+    /// The refused attempts' events: id → kind.
+    pub(crate) refused_events: HashMap<String, String>,
     pub(crate) bad_signatures: u32,
     pub(crate) delivered: Vec<(String, String, String)>,
 }
@@ -54,11 +56,6 @@ pub(crate) async fn receiver(ntfy: bool) -> (Shared, String) {
         let shared = shared.clone();
         async move {
             let mut inbox = shared.lock().unwrap();
-            if inbox.down || inbox.fail_next > 0 {
-                inbox.fail_next = inbox.fail_next.saturating_sub(1);
-                inbox.refused += 1;
-                return StatusCode::SERVICE_UNAVAILABLE;
-            }
             let header = |name: &str| {
                 headers
                     .get(name)
@@ -67,6 +64,18 @@ pub(crate) async fn receiver(ntfy: bool) -> (Shared, String) {
                     .to_owned()
             };
             let id = header("x-flexysync-event-id");
+            if inbox.down || inbox.fail_next > 0 {
+                inbox.fail_next = inbox.fail_next.saturating_sub(1);
+                inbox.refused += 1;
+                let kind = if ntfy {
+                    header("x-flexysync-event-type")
+                } else {
+                    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    json["type"].as_str().unwrap_or_default().to_owned()
+                };
+                inbox.refused_events.insert(id, kind);
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
             let kind = if ntfy {
                 header("x-flexysync-event-type")
             } else {
@@ -99,7 +108,11 @@ pub(crate) async fn receiver(ntfy: bool) -> (Shared, String) {
     (inbox, url)
 }
 
-fn direct_booking(id: &str, start: chrono::DateTime<Utc>, end: chrono::DateTime<Utc>) -> String {
+pub(crate) fn direct_booking(
+    id: &str,
+    start: chrono::DateTime<Utc>,
+    end: chrono::DateTime<Utc>,
+) -> String {
     let time = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     format!(
         r#"{{"id":"evt-{id}","type":"booking.upserted","occurred_at":"{}","booking":{{"id":"{id}","resource":"cabin","start":"{}","end":"{}","status":"confirmed","name":"Anna","phones":["070-123 45 67"],"code":"4821","rfid":null}}}}"#,
@@ -109,7 +122,7 @@ fn direct_booking(id: &str, start: chrono::DateTime<Utc>, end: chrono::DateTime<
     )
 }
 
-async fn post_hook(base: &str, body: &str) -> (u16, String) {
+pub(crate) async fn post_hook(base: &str, body: &str) -> (u16, String) {
     let signature = flexysync::sources::webhook::signature::sign(
         HOOK_SECRET.as_bytes(),
         Utc::now().timestamp(),
@@ -127,7 +140,11 @@ async fn post_hook(base: &str, body: &str) -> (u16, String) {
     (status, response.text().await.unwrap_or_default())
 }
 
-fn log_entry(at: chrono::DateTime<Utc>, source_id: &str, message: &str) -> SandboxLogEntry {
+pub(crate) fn log_entry(
+    at: chrono::DateTime<Utc>,
+    source_id: &str,
+    message: &str,
+) -> SandboxLogEntry {
     SandboxLogEntry {
         server_date: at,
         unit_date: at.format("%Y-%m-%d %H:%M").to_string(),

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 #[derive(Default)]
 pub(crate) struct Mailbox {
     /// Answer the end of DATA with this code, first to last; then 250.
-    answers: Vec<u16>,
+    pub(crate) answers: Vec<u16>,
     pub(crate) mails: Vec<String>,
 }
 

@@ -25,7 +25,7 @@ use crate::notify::{NOTIFY_SECRET, receiver};
 use crate::notify_mail::smtp_server;
 
 /// A stay at exact UTC times, as a channel that sends times rather than dates writes it.
-fn timed_stay(uid: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+pub(crate) fn timed_stay(uid: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     let time = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     format!(
         "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\n\
