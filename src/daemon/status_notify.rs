@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::status_page::escape;
+use super::status_page::{cell, escape};
 use crate::ledger::{Delivery, DeliveryState, Ledger, LedgerError};
 use crate::notify::{Event, EventKind};
 
@@ -110,16 +110,16 @@ pub fn render(view: &NotifyView, tz: chrono_tz::Tz) -> String {
             "<p>No check-ins, no-shows, denials or double bookings in the last three days.</p>\n",
         );
     } else {
-        html.push_str("<table><tr><th>When</th><th>What</th><th>Object</th><th>Guest</th></tr>\n");
+        html.push_str("<table class=\"stack\"><tr><th>When</th><th>What</th><th>Object</th><th>Guest</th></tr>\n");
         for row in &view.activity {
             let class = if row.urgent { " class=\"bad\"" } else { "" };
             let _ = writeln!(
                 html,
-                "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&time(row.at)),
-                escape(&row.headline),
-                escape(&row.object),
-                escape(&row.guest)
+                "<tr{class}>{}{}{}{}</tr>",
+                cell("When", &escape(&time(row.at))),
+                cell("What", &escape(&row.headline)),
+                cell("Object", &escape(&row.object)),
+                cell("Guest", &escape(&row.guest))
             );
         }
         html.push_str("</table>\n");
@@ -128,18 +128,20 @@ pub fn render(view: &NotifyView, tz: chrono_tz::Tz) -> String {
     if view.undelivered.is_empty() {
         html.push_str("<p class=\"ok\">None.</p>\n");
     } else {
-        html.push_str("<table><tr><th>Event</th><th>Target</th><th>State</th><th>Tries</th><th>Last error</th></tr>\n");
+        html.push_str("<table class=\"stack\"><tr><th>Event</th><th>Target</th><th>State</th><th>Tries</th><th>Last error</th></tr>\n");
         for row in &view.undelivered {
             let class = if row.state == "failed" { "bad" } else { "warn" };
             let _ = writeln!(
                 html,
-                "<tr><td>{} {}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&row.kind),
-                escape(&row.event),
-                escape(&row.target),
+                "<tr>{}{}<td data-label=\"State\" class=\"{class}\">{}</td>{}{}</tr>",
+                cell(
+                    "Event",
+                    &format!("{} {}", escape(&row.kind), escape(&row.event))
+                ),
+                cell("Target", &escape(&row.target)),
                 escape(&row.state),
-                row.attempts,
-                escape(&row.error)
+                cell("Tries", &row.attempts.to_string()),
+                cell("Last error", &escape(&row.error))
             );
         }
         html.push_str("</table>\n");
@@ -190,9 +192,11 @@ mod tests {
             undelivered: vec![],
         };
         let html = render(&view, chrono_tz::Europe::Stockholm);
-        assert!(html.contains("<tr class=\"bad\"><td>Wed 01 Jul 15:05</td><td>Guest locked out</td><td>Cabin 7</td><td>&lt;b&gt;Anna&lt;/b&gt;</td></tr>"), "{html}");
+        assert!(html.contains("<tr class=\"bad\"><td data-label=\"When\">Wed 01 Jul 15:05</td><td data-label=\"What\">Guest locked out</td><td data-label=\"Object\">Cabin 7</td><td data-label=\"Guest\">&lt;b&gt;Anna&lt;/b&gt;</td></tr>"), "{html}");
         assert!(
-            html.contains("<tr><td>Wed 01 Jul 15:05</td><td>Guest checked in</td>"),
+            html.contains(
+                "<tr><td data-label=\"When\">Wed 01 Jul 15:05</td><td data-label=\"What\">Guest checked in</td>"
+            ),
             "{html}"
         );
         assert!(

@@ -90,6 +90,11 @@ fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
     }
 }
 
+/// A cell of a `stack` table: on a phone it shows its column's name before its `html`.
+pub(super) fn cell(label: &str, html: &str) -> String {
+    format!("<td data-label=\"{label}\">{html}</td>")
+}
+
 /// Renders the page. `tz` is the zone times are shown in.
 pub fn render(view: &StatusView, now: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     let time = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %d %b %H:%M").to_string();
@@ -104,6 +109,12 @@ table{{border-collapse:collapse;margin-bottom:1.5rem;min-width:40rem}}\
 th,td{{text-align:left;padding:.3rem .7rem;border-bottom:1px solid #ddd}}\
 th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
 .ok{{color:#070}}.warn{{color:#a60}}h1{{font-size:1.4rem}}h2{{font-size:1.1rem;margin-top:1.5rem}}\
+@media (max-width:40rem){{body{{margin:.8rem}}table{{min-width:0;width:100%}}\
+th,td{{padding:.25rem .4rem}}td:last-child{{overflow-wrap:anywhere}}\
+table.stack,table.stack tbody,table.stack tr,table.stack td{{display:block}}\
+table.stack tr:first-child{{display:none}}table.stack tr{{border-bottom:1px solid #ddd;padding:.3rem 0}}\
+table.stack td{{border:0;padding:.1rem .4rem}}\
+table.stack td[data-label]::before{{content:attr(data-label) \": \";color:#666;font-weight:normal}}}}\
 </style></head><body>\n<h1>flexysync status</h1>\n<p>As of {} ({}).</p>\n",
         escape(&time(now)),
         escape(tz.name())
@@ -144,7 +155,8 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
     }
     html.push_str("</table>\n");
 
-    html.push_str("<h2>Upcoming arrivals</h2>\n<table><tr><th>Arrival</th><th>Departure</th><th>Object</th><th>Guest</th><th>Booking</th></tr>\n");
+    // On a phone each arrival stacks into a card, its cells labelled (the `stack` style).
+    html.push_str("<h2>Upcoming arrivals</h2>\n<table class=\"stack\"><tr><th>Arrival</th><th>Departure</th><th>Object</th><th>Guest</th><th>Booking</th></tr>\n");
     for arrival in &view.arrivals {
         let soon = arrival.start - now <= chrono::Duration::hours(24);
         let class = if !arrival.confirmed && soon {
@@ -154,12 +166,12 @@ th{{background:#f3f3f3}}.bad{{background:#fdd;color:#900;font-weight:bold}}\
         };
         let _ = writeln!(
             html,
-            "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&time(arrival.start)),
-            escape(&time(arrival.end)),
-            arrival.booking_object_id,
-            escape(&arrival.label),
-            escape(&arrival.state),
+            "<tr{class}>{}{}{}{}{}</tr>",
+            cell("Arrival", &escape(&time(arrival.start))),
+            cell("Departure", &escape(&time(arrival.end))),
+            cell("Object", &arrival.booking_object_id.to_string()),
+            cell("Guest", &escape(&arrival.label)),
+            cell("Booking", &escape(&arrival.state)),
         );
     }
     if view.arrivals.is_empty() {

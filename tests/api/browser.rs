@@ -32,11 +32,13 @@ pub(crate) async fn chromium_run(
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--window-size=1280,1000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .kill_on_drop(true);
+    if !args.iter().any(|a| a.starts_with("--window-size=")) {
+        command.arg("--window-size=1280,1000");
+    }
     tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("chromium finished within a minute")
@@ -119,12 +121,12 @@ async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red(
         png.len()
     );
 
-    let out = chromium_run(&browser, &profile, &["--dump-dom".to_owned(), url]).await;
+    let out = chromium_run(&browser, &profile, &["--dump-dom".to_owned(), url.clone()]).await;
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("Upcoming arrivals"), "{dom}");
     let red: Vec<&str> = dom
         .lines()
-        .filter(|l| l.contains("class=\"bad\"") && l.contains("<td>"))
+        .filter(|l| l.contains("class=\"bad\"") && l.contains("<td"))
         .collect();
     assert!(
         red.iter().any(|l| l.contains("Guest refused@test")),
@@ -135,6 +137,95 @@ async fn the_status_page_renders_in_chromium_with_soon_unbooked_arrivals_in_red(
         "{dom}"
     );
 
+    // A phone's width: nothing scrolls sideways.
+    let shot = dir.path().join("status-390.png");
+    let (document, viewport, wider) = layout_at(&browser, &profile, &url, 390, &shot).await;
+    assert!(
+        document <= viewport,
+        "the page is {document} px wide in a {viewport} px window; too wide: {wider}"
+    );
+    if let Ok(keep) = std::env::var("FLEXYSYNC_KEEP_SCREENSHOTS") {
+        let _ = std::fs::copy(&shot, std::path::Path::new(&keep).join("status-390.png"));
+    }
+
     stop.cancel();
     daemon.await.unwrap().unwrap();
+}
+
+/// The page at `url` laid out `width` px wide (a screenshot of it in `shot`): the document's
+/// width, the viewport's, and the elements that reach past it. Headless Chromium's window is
+/// at least 500 px wide and the page has no script of its own, so the test serves, from its own
+/// loopback server, a frame `width` px wide holding a copy of the page with a measuring script
+/// appended, which writes what it measured into the frame's parent.
+async fn layout_at(
+    browser: &std::path::Path,
+    profile: &std::path::Path,
+    url: &str,
+    width: u32,
+    shot: &std::path::Path,
+) -> (u32, u32, String) {
+    const MEASURE: &str = "<script>\
+const wide=[...document.querySelectorAll('body *')]\
+.filter(e=>e.getBoundingClientRect().right>window.innerWidth+0.5)\
+.map(e=>e.tagName+(typeof e.className==='string'&&e.className?'.'+e.className:'')).join(' ');\
+const out=parent.document.createElement('output');out.id='measured';\
+out.textContent=document.documentElement.scrollWidth+' '+window.innerWidth+' '+wide;\
+parent.document.body.append(out);</script>";
+    let page = crate::daemon::get(url).await.expect("the status page").1;
+    let measured = page.replace("</body>", &format!("{MEASURE}</body>"));
+    let frame = format!(
+        "<!doctype html><html><body style=\"margin:0\">\
+         <iframe src=\"/page\" style=\"width:{width}px;height:1600px;border:0\"></iframe>\
+         </body></html>"
+    );
+    let router = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || {
+                let frame = frame.clone();
+                async move { axum::response::Html(frame) }
+            }),
+        )
+        .route(
+            "/page",
+            axum::routing::get(move || {
+                let page = measured.clone();
+                async move { axum::response::Html(page) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let framed = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let out = chromium_run(browser, profile, &["--dump-dom".to_owned(), framed.clone()]).await;
+    chromium_run(
+        browser,
+        profile,
+        &[
+            "--window-size=800,1600".to_owned(),
+            format!("--screenshot={}", shot.display()),
+            framed,
+        ],
+    )
+    .await;
+    server.abort();
+    assert!(
+        std::fs::read(shot)
+            .unwrap_or_default()
+            .starts_with(b"\x89PNG")
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let text = dom
+        .split_once("<output id=\"measured\">")
+        .and_then(|(_, rest)| rest.split_once("</output>"))
+        .map(|(text, _)| text.to_owned())
+        .unwrap_or_else(|| panic!("not measured: {dom}"));
+    let mut parts = text.splitn(3, ' ');
+    let mut number = || parts.next().and_then(|n| n.parse::<u32>().ok()).unwrap();
+    let (document, viewport) = (number(), number());
+    assert_eq!(viewport, width, "the frame is not {width} px wide");
+    (
+        document,
+        viewport,
+        parts.next().unwrap_or_default().to_owned(),
+    )
 }
