@@ -35,6 +35,10 @@ pub struct SandboxArgs {
     /// Log entries each FlexyKey unit generates per UTC day [default: 150]
     #[arg(long, value_name = "N")]
     pub logs_per_day: Option<u32>,
+    /// Refuse every create on this booking object (403, as FlexyKey answers one it will not
+    /// do); repeat for several
+    #[arg(long, value_name = "OBJECT_ID")]
+    pub refuse_creates_on: Vec<i64>,
     /// Keep bookings, outputs and injected logs in this JSON file across restarts
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
@@ -73,8 +77,20 @@ pub async fn run(args: SandboxArgs, json: bool) -> Result<(), CliError> {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate_limit,
         state_file: args.state_file,
+        refuse_creates_on: args.refuse_creates_on,
         ..SandboxOptions::default()
     };
+    let known: Vec<i64> = (options.world.objects.iter())
+        .map(|o| o.booking_object_id)
+        .collect();
+    if let Some(unknown) = (options.refuse_creates_on.iter()).find(|id| !known.contains(id)) {
+        let known: Vec<String> = known.iter().map(i64::to_string).collect();
+        return Err(CliError::Usage(format!(
+            "--refuse-creates-on {unknown}: the sandbox has no booking object {unknown} \
+             (it has {})",
+            known.join(", ")
+        )));
+    }
     if let Some(logs_per_day) = args.logs_per_day {
         for unit in options.world.units.iter_mut().filter(|u| u.is_flexykey()) {
             unit.logs_per_day = logs_per_day;

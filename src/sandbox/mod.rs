@@ -60,6 +60,8 @@ pub struct SandboxOptions {
     pub rate_limit: Option<f64>,
     /// Bookings, outputs and injected logs are kept here (JSON) across restarts.
     pub state_file: Option<PathBuf>,
+    /// Booking objects on which every create is refused (403), as `Faults::refuse_creates_on`.
+    pub refuse_creates_on: Vec<i64>,
     pub world: World,
 }
 
@@ -72,6 +74,7 @@ impl Default for SandboxOptions {
             latency: Duration::ZERO,
             rate_limit: None,
             state_file: None,
+            refuse_creates_on: Vec::new(),
             world: World::seed(),
         }
     }
@@ -84,7 +87,7 @@ impl SandboxOptions {
             lost_response_rate: self.lost_response_rate,
             latency: self.latency,
             rate_limit: self.rate_limit,
-            refuse_creates_on: Vec::new(),
+            refuse_creates_on: self.refuse_creates_on.clone(),
         }
     }
 }

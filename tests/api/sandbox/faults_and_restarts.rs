@@ -243,3 +243,59 @@ async fn latency_delays_every_answer() {
     assert_eq!(get(&sandbox, "units", A).await.0, StatusCode::OK);
     assert!(began.elapsed() >= Duration::from_millis(300));
 }
+
+/// `--refuse-creates-on` lets a config be tried against an object FlexyKey refuses: creates
+/// there get 403, the others go through; an object the sandbox does not have is a usage error.
+#[tokio::test]
+async fn the_sandbox_command_refuses_creates_on_the_objects_named() {
+    use tokio::io::AsyncBufReadExt;
+
+    let unknown = tokio::process::Command::new(helpers::binary())
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--refuse-creates-on",
+            "999",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("--refuse-creates-on 999: the sandbox has no booking object 999")
+            && stderr.contains("123, 124, 125"),
+        "{stderr}"
+    );
+
+    let laundry = OBJECT_LAUNDRY.to_string();
+    let mut child = tokio::process::Command::new(helpers::binary())
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .args(["--refuse-creates-on", &laundry])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let base = url::Url::parse(first.trim()).unwrap();
+    let create = |object: i64| {
+        http()
+            .post(base.join("bookings").unwrap())
+            .basic_auth(DEMO_USER, Some(DEMO_PASSWORD))
+            .json(&json!({"bookingObjectId": object, "startDate": iso(time(21, 9)), "endDate": iso(time(21, 10))}))
+            .send()
+    };
+    let refused = create(OBJECT_LAUNDRY).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let done = create(OBJECT_CABIN).await.unwrap();
+    assert!(done.status().is_success(), "{}", done.status());
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
