@@ -140,11 +140,26 @@ pub(crate) async fn post_hook(base: &str, body: &str) -> (u16, String) {
     (status, response.text().await.unwrap_or_default())
 }
 
-pub(crate) fn log_entry(
-    at: chrono::DateTime<Utc>,
-    source_id: &str,
-    message: &str,
-) -> SandboxLogEntry {
+/// The direct booking's guest (`direct_booking`'s phone, written two ways) is refused at the
+/// main unit's door, then let in, seconds ago.
+pub(crate) fn refused_then_let_in(sandbox: &flexysync::sandbox::Sandbox) {
+    let at = sandbox.now() - Span::seconds(5);
+    sandbox
+        .add_log_entries(
+            sandbox::UNIT_MAIN,
+            vec![
+                log_entry(at, "0701234567", "numret finns inte registrerat"),
+                log_entry(
+                    at + Span::seconds(2),
+                    "46701234567",
+                    "puls på X-utgång via telefon/rfid/tangentbord",
+                ),
+            ],
+        )
+        .unwrap();
+}
+
+fn log_entry(at: chrono::DateTime<Utc>, source_id: &str, message: &str) -> SandboxLogEntry {
     SandboxLogEntry {
         server_date: at,
         unit_date: at.format("%Y-%m-%d %H:%M").to_string(),
@@ -277,20 +292,7 @@ events = ["guest.denied", "guest.checked_in", "stay.double_booked"]
         "{}",
         log()
     );
-    let at = sandbox.now() - Span::seconds(5);
-    sandbox
-        .add_log_entries(
-            sandbox::UNIT_MAIN,
-            vec![
-                log_entry(at, "0701234567", "numret finns inte registrerat"),
-                log_entry(
-                    at + Span::seconds(2),
-                    "46701234567",
-                    "puls på X-utgång via telefon/rfid/tangentbord",
-                ),
-            ],
-        )
-        .unwrap();
+    refused_then_let_in(&sandbox);
     assert!(
         eventually(wait, || {
             let inbox = phone.lock().unwrap();

@@ -79,6 +79,20 @@ pub(crate) async fn smtp_server(answers: Vec<u16>) -> (Arc<Mutex<Mailbox>>, u16)
     (mailbox, port)
 }
 
+/// How many times each Message-ID (the event id) was mailed.
+pub(crate) fn mails_per_message(mails: &[String]) -> std::collections::HashMap<String, usize> {
+    let mut per_message = std::collections::HashMap::new();
+    for mail in mails {
+        let id = mail
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: <"))
+            .unwrap_or_default()
+            .to_owned();
+        *per_message.entry(id).or_insert(0) += 1;
+    }
+    per_message
+}
+
 fn mail_target(port: u16) -> flexysync::config::NotifyTarget {
     let text = format!(
         "[flexykey]\nusername = \"u\"\npassword = \"p-secret\"\n\n[[notify]]\nname = \"host-mail\"\n\

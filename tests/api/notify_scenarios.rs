@@ -15,14 +15,14 @@ use flexysync::clock::Clock;
 use flexysync::daemon::app::App;
 use flexysync::reconcile::feeds::code_secret;
 use flexysync::reconcile::pass::PassOptions;
-use flexysync::sandbox::{self, Faults, SandboxOptions};
+use flexysync::sandbox::{self, SandboxOptions};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::daemon::{calendar, eventually, serve_feed, stay};
+use crate::daemon::{Feed, calendar, eventually, serve_feed, stay};
 use crate::helpers::{PassParts, sandbox_config, start_sandbox};
 use crate::notify::{NOTIFY_SECRET, receiver};
-use crate::notify_mail::smtp_server;
+use crate::notify_mail::{mails_per_message, smtp_server};
 
 /// A stay at exact UTC times, as a channel that sends times rather than dates writes it.
 pub(crate) fn timed_stay(uid: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
@@ -47,33 +47,62 @@ const SCENARIO_KINDS: [&str; 9] = [
     "source.recovered",
 ];
 
+/// The world of the scenarios: a sandbox that refuses creates on the laundry and whose main
+/// unit logs nothing by itself, and three calendars.
+pub(crate) struct Scenario {
+    pub(crate) sandbox: flexysync::sandbox::Sandbox,
+    /// A stay in six hours that FlexyKey refuses.
+    pub(crate) laundry: Feed,
+    /// A guest who arrived eight hours ago and has not opened the door.
+    pub(crate) cabin: Feed,
+    pub(crate) cabin_stay: String,
+    /// Four stays, to lose three of them at once later.
+    pub(crate) sauna: Feed,
+}
+
+impl Scenario {
+    pub(crate) async fn start(now: DateTime<Utc>) -> Scenario {
+        let sandbox = start_sandbox(SandboxOptions {
+            refuse_creates_on: vec![sandbox::OBJECT_LAUNDRY],
+            ..SandboxOptions::default()
+        })
+        .await;
+        sandbox.set_logs_per_day(sandbox::UNIT_MAIN, 0).unwrap();
+        let laundry = serve_feed(calendar(&[timed_stay(
+            "l@f",
+            now + Span::hours(6),
+            now + Span::hours(30),
+        )]))
+        .await;
+        let cabin_stay = timed_stay("c@f", now - Span::hours(8), now + Span::hours(40));
+        let cabin = serve_feed(calendar(std::slice::from_ref(&cabin_stay))).await;
+        let sauna = serve_feed(calendar(&[
+            stay("a@s", 2, 1),
+            stay("b@s", 5, 1),
+            stay("c@s", 8, 1),
+            stay("d@s", 11, 1),
+        ]))
+        .await;
+        Scenario {
+            sandbox,
+            laundry,
+            cabin,
+            cabin_stay,
+            sauna,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_once() {
-    let sandbox = start_sandbox(SandboxOptions::default()).await;
-    sandbox.set_logs_per_day(sandbox::UNIT_MAIN, 0).unwrap();
-    sandbox.set_faults(Faults {
-        refuse_creates_on: vec![sandbox::OBJECT_LAUNDRY],
-        ..Faults::default()
-    });
     let now = Utc::now();
-    // Laundry: a stay in six hours that FlexyKey refuses.
-    let laundry = serve_feed(calendar(&[timed_stay(
-        "l@f",
-        now + Span::hours(6),
-        now + Span::hours(30),
-    )]))
-    .await;
-    // Cabin: a guest who arrived eight hours ago and has not opened the door.
-    let cabin_stay = timed_stay("c@f", now - Span::hours(8), now + Span::hours(40));
-    let cabin = serve_feed(calendar(std::slice::from_ref(&cabin_stay))).await;
-    // Sauna: four stays, three of them cancelled at once later.
-    let sauna = serve_feed(calendar(&[
-        stay("a@s", 2, 1),
-        stay("b@s", 5, 1),
-        stay("c@s", 8, 1),
-        stay("d@s", 11, 1),
-    ]))
-    .await;
+    let Scenario {
+        sandbox,
+        laundry,
+        cabin,
+        cabin_stay,
+        sauna,
+    } = Scenario::start(now).await;
     let (hook, hook_url) = receiver(false).await;
     let (phone, ntfy_url) = receiver(true).await;
     let (mailbox, smtp_port) = smtp_server(vec![451, 451]).await;
@@ -219,15 +248,7 @@ async fn each_remaining_kind_comes_from_a_real_scenario_and_reaches_each_target_
             }
         }
         let mails = mailbox.lock().unwrap().mails.clone();
-        let mut per_message: HashMap<String, usize> = HashMap::new();
-        for mail in &mails {
-            let id = mail
-                .lines()
-                .find_map(|l| l.strip_prefix("Message-ID: <"))
-                .unwrap_or_default()
-                .to_owned();
-            *per_message.entry(id).or_insert(0) += 1;
-        }
+        let per_message = mails_per_message(&mails);
         assert!(
             per_message.values().all(|count| *count == 1),
             "{per_message:?}"

@@ -12,16 +12,16 @@ use std::time::Duration;
 use chrono::{Duration as Span, Utc};
 use flexysync::ledger::Ledger;
 use flexysync::model::{ReadStatus, SourceReadRecord};
-use flexysync::sandbox::{self, Faults, SandboxOptions};
+use flexysync::sandbox;
 
 use crate::control::Daemon;
 use crate::daemon::{calendar, eventually, free_port, serve_feed, stay};
-use crate::helpers::{code, run, sandbox_config, start_sandbox, stderr};
+use crate::helpers::{code, run, sandbox_config, stderr};
 use crate::notify::{
-    HOOK_SECRET, Inbox, NOTIFY_SECRET, direct_booking, log_entry, post_hook, receiver,
+    HOOK_SECRET, Inbox, NOTIFY_SECRET, direct_booking, post_hook, receiver, refused_then_let_in,
 };
-use crate::notify_mail::smtp_server;
-use crate::notify_scenarios::timed_stay;
+use crate::notify_mail::{mails_per_message, smtp_server};
+use crate::notify_scenarios::Scenario;
 
 /// The kinds the phone asked for.
 const PHONE_KINDS: [&str; 6] = [
@@ -59,36 +59,17 @@ fn refused_kinds(inbox: &Inbox) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_written_before_a_sigkill_reaches_each_target_once_after_the_restart() {
-    let sandbox = start_sandbox(SandboxOptions::default()).await;
-    sandbox.set_logs_per_day(sandbox::UNIT_MAIN, 0).unwrap();
-    sandbox.set_faults(Faults {
-        refuse_creates_on: vec![sandbox::OBJECT_LAUNDRY],
-        ..Faults::default()
-    });
     let now = Utc::now();
-    // Laundry: a stay in six hours that FlexyKey refuses (failed, and an arrival unconfirmed).
-    let laundry = serve_feed(calendar(&[timed_stay(
-        "l@f",
-        now + Span::hours(6),
-        now + Span::hours(30),
-    )]))
-    .await;
-    // Cabin: a guest who arrived eight hours ago and never opened the door (a no-show); a
-    // direct booking on the same cabin overlaps it (a double booking).
-    let cabin = serve_feed(calendar(&[timed_stay(
-        "c@f",
-        now - Span::hours(8),
-        now + Span::hours(40),
-    )]))
-    .await;
-    // Sauna: four stays, three of them cancelled at once later (held, then confirmed).
-    let sauna = serve_feed(calendar(&[
-        stay("a@s", 2, 1),
-        stay("b@s", 5, 1),
-        stay("c@s", 8, 1),
-        stay("d@s", 11, 1),
-    ]))
-    .await;
+    // Laundry: refused (failed, and an arrival unconfirmed); cabin: a no-show, and a direct
+    // booking on the same cabin overlaps it (a double booking); sauna: four stays, three of
+    // them cancelled at once later (held, then confirmed).
+    let Scenario {
+        sandbox,
+        laundry,
+        cabin,
+        sauna,
+        ..
+    } = Scenario::start(now).await;
     // Mirror: unreadable since its last whole read two hours ago, readable again later.
     let mirror = serve_feed("not a calendar".to_owned()).await;
     let (hook, hook_url) = receiver(false).await;
@@ -143,20 +124,7 @@ async fn every_kind_written_before_a_sigkill_reaches_each_target_once_after_the_
     )
     .await;
     assert_eq!(status, 202, "{answer}");
-    let at = sandbox.now() - Span::seconds(5);
-    sandbox
-        .add_log_entries(
-            sandbox::UNIT_MAIN,
-            vec![
-                log_entry(at, "0701234567", "numret finns inte registrerat"),
-                log_entry(
-                    at + Span::seconds(2),
-                    "46701234567",
-                    "puls på X-utgång via telefon/rfid/tangentbord",
-                ),
-            ],
-        )
-        .unwrap();
+    refused_then_let_in(&sandbox);
     let refused = |kind: &str| {
         hook.lock()
             .unwrap()
@@ -273,16 +241,7 @@ async fn every_kind_written_before_a_sigkill_reaches_each_target_once_after_the_
         }
     }
     assert_eq!(hook.lock().unwrap().count("booking.deleted"), 3);
-    let mails = mailbox.lock().unwrap().mails.clone();
-    let mut per_message: HashMap<String, usize> = HashMap::new();
-    for mail in &mails {
-        let id = mail
-            .lines()
-            .find_map(|l| l.strip_prefix("Message-ID: <"))
-            .unwrap_or_default()
-            .to_owned();
-        *per_message.entry(id).or_insert(0) += 1;
-    }
+    let per_message = mails_per_message(&mailbox.lock().unwrap().mails);
     assert!(
         per_message.values().all(|count| *count == 1),
         "{per_message:?}"

@@ -152,12 +152,16 @@ async fn the_state_file_survives_a_restart() {
     second.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_sandbox_command_serves_until_sigterm() {
+type StdoutLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// `flexysync sandbox --listen 127.0.0.1:0 ARGS`: the process, its stdout's remaining lines,
+/// and the base URL it printed first.
+async fn sandbox_command(args: &[&str]) -> (tokio::process::Child, StdoutLines, url::Url) {
     use tokio::io::AsyncBufReadExt;
 
     let mut child = tokio::process::Command::new(helpers::binary())
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--seed", "7"])
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -170,7 +174,12 @@ async fn the_sandbox_command_serves_until_sigterm() {
         .unwrap()
         .unwrap()
         .unwrap();
-    let base = url::Url::parse(first.trim()).unwrap();
+    (child, lines, url::Url::parse(first.trim()).unwrap())
+}
+
+#[tokio::test]
+async fn the_sandbox_command_serves_until_sigterm() {
+    let (mut child, mut lines, base) = sandbox_command(&["--seed", "7"]).await;
     assert_eq!(base.host_str(), Some("127.0.0.1"));
     assert_eq!(base.path(), "/v1/");
     let users = lines.next_line().await.unwrap().unwrap();
@@ -248,8 +257,6 @@ async fn latency_delays_every_answer() {
 /// there get 403, the others go through; an object the sandbox does not have is a usage error.
 #[tokio::test]
 async fn the_sandbox_command_refuses_creates_on_the_objects_named() {
-    use tokio::io::AsyncBufReadExt;
-
     let unknown = tokio::process::Command::new(helpers::binary())
         .args([
             "sandbox",
@@ -270,21 +277,7 @@ async fn the_sandbox_command_refuses_creates_on_the_objects_named() {
     );
 
     let laundry = OBJECT_LAUNDRY.to_string();
-    let mut child = tokio::process::Command::new(helpers::binary())
-        .args(["sandbox", "--listen", "127.0.0.1:0"])
-        .args(["--refuse-creates-on", &laundry])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let base = url::Url::parse(first.trim()).unwrap();
+    let (mut child, _, base) = sandbox_command(&["--refuse-creates-on", &laundry]).await;
     let create = |object: i64| {
         http()
             .post(base.join("bookings").unwrap())
