@@ -201,6 +201,9 @@ async fn every_kind_written_before_a_sigkill_reaches_each_target_once_after_the_
         .collect();
 
     let daemon = Daemon::start(&config, public, admin).await;
+    // Retries back off (5 s, 10 s, 20 s…): on a busy machine the first events may be at their
+    // third attempt by the kill.
+    let wait = Duration::from_secs(60);
     let all_delivered = |name: &str, inbox: &crate::notify::Shared| {
         let delivered = inbox.lock().unwrap().per_id();
         written[name].keys().all(|id| delivered.contains_key(id))
