@@ -1,7 +1,8 @@
 //! One round of a pass over a set of booking objects: observe (list them) → resolve (doubts,
 //! adoption, drift) → plan (pure) → apply (journaled) → verify. A pass makes two: first the
 //! objects where something changed or waits, then the drift checks, so that a changed stay's
-//! create never waits behind the lists of objects where nothing changed.
+//! create never waits behind the lists of objects where nothing changed. The drift round gives
+//! way when another pass waits (`waiting`): what it did not list stays due.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
