@@ -10,6 +10,7 @@ use flexysync::daemon::app::App;
 use flexysync::daemon::listener::{ConnectionLimits, serve_with_limits};
 use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking};
 use flexysync::reconcile::feeds::code_secret;
+use flexysync::reconcile::pass::PassOptions;
 use flexysync::sources::webhook::signature::{SIGNATURE_HEADER, sign};
 use flexysync::sources::webhook::{WebhookSources, WebhookState, routes};
 use serde_json::json;
@@ -47,28 +48,12 @@ async fn a_webhook_cancellation_is_sent_before_the_rest_of_a_drift_round() {
     assert_eq!(world.sandbox.bookings_of(LAUNDRY).len(), 1);
 
     // The account slows to 10 calls a second; the daemon's first pass lists every object.
-    let config = std::fs::read_to_string(world.config_path()).unwrap();
-    let slow = config.replace(
-        "requests_per_second = 400.0\nburst = 100",
-        "requests_per_second = 10.0\nburst = 1",
-    );
-    assert_ne!(slow, config);
-    std::fs::write(world.config_path(), slow).unwrap();
-    let parts = PassParts::load(world.config_path()).await;
-    let secret = code_secret(&parts.config, &parts.ledger).await.unwrap();
-    let hooks = WebhookSources::new(&parts.config.sources);
-    let app = Arc::new(App::new(
-        parts.config,
-        parts.ledger.clone(),
-        parts.client,
-        parts.http,
-        secret,
-        CancellationToken::new(),
-    ));
+    let app = slow_app(&world).await;
+    let hooks = WebhookSources::new(&app.config().sources);
     // The webhook endpoint, served as the daemon serves it; each trigger starts a pass (the
     // journal's length noted when it arrives).
     let (trigger, mut triggers) = tokio::sync::mpsc::unbounded_channel();
-    let state = WebhookState::new(parts.ledger.clone(), hooks, trigger);
+    let state = WebhookState::new(app.ledger.clone(), hooks, trigger);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/hooks/laundry", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
@@ -91,22 +76,7 @@ async fn a_webhook_cancellation_is_sent_before_the_rest_of_a_drift_round() {
     let full_app = app.clone();
     let full = tokio::spawn(async move { full_app.pass(None).await });
     // Five drift lists in, the guest cancels.
-    let lists = || {
-        world
-            .sandbox
-            .journal()
-            .iter()
-            .filter_map(listed_object)
-            .count()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while lists() < 5 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the drift round never started"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    until_lists(&world, 5).await;
     let booking = json!({
         "id": "b-1", "resource": "room-a", "start": start.to_rfc3339(),
         "end": end.to_rfc3339(), "status": "cancelled", "name": "Flat 1",
@@ -166,5 +136,86 @@ async fn a_webhook_cancellation_is_sent_before_the_rest_of_a_drift_round() {
         every.difference(&listed)
     );
     stop.cancel();
-    parts.ledger.close().await;
+    app.ledger.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sync_waiting_on_the_daemon_makes_the_drift_round_give_way() {
+    let mut world = World::start(Default::default(), "").await;
+    world.feed.set_calendar(&[]);
+    world.add_quiet_doors(301..331);
+    let first = world.sync(PassFlags::default()).await;
+    assert!(first.converged, "{first:#?}");
+    let app = slow_app(&world).await;
+    world.sandbox.clear_journal();
+    let full_app = app.clone();
+    let full = tokio::spawn(async move { full_app.pass(None).await });
+    until_lists(&world, 3).await;
+    // `sync --dry-run` through the control channel waits for the pass lock.
+    let asked_at = world
+        .sandbox
+        .journal()
+        .iter()
+        .filter_map(listed_object)
+        .count();
+    let options = PassOptions {
+        dry_run: true,
+        ..PassOptions::default()
+    };
+    let sync = app
+        .pass_with(options)
+        .await
+        .expect("the operator's pass ran");
+    assert!(sync.dry_run);
+    let full = full.await.unwrap().expect("the full pass ran");
+    assert!(full.drift.gave_way(), "{:#?}", full.drift);
+    let made = usize::try_from(full.drift.made).unwrap();
+    assert!(
+        made <= asked_at + 2,
+        "{made} drift lists, asked after {asked_at}"
+    );
+    assert_eq!(full.drift.planned, 31, "{:#?}", full.drift);
+    app.ledger.close().await;
+}
+
+/// The world's account at 10 calls a second, behind a daemon's `App` (whose first full pass
+/// lists every object).
+async fn slow_app(world: &World) -> Arc<App> {
+    let config = std::fs::read_to_string(world.config_path()).unwrap();
+    let slow = config.replace(
+        "requests_per_second = 400.0\nburst = 100",
+        "requests_per_second = 10.0\nburst = 1",
+    );
+    assert_ne!(slow, config);
+    std::fs::write(world.config_path(), slow).unwrap();
+    let parts = PassParts::load(world.config_path()).await;
+    let secret = code_secret(&parts.config, &parts.ledger).await.unwrap();
+    Arc::new(App::new(
+        parts.config,
+        parts.ledger,
+        parts.client,
+        parts.http,
+        secret,
+        CancellationToken::new(),
+    ))
+}
+
+/// Waits until the sandbox has answered `count` bookings lists.
+async fn until_lists(world: &World, count: usize) {
+    let lists = || {
+        world
+            .sandbox
+            .journal()
+            .iter()
+            .filter_map(listed_object)
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lists() < count {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drift round never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
