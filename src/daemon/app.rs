@@ -285,12 +285,8 @@ impl App {
             "{scope}: {} created, {} deleted, {} adopted, {} failed, {} held",
             counts.created, counts.deleted, counts.adopted, counts.failed, counts.held
         );
-        if report.drift.gave_way() {
-            let drift = &report.drift;
-            let (made, planned) = (drift.made, drift.planned);
-            summary.push_str(&format!(
-                "; drift round gave way after {made} of {planned} lists"
-            ));
+        if let Some(drift) = report.drift.summary() {
+            summary.push_str(&format!("; {drift}"));
         }
         // One line per pass with its counts, for the operator reading the journal.
         tracing::info!(

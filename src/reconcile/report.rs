@@ -112,13 +112,8 @@ impl DriftRound {
 
     /// "drift round gave way after N of M lists", for the pass's log line and status.
     pub fn summary(&self) -> Option<String> {
-        self.gave_way().then(|| {
-            format!(
-                "drift round gave way after {} of {} lists: another pass was waiting; the other \
-                 drift checks stay due",
-                self.made, self.planned
-            )
-        })
+        let (made, planned) = (self.made, self.planned);
+        (self.gave_way()).then(|| format!("drift round gave way after {made} of {planned} lists"))
     }
 }
 

@@ -132,7 +132,11 @@ fn note_listed(observed: &Observed, round: &Round<'_>, report: &mut PassReport) 
         .extend(observed.skipped.iter().chain(&observed.failed));
     if let Some(summary) = drift.summary() {
         // The operator sees why some drift checks moved to the next pass.
-        tracing::info!(made = drift.made, planned = drift.planned, "{summary}");
+        tracing::info!(
+            made = drift.made,
+            planned = drift.planned,
+            "{summary}: another pass was waiting; the other drift checks stay due"
+        );
     }
 }
 

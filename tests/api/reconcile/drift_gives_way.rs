@@ -175,6 +175,8 @@ async fn an_operator_sync_waiting_on_the_daemon_makes_the_drift_round_give_way()
         "{made} drift lists, asked after {asked_at}"
     );
     assert_eq!(full.drift.planned, 31, "{:#?}", full.drift);
+    let said = format!("drift round gave way after {made} of 31 lists");
+    assert_eq!(full.drift.summary(), Some(said));
     app.ledger.close().await;
 }
 
