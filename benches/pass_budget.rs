@@ -8,7 +8,10 @@
 //!    the 120/min budget), by endpoint;
 //! 3. while a 5,000-window archive backfill runs on the same client: one feed changes (or
 //!    several, one per tick), and the time from the change to its create call is measured
-//!    (target: one schedule tick + 5 s).
+//!    (target: one schedule tick + 5 s);
+//! 4. a webhook cancellation arriving while a feed tick's pass makes its drift lists: the time
+//!    from its trigger to the DELETE, and the drift lists sent meanwhile (the drift round gives
+//!    way to a waiting pass: at most one or two).
 //!
 //! Run: `cargo bench --bench pass_budget` (10-minute windows). Environment:
 //! `FLEXYSYNC_BENCH_MINUTES` (window length, default 10; e.g. 2 for a quick look),
@@ -32,6 +35,7 @@ use flexysync::daemon::app::App;
 use flexysync::daemon::run::spawn_schedules;
 use flexysync::flexykey::Client;
 use flexysync::ledger::Ledger;
+use flexysync::ledger::webhooks::{BookingStatus, WebhookBooking, WebhookDelivery};
 use flexysync::reconcile::feeds::{code_secret, feed_http_client, sync_once};
 use flexysync::reconcile::pass::PassOptions;
 use flexysync::sandbox::{
@@ -42,6 +46,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 const FIRST_OBJECT: i64 = 20_000;
+/// The webhook source `hook`'s one object (resource `room-h`), beside the feeds'.
+const HOOK_OBJECT: i64 = 19_999;
+const HOOK: &str = "hook";
 
 struct Settings {
     minutes: u64,
@@ -125,6 +132,10 @@ fn write_config(dir: &Path, sandbox: &Sandbox, feeds: &str, s: &Settings, rps: f
         s.archive_cron,
         Utc::now().date_naive(),
     );
+    text.push_str(&format!(
+        "[[sources]]\nname = \"{HOOK}\"\nkind = \"webhook\"\n\
+         secret = \"bench-secret-for-the-hook\"\nobjects = {{ \"room-h\" = {HOOK_OBJECT} }}\n\n"
+    ));
     for i in 0..s.objects {
         text.push_str(&format!(
             "[[sources]]\nname = \"feed-{i}\"\nkind = \"ical\"\nurl = \"{feeds}/{i}.ics\"\n\
@@ -181,6 +192,12 @@ async fn run(s: Settings) {
             &[UNIT_MAIN],
         ));
     }
+    world = world.with_object(ObjectSpec::new(
+        HOOK_OBJECT,
+        COMPANY_A,
+        "Laundry",
+        &[UNIT_MAIN],
+    ));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let options = SandboxOptions {
         world,
@@ -198,6 +215,7 @@ async fn run(s: Settings) {
     let ledger = Ledger::open_exclusive(&config.ledger.path).await.unwrap();
     let client = Client::new(&config.flexykey).unwrap();
     let http = feed_http_client().unwrap();
+    deliver_hook(&ledger, "booking.upserted", BookingStatus::Confirmed).await;
     let loaded = sync_once(&config, &ledger, &client, &http, &PassOptions::default())
         .await
         .unwrap();
@@ -264,6 +282,8 @@ async fn run(s: Settings) {
             text.join(", ")
         );
     }
+    // 4. A webhook cancellation during a drift round.
+    cancellation_during_drift(&s, &app, &sandbox).await;
     stop.cancel();
     backfill.abort();
     sandbox.shutdown().await;
@@ -328,6 +348,83 @@ async fn feed_change(
             None
         }
     }
+}
+
+/// Records a delivery for the webhook source's one booking, as the endpoint would.
+async fn deliver_hook(ledger: &Ledger, event_type: &str, status: BookingStatus) {
+    let now = Utc::now();
+    let start = (now + Span::days(1)).with_nanosecond(0).unwrap();
+    let booking = WebhookBooking {
+        booking_id: "laundry-1".into(),
+        status,
+        resource: Some("room-h".into()),
+        start: Some(start),
+        end: Some(start + Span::hours(2)),
+        name: Some("Laundry slot".into()),
+        phones: vec![],
+        code: Some("4821".into()),
+        rfid: None,
+    };
+    let event_id = format!("{event_type}-{}", now.timestamp_millis());
+    let delivery = WebhookDelivery {
+        source: HOOK,
+        event_id: &event_id,
+        event_type,
+        occurred_at: now,
+        received_at: now,
+        raw_json: "{}",
+        booking: &booking,
+    };
+    ledger.record_webhook_delivery(&delivery).await.unwrap();
+}
+
+/// Waits for a feed tick's drift lists to start, then cancels the webhook booking and starts
+/// its pass as the daemon's trigger does; prints how long the DELETE took and how many drift
+/// lists went out meanwhile.
+async fn cancellation_during_drift(s: &Settings, app: &Arc<App>, sandbox: &Sandbox) {
+    let tick = parse_schedule(&s.feed_cron)
+        .ok()
+        .and_then(|cron| flexysync::daemon::scheduler::next_fire(&cron, Utc::now()));
+    let Some(tick) = tick else { return };
+    let lists_since = |from: DateTime<Utc>| {
+        let journal = sandbox.journal();
+        let lists = journal.iter().filter(|e| e.at >= from && is_list(e));
+        lists.count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(s.minutes * 60 + 120);
+    while lists_since(tick) < 2 {
+        if Instant::now() > deadline {
+            println!("webhook cancellation: no drift round seen after the tick");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    deliver_hook(&app.ledger, "booking.cancelled", BookingStatus::Cancelled).await;
+    let triggered = Utc::now();
+    app.pass(Some(HOOK)).await;
+    let journal = sandbox.journal();
+    let delete = journal
+        .iter()
+        .find(|e| e.at >= triggered && e.method == "DELETE");
+    let Some(delete) = delete else {
+        println!("webhook cancellation: no DELETE sent");
+        return;
+    };
+    let own_list = format!("bookingObjectId={HOOK_OBJECT}");
+    let between = journal.iter().filter(|e| {
+        e.at >= triggered && e.at <= delete.at && is_list(e) && !e.query.contains(&own_list)
+    });
+    println!(
+        "webhook cancellation → DELETE during a drift round: {:.1} s after its trigger, {} drift \
+         lists meanwhile (target: at most one or two)",
+        (delete.at - triggered).num_milliseconds() as f64 / 1000.0,
+        between.count()
+    );
+}
+
+/// A bookings list of one object.
+fn is_list(entry: &JournalEntry) -> bool {
+    entry.method == "GET" && entry.path == "/v1/bookings"
 }
 
 fn main() {

@@ -94,6 +94,7 @@ pub async fn sync(args: SyncArgs, context: &Context) -> Result<(), CliError> {
         stop: Some(stop_on_signal()),
         // Run by a person: every object is listed, whatever the daemon's drift schedule.
         check_all: true,
+        ..PassOptions::default()
     };
     let outcome = sync_once(&config, &ledger, &client, &http, &options).await;
     ledger.close().await;

@@ -21,6 +21,7 @@ use crate::progress::Progress;
 use crate::reconcile::deadline::within_deadline;
 use crate::reconcile::feeds::FeedReader;
 use crate::reconcile::pass::{PassError, PassOptions, PassReport, run_pass};
+use crate::reconcile::waiting::PassWaiting;
 
 /// Job names besides the sources' own.
 pub const ARCHIVE_JOB: &str = "archive";
@@ -43,8 +44,9 @@ pub struct App {
     recent_errors: Mutex<VecDeque<ErrorRow>>,
     /// Passes run one at a time: a full pass and a source's own pass never overlap.
     pass_lock: tokio::sync::Mutex<()>,
-    /// Sources whose schedules fired and that wait for the next pass.
-    due_sources: Mutex<std::collections::BTreeSet<String>>,
+    /// Who waits for the next pass (sources due, callers); the running pass's drift round
+    /// gives way to them.
+    waiting: Arc<PassWaiting>,
     /// Fires on shutdown: a pass finishes its write in flight and starts no other.
     stop: tokio_util::sync::CancellationToken,
     /// The next full pass lists every object (after a start, or a client that changed: the
@@ -74,7 +76,7 @@ impl App {
             code_secret,
             recent_errors: Mutex::default(),
             pass_lock: tokio::sync::Mutex::new(()),
-            due_sources: Mutex::default(),
+            waiting: PassWaiting::new(),
             stop,
             check_all: std::sync::atomic::AtomicBool::new(true),
             progress: Progress::new(),
@@ -138,7 +140,7 @@ impl App {
         let Some(name) = only_source else {
             return self.pass_with(PassOptions::default()).await.ok();
         };
-        lock(&self.due_sources).insert(name.to_owned());
+        self.waiting.add_source(name);
         let one_at_a_time = match self.pass_lock.try_lock() {
             Ok(free) => {
                 // The first of the schedules firing on this tick: the others wake within
@@ -150,8 +152,7 @@ impl App {
         };
         // A source a reload removed while it waited is dropped, not allowed to fail the others.
         let config = self.config();
-        let due: Vec<String> = std::mem::take(&mut *lock(&self.due_sources))
-            .into_iter()
+        let due: Vec<String> = (self.waiting.take_sources().into_iter())
             .filter(|due| config.sources.iter().any(|s| &s.name == due))
             .collect();
         if due.is_empty() {
@@ -167,7 +168,9 @@ impl App {
     /// A pass with the operator's options (a dry run, confirmed sources), after any pass
     /// already running: passes run one at a time. A dry run leaves no trace in the counts.
     pub async fn pass_with(&self, options: PassOptions) -> Result<PassReport, PassError> {
+        let waits = self.waiting.caller();
         let one_at_a_time = self.pass_lock.lock().await;
+        drop(waits);
         self.pass_locked(options, one_at_a_time).await
     }
 
@@ -190,6 +193,8 @@ impl App {
             && !options.dry_run
             && self.check_all.swap(false, Ordering::SeqCst);
         options.check_all |= check_all;
+        options.waiting = Some(self.waiting.clone());
+        options.owed_checks = self.waiting.recheck();
         // Shutdown and the deadline both stop the pass at its next safe point.
         let stop = self.stop.child_token();
         options.stop = Some(stop.clone());
@@ -223,6 +228,8 @@ impl App {
         };
         match &outcome {
             Ok(report) if !report.dry_run => {
+                let whole = options.sources.is_empty();
+                (self.waiting).settle_recheck(&report.listed, &report.drift.owed, whole);
                 self.record_pass(scope, started, report);
                 self.detect_events().await;
             }
@@ -274,10 +281,13 @@ impl App {
             .increment(u64::from(report.listed_objects));
         metrics::counter!(m::OBJECTS_LISTED, "listed" => "no")
             .increment(u64::from(report.unlisted_objects));
-        let summary = format!(
+        let mut summary = format!(
             "{scope}: {} created, {} deleted, {} adopted, {} failed, {} held",
             counts.created, counts.deleted, counts.adopted, counts.failed, counts.held
         );
+        if let Some(drift) = report.drift.summary() {
+            summary.push_str(&format!("; {drift}"));
+        }
         // One line per pass with its counts, for the operator reading the journal.
         tracing::info!(
             scope,
@@ -287,6 +297,8 @@ impl App {
             failed = counts.failed,
             held = counts.held,
             converged = report.converged,
+            drift_lists_made = report.drift.made,
+            drift_lists_planned = report.drift.planned,
             "pass finished"
         );
         for failure in report.failures() {
@@ -349,11 +361,4 @@ impl App {
             }
         }
     }
-}
-
-/// A poisoned lock still holds usable data: a panic elsewhere must not stop the passes.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -22,10 +22,12 @@ pub mod status;
 mod stores;
 pub mod vanished;
 mod verify;
+pub mod waiting;
 mod zones;
 
 pub use plan::{
     Action, Category, HeldCreate, HeldDeletion, Operation, Plan, PlanInput, Policy, ReadKind,
     SourceState, plan,
 };
-pub use report::{PassFailure, PassFailureKind};
+pub use report::{DriftRound, PassFailure, PassFailureKind};
+pub use waiting::PassWaiting;

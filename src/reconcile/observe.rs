@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::adopt::Listing;
 use super::report::{PassFailure, PassFailureKind};
+use super::waiting::PassWaiting;
 use crate::flexykey::Client;
 use crate::ledger::ObjectRecord;
 use crate::model::StoredReservation;
@@ -25,6 +26,8 @@ pub(super) struct Observed {
     pub listings: Vec<Listing>,
     /// Objects whose list could not be read: nothing is written there in this pass.
     pub failed: BTreeSet<i64>,
+    /// Objects left unlisted because another pass is waiting (the drift round gave way).
+    pub skipped: BTreeSet<i64>,
 }
 
 /// Why each object in scope is or is not listed.
@@ -137,6 +140,15 @@ impl ListingNeeds {
         self.objects.clone_from(in_scope);
     }
 
+    /// Lists the objects of `owed` in scope as though their drift check were due (checks an
+    /// earlier pass that listed every object gave way on).
+    pub fn owe_checks(&mut self, owed: &BTreeSet<i64>, in_scope: &BTreeSet<i64>) {
+        for &object in owed.intersection(in_scope) {
+            self.objects.insert(object);
+            self.due.insert(object);
+        }
+    }
+
     /// The objects to list in each round of the pass: the urgent ones, then the drift checks
     /// (after the urgent objects' writes). `together`: one round for all (a dry run).
     pub fn rounds(&self, together: bool) -> [BTreeSet<i64>; 2] {
@@ -149,36 +161,56 @@ impl ListingNeeds {
     }
 }
 
-/// Lists `objects` over `[now, horizon_end)`.
+/// Lists `objects` over `[now, horizon_end)`. With `give_way`, stops after any list call
+/// once another pass waits (at least one list is made, so drift checks never starve); the
+/// objects not reached are `skipped`.
 pub(super) async fn observe(
     client: &Client,
     objects: &BTreeSet<i64>,
     now: DateTime<Utc>,
     horizon_end: DateTime<Utc>,
     errors: &mut Vec<PassFailure>,
+    give_way: Option<&PassWaiting>,
 ) -> Observed {
     let mut observed = Observed::default();
-    for &object in objects {
-        match client.bookings(object, now, horizon_end).await {
-            Ok(bookings) => observed.listings.push(Listing {
-                booking_object_id: object,
-                from: now,
-                to: horizon_end,
-                bookings,
-            }),
-            Err(err) => {
-                errors.push(PassFailure::new(
-                    PassFailureKind::List,
-                    format!(
-                        "cannot read the bookings of booking object {object}: {err}; nothing \
-                         is written there in this pass"
-                    ),
-                ));
-                observed.failed.insert(object);
-            }
+    let mut remaining = objects.iter();
+    while let Some(&object) = remaining.next() {
+        list_one(client, object, now, horizon_end, errors, &mut observed).await;
+        if give_way.is_some_and(PassWaiting::is_waiting) {
+            observed.skipped = remaining.copied().collect();
+            break;
         }
     }
     observed
+}
+
+/// Lists one object into `observed` (its listing, or its failure).
+async fn list_one(
+    client: &Client,
+    object: i64,
+    now: DateTime<Utc>,
+    horizon_end: DateTime<Utc>,
+    errors: &mut Vec<PassFailure>,
+    observed: &mut Observed,
+) {
+    match client.bookings(object, now, horizon_end).await {
+        Ok(bookings) => observed.listings.push(Listing {
+            booking_object_id: object,
+            from: now,
+            to: horizon_end,
+            bookings,
+        }),
+        Err(err) => {
+            errors.push(PassFailure::new(
+                PassFailureKind::List,
+                format!(
+                    "cannot read the bookings of booking object {object}: {err}; nothing \
+                         is written there in this pass"
+                ),
+            ));
+            observed.failed.insert(object);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::names;
 use super::observe::{ListingNeeds, desired_fingerprints, drift_due, listing_needs};
 use super::plan::{self, PlanInput, Policy, ReadKind, SourceState};
 use super::round::{Known, Round, RoundKind, run_round, unlisted};
+use super::waiting::PassWaiting;
 use super::zones::ObjectZones;
 use crate::config::Config;
 use crate::flexykey::Client;
@@ -20,7 +21,7 @@ use crate::ledger::{Ledger, LedgerError, ObjectRecord};
 use crate::model::{JournalEntry, OwnedBooking};
 use crate::sources::SourceReader;
 
-pub use super::report::{PassFailure, PassFailureKind, PassReport, SourceReport};
+pub use super::report::{DriftRound, PassFailure, PassFailureKind, PassReport, SourceReport};
 
 #[derive(Debug, Clone, Default)]
 pub struct PassOptions {
@@ -36,6 +37,10 @@ pub struct PassOptions {
     /// List every booking object in scope, as if each drift check were due (the daemon's
     /// first pass, or one after the FlexyKey client changed).
     pub check_all: bool,
+    /// Who waits for the next pass: the drift round gives way to them.
+    pub waiting: Option<std::sync::Arc<PassWaiting>>,
+    /// Objects whose drift checks an earlier pass owes: listed as though due.
+    pub owed_checks: BTreeSet<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +183,7 @@ fn choose_listings(
     if ctx.options.check_all {
         needs.check_all(&in_scope);
     }
+    needs.owe_checks(&ctx.options.owed_checks, &in_scope);
     ListingChoice {
         in_scope,
         needs,

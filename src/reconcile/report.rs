@@ -1,6 +1,8 @@
 //! What a pass tells: per source, what was read and held; for the pass, its plan, what was
 //! applied, and every failure with its kind (metrics count by kind) and a text for people.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -91,6 +93,30 @@ impl SourceReport {
     }
 }
 
+/// What the drift round listed, and where it gave way to a waiting pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriftRound {
+    /// Drift lists the round planned.
+    pub planned: u32,
+    /// Drift lists it made (failed ones included).
+    pub made: u32,
+    /// Objects whose check it did not make, or whose list failed: still due.
+    pub owed: BTreeSet<i64>,
+}
+
+impl DriftRound {
+    /// True when the round stopped early because another pass was waiting.
+    pub fn gave_way(&self) -> bool {
+        self.made < self.planned
+    }
+
+    /// "drift round gave way after N of M lists", for the pass's log line and status.
+    pub fn summary(&self) -> Option<String> {
+        let (made, planned) = (self.made, self.planned);
+        (self.gave_way()).then(|| format!("drift round gave way after {made} of {planned} lists"))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PassReport {
     pub pass_id: Option<i64>,
@@ -109,6 +135,10 @@ pub struct PassReport {
     pub listed_objects: u32,
     /// Booking objects in scope left unlisted: nothing changed there since their last list.
     pub unlisted_objects: u32,
+    /// The booking objects listed, by id (the re-read aside).
+    pub listed: BTreeSet<i64>,
+    /// The drift round: how many lists it planned, and the checks it still owes.
+    pub drift: DriftRound,
     pub errors: Vec<PassFailure>,
     pub warnings: Vec<String>,
     pub converged: bool,
@@ -128,6 +158,8 @@ impl PassReport {
             foreign: 0,
             listed_objects: 0,
             unlisted_objects: 0,
+            listed: BTreeSet::new(),
+            drift: DriftRound::default(),
             errors: vec![],
             warnings: vec![],
             converged: false,

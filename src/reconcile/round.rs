@@ -1,7 +1,8 @@
 //! One round of a pass over a set of booking objects: observe (list them) → resolve (doubts,
 //! adoption, drift) → plan (pure) → apply (journaled) → verify. A pass makes two: first the
 //! objects where something changed or waits, then the drift checks, so that a changed stay's
-//! create never waits behind the lists of objects where nothing changed.
+//! create never waits behind the lists of objects where nothing changed. The drift round gives
+//! way when another pass waits (`waiting`): what it did not list stays due.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -60,10 +61,13 @@ pub(super) async fn run_round(
 ) -> Result<(), LedgerError> {
     let started = std::time::Instant::now();
     let (now, horizon_end) = (ctx.now, ctx.horizon_end());
-    let observed = observe(client, round.objects, now, horizon_end, &mut report.errors).await;
-    report.listed_objects = report
-        .listed_objects
-        .saturating_add(u32::try_from(observed.listings.len()).unwrap_or(u32::MAX));
+    let give_way = match round.kind {
+        RoundKind::First => None,
+        RoundKind::Drift => ctx.options.waiting.as_deref(),
+    };
+    let errors = &mut report.errors;
+    let observed = observe(client, round.objects, now, horizon_end, errors, give_way).await;
+    note_listed(&observed, &round, report);
     let reservations = &desired.reservations;
     let resolved = resolve(
         ctx,
@@ -86,8 +90,10 @@ pub(super) async fn run_round(
         now,
     });
     if round.kind == RoundKind::Drift {
+        // Only where this round listed: an object it gave way on was not looked at.
+        let reached = |o: &i64| round.objects.contains(o) && !observed.skipped.contains(o);
         plan.operations
-            .retain(|op| round.objects.contains(&op.action.booking_object_id()));
+            .retain(|op| reached(&op.action.booking_object_id()));
     }
     if !ctx.dry_run() {
         let held = &resolved.short_lists;
@@ -106,6 +112,32 @@ pub(super) async fn run_round(
         RoundKind::Drift => merge_drift_plan(&mut report.plan, plan),
     }
     Ok(())
+}
+
+/// Counts what the round listed; for the drift round, what it planned and still owes.
+fn note_listed(observed: &Observed, round: &Round<'_>, report: &mut PassReport) {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let listed = observed.listings.iter().map(|l| l.booking_object_id);
+    report.listed.extend(listed);
+    let listed = count(observed.listings.len());
+    report.listed_objects = report.listed_objects.saturating_add(listed);
+    if round.kind != RoundKind::Drift {
+        return;
+    }
+    let drift = &mut report.drift;
+    drift.planned = count(round.objects.len());
+    drift.made = count(round.objects.len() - observed.skipped.len());
+    drift
+        .owed
+        .extend(observed.skipped.iter().chain(&observed.failed));
+    if let Some(summary) = drift.summary() {
+        // The operator sees why some drift checks moved to the next pass.
+        tracing::info!(
+            made = drift.made,
+            planned = drift.planned,
+            "{summary}: another pass was waiting; the other drift checks stay due"
+        );
+    }
 }
 
 /// The drift round's writes and notes join the pass's plan (its held lists are the first

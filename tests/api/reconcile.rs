@@ -5,6 +5,7 @@ mod coalesce;
 mod codes;
 mod conflict;
 mod deadline;
+mod drift_gives_way;
 mod economy;
 mod partial;
 mod rules;

@@ -107,7 +107,7 @@ async fn unchanged_stays_under_new_dtstamps_cost_no_flexykey_call() {
 }
 
 /// The object a bookings list asked for, from the sandbox journal's query.
-fn listed_object(call: &flexysync::sandbox::JournalEntry) -> Option<i64> {
+pub(super) fn listed_object(call: &flexysync::sandbox::JournalEntry) -> Option<i64> {
     (call.method == "GET" && call.path == "/v1/bookings")
         .then(|| call.query.split('&'))?
         .find_map(|pair| pair.strip_prefix("bookingObjectId="))
