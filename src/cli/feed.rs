@@ -126,6 +126,7 @@ pub struct OccurrencesArgs {
 pub async fn run(cmd: FeedCommand, context: &Context) -> Result<(), CliError> {
     match cmd {
         FeedCommand::Preview(args) => preview(*args, context).await,
+        // `cli::main` runs this one before it builds a runtime; this arm is for other callers.
         FeedCommand::Occurrences(args) => occurrences(args, context),
     }
 }
@@ -156,7 +157,7 @@ fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
     Ok(bytes)
 }
 
-fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError> {
+pub(super) fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError> {
     let shown = context.flag_or_utc();
     let (window_start, window_end) = shown.window(&args.from, &args.to, Utc::now())?;
     let zone = context.tz.map(Zone::Iana).unwrap_or(Zone::Utc);
