@@ -49,6 +49,7 @@ mod rrule;
 mod rule_fix;
 mod rule_text;
 mod rules;
+mod scan;
 mod text;
 mod value;
 mod zone;
