@@ -167,14 +167,17 @@ pub(super) fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<()
         window_start,
         window_end,
     };
-    let (found, warnings) = ical::occurrences_from_text(&bytes, &query);
+    let (listing, warnings) = ical::occurrence_listing(&bytes, &query);
+    drop(bytes);
     for warning in &warnings {
         eprintln!("warning: {}: {warning}", args.file.display());
     }
-    // Streamed one object at a time: a big feed never exists twice in memory.
+    // Streamed one object at a time from the compact listing: no JSON tree, no full list.
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    ical::write_occurrences(&mut out, &found).map_err(|err| CliError::Other(err.into()))
+    listing
+        .write_json(&mut out)
+        .map_err(|err| CliError::Other(err.into()))
 }
 
 /// A clap parser for a config [`Choice`]: the same words as the config file, listed in the

@@ -57,7 +57,7 @@ mod zone;
 pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
-pub use json::write_occurrences;
+pub use json::{Listing, write_occurrences};
 pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
@@ -68,7 +68,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::SourceConfig;
 use event::Component;
-use expand::ExpandOptions;
+use expand::{ExpandOptions, OccurrenceSink};
 
 /// RRULE iterations per series, occurrences per series in the window, and in all.
 pub const MAX_ITERATIONS: usize = 50_000;
@@ -116,6 +116,35 @@ pub fn expand_feed(
     warnings: &mut Vec<String>,
     unreadable: &mut Vec<Option<String>>,
 ) -> FeedRead {
+    let mut occurrences = Vec::new();
+    let (zone, incomplete) = expand_feed_into(
+        bytes,
+        floating,
+        window,
+        budget,
+        warnings,
+        unreadable,
+        &mut occurrences,
+    );
+    expand::sort_occurrences(&mut occurrences);
+    FeedRead {
+        occurrences,
+        zone,
+        incomplete,
+    }
+}
+
+/// [`expand_feed`] into any sink, unsorted: the zone floating times were read in, and why the
+/// read is incomplete.
+fn expand_feed_into(
+    bytes: &[u8],
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    budget: Option<std::time::Duration>,
+    warnings: &mut Vec<String>,
+    unreadable: &mut Vec<Option<String>>,
+    out: &mut impl OccurrenceSink,
+) -> (Zone, Option<String>) {
     let began = std::time::Instant::now();
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
@@ -142,7 +171,6 @@ pub fn expand_feed(
         max_total: MAX_OCCURRENCES,
     };
     let (order, total) = uid_groups(&blocks.events);
-    let mut out = Vec::new();
     let mut costliest: Option<(std::time::Duration, String)> = None;
     let mut suppressed = 0usize;
     for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
@@ -178,7 +206,7 @@ pub fn expand_feed(
             }
         }
         for (_, list) in by_uid {
-            if let Some(why) = expand::expand_group(list, &opts, warnings, &mut out) {
+            if let Some(why) = expand::expand_group(list, &opts, warnings, out) {
                 incomplete.get_or_insert(why);
             }
         }
@@ -206,12 +234,7 @@ pub fn expand_feed(
     if suppressed > 0 {
         warnings.push(format!("{suppressed} more warnings (not listed)"));
     }
-    expand::sort_occurrences(&mut out);
-    FeedRead {
-        occurrences: out,
-        zone: floating,
-        incomplete,
-    }
+    (floating, incomplete)
 }
 
 fn over_budget(
@@ -298,6 +321,25 @@ pub fn occurrences_from_text(
         &mut Vec::new(),
     );
     (read.occurrences, warnings)
+}
+
+/// The occurrences of a feed's text in a window, sorted and held compactly for printing (the
+/// `feed occurrences` command: a big feed's list costs a few dozen bytes an occurrence), and
+/// the warnings. Reads as [`occurrences_from_text`] does.
+pub fn occurrence_listing(bytes: &[u8], query: &OccurrenceQuery) -> (Listing, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut listing = Listing::default();
+    expand_feed_into(
+        bytes,
+        |_| query.floating.clone(),
+        (query.window_start, query.window_end),
+        None,
+        &mut warnings,
+        &mut Vec::new(),
+        &mut listing,
+    );
+    listing.sort();
+    (listing, warnings)
 }
 
 /// What turning a feed into reservations needs besides the source's own config.

@@ -162,8 +162,12 @@ fn split_name(line: &str) -> Option<Option<(&str, &str)>> {
 
 /// A parameter that changes how calcard decodes the value (and may join lines).
 fn sets_encoding(params: &str) -> bool {
-    let upper = params.to_ascii_uppercase();
-    upper.contains("ENCODING") || upper.contains("BASE64") || upper.contains("CHARSET")
+    ["ENCODING", "BASE64", "CHARSET"].iter().any(|word| {
+        params
+            .as_bytes()
+            .windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    })
 }
 
 /// The value after the parameters (from `;` or `:`), when every parameter is `NAME=value`
