@@ -138,6 +138,23 @@ fn usage(message: String) -> CliError {
 fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|err| usage(format!("{}: cannot read: {err}", path.display())))?;
+    check_calendar(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// The file, opened, and its bytes (for reading it again: `ical::occurrence_listing_reread`).
+fn open_calendar_file(path: &PathBuf) -> Result<(std::fs::File, Vec<u8>), CliError> {
+    use std::io::Read as _;
+    let cannot = |err: std::io::Error| usage(format!("{}: cannot read: {err}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(cannot)?;
+    check_calendar(path, &bytes)?;
+    Ok((file, bytes))
+}
+
+/// Refuses what is not a calendar; warns about bare VEVENTs.
+fn check_calendar(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
     let bare_event = String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
         .trim_start_matches('\u{feff}')
         .trim_start()
@@ -154,21 +171,22 @@ fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
             path.display()
         )));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 pub(super) fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError> {
     let shown = context.flag_or_utc();
     let (window_start, window_end) = shown.window(&args.from, &args.to, Utc::now())?;
     let zone = context.tz.map(Zone::Iana).unwrap_or(Zone::Utc);
-    let bytes = read_calendar_file(&args.file)?;
+    let (file, bytes) = open_calendar_file(&args.file)?;
     let query = OccurrenceQuery {
         floating: zone,
         window_start,
         window_end,
     };
-    let (listing, warnings) = ical::occurrence_listing(&bytes, &query);
-    drop(bytes);
+    // The text is dropped once outlined and read again block by block: a big feed's text and
+    // its list are never in memory together.
+    let (listing, warnings) = ical::occurrence_listing_reread(&file, bytes, &query);
     for warning in &warnings {
         eprintln!("warning: {}: {warning}", args.file.display());
     }

@@ -151,9 +151,7 @@ fn props_of(component: &ICalendarComponent) -> TextProps {
                 }
             }
             ICalendarProperty::Summary => props.summary = text(entry).map(str::to_owned),
-            ICalendarProperty::Description => {
-                props.description = text(entry).map(str::to_owned)
-            }
+            ICalendarProperty::Description => props.description = text(entry).map(str::to_owned),
             ICalendarProperty::Status => {
                 props.status = match entry.values.first() {
                     Some(ICalendarValue::Status(status)) => Some(status.clone()),

@@ -14,16 +14,19 @@ pub fn write_occurrences(
     out: &mut impl std::io::Write,
     found: &[Occurrence],
 ) -> std::io::Result<()> {
-    write_array(out, found.iter().map(|occ| Fields {
-        all_day: occ.all_day,
-        end: occ.end,
-        floating: occ.floating,
-        recurrence_id: occ.recurrence_id,
-        start: occ.start,
-        status: occ.status,
-        summary: occ.summary.as_deref(),
-        uid: &occ.uid,
-    }))
+    write_array(
+        out,
+        found.iter().map(|occ| Fields {
+            all_day: occ.all_day,
+            end: occ.end,
+            floating: occ.floating,
+            recurrence_id: occ.recurrence_id,
+            start: occ.start,
+            status: occ.status,
+            summary: occ.summary.as_deref(),
+            uid: &occ.uid,
+        }),
+    )
 }
 
 /// One printed object.
@@ -184,7 +187,11 @@ impl Listing {
         self.rows.sort_unstable_by(|a, b| {
             a.start_utc
                 .cmp(&b.start_utc)
-                .then_with(|| events[a.event as usize].uid.cmp(&events[b.event as usize].uid))
+                .then_with(|| {
+                    events[a.event as usize]
+                        .uid
+                        .cmp(&events[b.event as usize].uid)
+                })
                 .then_with(|| rid(a).cmp(&rid(b)))
                 .then_with(|| a.end_utc.cmp(&b.end_utc))
         });
@@ -273,7 +280,9 @@ mod tests {
     /// corpus calendar, in a window wide enough to hold their occurrences.
     #[test]
     fn the_listing_prints_what_the_full_list_prints() {
-        use crate::sources::ical::{OccurrenceQuery, Zone, occurrence_listing, occurrences_from_text};
+        use crate::sources::ical::{
+            OccurrenceQuery, Zone, occurrence_listing, occurrences_from_text,
+        };
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
         for dir in ["tests/fixtures/ical", "../shared/corpus/ical"] {
@@ -290,7 +299,11 @@ mod tests {
             }
         }
         assert!(!files.is_empty());
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("instant").with_timezone(&Utc);
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
         let query = OccurrenceQuery {
             floating: Zone::Iana(chrono_tz::Europe::Stockholm),
             window_start: at("1995-01-01T00:00:00Z"),

@@ -45,6 +45,7 @@ mod event;
 mod expand;
 mod json;
 mod lines;
+mod reread;
 mod rrule;
 mod rule_fix;
 mod rule_text;
@@ -58,6 +59,7 @@ pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
 pub use json::{Listing, write_occurrences};
+pub use reread::occurrence_listing_reread;
 pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
@@ -148,9 +150,37 @@ fn expand_feed_into(
     let began = std::time::Instant::now();
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
-    let mut incomplete = (!blocks.ended)
+    let plan = plan(&blocks, floating, window, warnings);
+    let mut source = blocks.events.as_slice();
+    expand_groups(
+        &mut source,
+        plan,
+        (began, budget),
+        warnings,
+        unreadable,
+        out,
+    )
+}
+
+/// What the outline of a feed decides before any VEVENT is parsed.
+struct Plan {
+    opts: ExpandOptions,
+    zones: zone::ZoneTable,
+    /// `(group, block index)` runs, one per UID (see [`uid_groups`]), and their number.
+    order: Vec<(u32, u32)>,
+    groups: usize,
+    incomplete: Option<String>,
+}
+
+fn plan(
+    blocks: &text::Blocks<'_>,
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    warnings: &mut Vec<String>,
+) -> Plan {
+    let incomplete = (!blocks.ended)
         .then(|| "the feed ends without END:VCALENDAR (cut off in transit?)".to_owned());
-    let zones = zone_table(&blocks, warnings);
+    let zones = zone_table(blocks, warnings);
     let x_wr_timezone = blocks.x_wr_timezone.as_deref().and_then(|name| {
         let zone = zones.resolve(name);
         if zone.is_none() {
@@ -162,7 +192,7 @@ fn expand_feed_into(
     });
     let floating = floating(x_wr_timezone.as_ref());
     let opts = ExpandOptions {
-        floating: floating.clone(),
+        floating,
         x_wr_timezone,
         window_start: window.0,
         window_end: window.1,
@@ -170,7 +200,44 @@ fn expand_feed_into(
         max_iterations: MAX_ITERATIONS,
         max_total: MAX_OCCURRENCES,
     };
-    let (order, total) = uid_groups(&blocks.events);
+    let (order, groups) = uid_groups(&blocks.events);
+    Plan {
+        opts,
+        zones,
+        order,
+        groups,
+        incomplete,
+    }
+}
+
+/// Where the expansion finds each VEVENT block's text: the feed in memory, or the file read
+/// again (`reread`).
+trait BlockTexts {
+    fn block(&mut self, index: u32, warnings: &mut Vec<String>) -> Option<text::Block<'_>>;
+}
+
+impl BlockTexts for &[text::Block<'_>] {
+    fn block(&mut self, index: u32, _: &mut Vec<String>) -> Option<text::Block<'_>> {
+        self.get(index as usize).copied()
+    }
+}
+
+/// Parses and expands the UID groups of `plan` in order, within the budget and the caps.
+fn expand_groups(
+    source: &mut impl BlockTexts,
+    plan: Plan,
+    (began, budget): (std::time::Instant, Option<std::time::Duration>),
+    warnings: &mut Vec<String>,
+    unreadable: &mut Vec<Option<String>>,
+    out: &mut impl OccurrenceSink,
+) -> (Zone, Option<String>) {
+    let Plan {
+        opts,
+        zones,
+        order,
+        groups: total,
+        mut incomplete,
+    } = plan;
     let mut costliest: Option<(std::time::Duration, String)> = None;
     let mut suppressed = 0usize;
     for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
@@ -187,11 +254,11 @@ fn expand_feed_into(
         }
         let group_began = std::time::Instant::now();
         let mut components: Vec<Component> = Vec::with_capacity(group.len());
-        for block in group
-            .iter()
-            .filter_map(|(_, i)| blocks.events.get(*i as usize))
-        {
-            match event::parse_block(block, &zones, warnings) {
+        for (_, index) in group {
+            let Some(block) = source.block(*index, warnings) else {
+                continue;
+            };
+            match event::parse_block(&block, &zones, warnings) {
                 Some(component) => components.push(component),
                 None => unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned())),
             }
@@ -234,7 +301,7 @@ fn expand_feed_into(
     if suppressed > 0 {
         warnings.push(format!("{suppressed} more warnings (not listed)"));
     }
-    (floating, incomplete)
+    (opts.floating, incomplete)
 }
 
 fn over_budget(

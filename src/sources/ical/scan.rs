@@ -150,7 +150,9 @@ fn cut_line(text: &str) -> (&str, &str) {
 fn split_name(line: &str) -> Option<Option<(&str, &str)>> {
     let end = line
         .bytes()
-        .position(|b| !(b.is_ascii_graphic() && !matches!(b, b':' | b';' | b',' | b'=' | b'"' | b'\\' | b'.')))
+        .position(|b| {
+            !(b.is_ascii_graphic() && !matches!(b, b':' | b';' | b',' | b'=' | b'"' | b'\\' | b'.'))
+        })
         .unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
     match rest.as_bytes().first() {
@@ -181,10 +183,8 @@ fn value_of(after: &str) -> Option<&str> {
         rest = rest.strip_prefix(';')?;
         let eq = rest.find('=')?;
         let name = &rest[..eq];
-        let plain_name = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let plain_name =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !plain_name || name.eq_ignore_ascii_case("VALUE") {
             return None;
         }

@@ -53,7 +53,11 @@ fn every_plain_block_of_the_fixtures_and_corpus_reads_as_calcard_reads_it() {
     let mut files = Vec::new();
     calendars_under(&root.join("tests/fixtures/ical"), &mut files);
     calendars_under(&root.join("../shared/corpus/ical"), &mut files);
-    assert!(!files.is_empty(), "no calendars found under {}", root.display());
+    assert!(
+        !files.is_empty(),
+        "no calendars found under {}",
+        root.display()
+    );
     let (mut plain, mut all) = (0usize, 0usize);
     for file in &files {
         let bytes = std::fs::read(file).expect("calendar file");
