@@ -174,26 +174,39 @@ impl Listing {
     }
 
     pub(super) fn sort(&mut self) {
-        let events = &self.events;
+        // UIDs ranked once, so that rows compare as plain numbers.
+        let mut by_uid: Vec<u32> = (0..self.events.len())
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        by_uid.sort_unstable_by(|a, b| {
+            self.events[*a as usize]
+                .uid
+                .cmp(&self.events[*b as usize].uid)
+        });
+        let mut rank = vec![0u32; self.events.len()];
+        let mut current = 0u32;
+        for (at, event) in by_uid.iter().enumerate() {
+            if at > 0
+                && self.events[by_uid[at - 1] as usize].uid != self.events[*event as usize].uid
+            {
+                current += 1;
+            }
+            rank[*event as usize] = current;
+        }
         // No recurrence id, then dates, then instants: the order of `Option<When>`.
-        let rid = |row: &Row| {
-            let kind = match row.flags & (RID_DATE | RID_INSTANT) {
-                0 => 0u8,
-                RID_DATE => 1,
-                _ => 2,
-            };
-            (kind, row.recurrence_id)
+        let rid_kind = |row: &Row| match row.flags & (RID_DATE | RID_INSTANT) {
+            0 => 0u8,
+            RID_DATE => 1,
+            _ => 2,
         };
-        self.rows.sort_unstable_by(|a, b| {
-            a.start_utc
-                .cmp(&b.start_utc)
-                .then_with(|| {
-                    events[a.event as usize]
-                        .uid
-                        .cmp(&events[b.event as usize].uid)
-                })
-                .then_with(|| rid(a).cmp(&rid(b)))
-                .then_with(|| a.end_utc.cmp(&b.end_utc))
+        self.rows.sort_unstable_by_key(|row| {
+            (
+                row.start_utc,
+                rank[row.event as usize],
+                rid_kind(row),
+                row.recurrence_id,
+                row.end_utc,
+            )
         });
     }
 

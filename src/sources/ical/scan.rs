@@ -164,11 +164,17 @@ fn split_name(line: &str) -> Option<Option<(&str, &str)>> {
 
 /// A parameter that changes how calcard decodes the value (and may join lines).
 fn sets_encoding(params: &str) -> bool {
-    ["ENCODING", "BASE64", "CHARSET"].iter().any(|word| {
-        params
-            .as_bytes()
-            .windows(word.len())
-            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    let bytes = params.as_bytes();
+    (0..bytes.len()).any(|at| {
+        let word: &[u8] = match bytes[at] | 0x20 {
+            b'e' => b"ENCODING",
+            b'b' => b"BASE64",
+            b'c' => b"CHARSET",
+            _ => return false,
+        };
+        bytes
+            .get(at..at + word.len())
+            .is_some_and(|here| here.eq_ignore_ascii_case(word))
     })
 }
 
