@@ -11,7 +11,7 @@ use super::rule_text::{RuleRefusal, parse_rule};
 use super::value::{Written, parse_date_or_time, parse_duration};
 use super::zone::{CalendarZones, Zone};
 
-const DATE_PROPERTIES: [&str; 6] = [
+const DATE_PROPERTIES: [&'static str; 6] = [
     "DTSTART",
     "DTEND",
     "RECURRENCE-ID",
@@ -44,7 +44,7 @@ pub fn read(
         refused_rscale: None,
     };
     for line in content_lines(block, &DATE_PROPERTIES) {
-        let name = line.name.as_str();
+        let name = line.name;
         match name {
             "DTSTART" | "DTEND" | "RECURRENCE-ID" => {
                 let moment = match moment_of(&line, &line.value, zones, at, warnings) {
