@@ -88,30 +88,38 @@ fn object(fields: &Fields<'_>, line: &mut Vec<u8>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Occurrences held for printing: a row of plain numbers each (48 bytes), an event's texts
-/// once however many occurrences it has, no description or attendees (not printed). Sorted
-/// as [`super::expand::sort_occurrences`] sorts.
+/// Occurrences held for printing: a row of plain numbers each (40 bytes), an event's texts
+/// once however many occurrences it has, in one string, no description or attendees (not
+/// printed). Sorted as [`super::expand::sort_occurrences`] sorts.
 #[derive(Debug, Default)]
 pub struct Listing {
     rows: Vec<Row>,
     events: Vec<EventText>,
+    /// Every event's UID, each followed by its summary.
+    texts: String,
+    /// The last event's shared texts, to tell whether the next occurrence is of the same one.
+    last: Option<(Arc<str>, Option<Arc<str>>, Option<Status>)>,
 }
 
 #[derive(Debug)]
 struct EventText {
-    uid: Arc<str>,
-    summary: Option<Arc<str>>,
+    /// Where the UID begins in `texts`; the summary follows it.
+    at: usize,
+    uid_len: u32,
+    /// `u32::MAX` for none.
+    summary_len: u32,
     status: Option<Status>,
 }
 
-/// Instants are whole seconds (every value is read to the second), dates days from CE.
+/// An instant start or end is its UTC bound (as `expand` makes them), in whole seconds (every
+/// value is read to the second); a date is kept as days from CE.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     start_utc: i64,
     end_utc: i64,
-    start: i64,
-    end: i64,
     recurrence_id: i64,
+    start_day: i32,
+    end_day: i32,
     event: u32,
     flags: u8,
 }
@@ -122,25 +130,24 @@ const RID_DATE: u8 = 4;
 const RID_INSTANT: u8 = 8;
 const ALL_DAY: u8 = 16;
 const FLOATING: u8 = 32;
+const NO_SUMMARY: u32 = u32::MAX;
 
-fn encode(when: When) -> (i64, bool) {
-    match when {
-        When::Date(date) => (i64::from(chrono::Datelike::num_days_from_ce(&date)), true),
-        When::Instant(at) => (at.timestamp(), false),
-    }
+fn days(date: NaiveDate) -> i32 {
+    chrono::Datelike::num_days_from_ce(&date)
 }
 
-fn decode(value: i64, date: bool) -> When {
-    let decoded = if date {
-        i32::try_from(value)
-            .ok()
-            .and_then(NaiveDate::from_num_days_from_ce_opt)
-            .map(When::Date)
-    } else {
-        DateTime::from_timestamp(value, 0).map(When::Instant)
-    };
-    // Encoded from valid values only.
-    decoded.unwrap_or(When::Instant(DateTime::UNIX_EPOCH))
+fn date(days: i32) -> When {
+    NaiveDate::from_num_days_from_ce_opt(days)
+        .map(When::Date)
+        // Encoded from valid dates only.
+        .unwrap_or(When::Date(NaiveDate::MIN))
+}
+
+fn instant(seconds: i64) -> When {
+    DateTime::from_timestamp(seconds, 0)
+        .map(When::Instant)
+        // Encoded from valid instants only.
+        .unwrap_or(When::Instant(DateTime::UNIX_EPOCH))
 }
 
 impl Listing {
@@ -157,19 +164,47 @@ impl Listing {
         write_array(out, self.rows.iter().map(|row| self.fields(row)))
     }
 
+    fn uid(&self, event: &EventText) -> &str {
+        self.texts
+            .get(event.at..event.at + event.uid_len as usize)
+            .unwrap_or_default()
+    }
+
+    fn summary(&self, event: &EventText) -> Option<&str> {
+        if event.summary_len == NO_SUMMARY {
+            return None;
+        }
+        let at = event.at + event.uid_len as usize;
+        self.texts.get(at..at + event.summary_len as usize)
+    }
+
     fn fields(&self, row: &Row) -> Fields<'_> {
-        let text = &self.events[row.event as usize];
+        let event = &self.events[row.event as usize];
         let on = |bit: u8| row.flags & bit != 0;
+        let recurrence_id = if on(RID_DATE) {
+            i32::try_from(row.recurrence_id).ok().map(date)
+        } else if on(RID_INSTANT) {
+            Some(instant(row.recurrence_id))
+        } else {
+            None
+        };
         Fields {
             all_day: on(ALL_DAY),
-            end: decode(row.end, on(END_DATE)),
+            end: if on(END_DATE) {
+                date(row.end_day)
+            } else {
+                instant(row.end_utc)
+            },
             floating: on(FLOATING),
-            recurrence_id: (on(RID_DATE) || on(RID_INSTANT))
-                .then(|| decode(row.recurrence_id, on(RID_DATE))),
-            start: decode(row.start, on(START_DATE)),
-            status: text.status,
-            summary: text.summary.as_deref(),
-            uid: &text.uid,
+            recurrence_id,
+            start: if on(START_DATE) {
+                date(row.start_day)
+            } else {
+                instant(row.start_utc)
+            },
+            status: event.status,
+            summary: self.summary(event),
+            uid: self.uid(event),
         }
     }
 
@@ -178,17 +213,12 @@ impl Listing {
         let mut by_uid: Vec<u32> = (0..self.events.len())
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .collect();
-        by_uid.sort_unstable_by(|a, b| {
-            self.events[*a as usize]
-                .uid
-                .cmp(&self.events[*b as usize].uid)
-        });
+        let uid = |i: u32| self.uid(&self.events[i as usize]);
+        by_uid.sort_unstable_by(|a, b| uid(*a).cmp(uid(*b)));
         let mut rank = vec![0u32; self.events.len()];
         let mut current = 0u32;
         for (at, event) in by_uid.iter().enumerate() {
-            if at > 0
-                && self.events[by_uid[at - 1] as usize].uid != self.events[*event as usize].uid
-            {
+            if at > 0 && uid(by_uid[at - 1]) != uid(*event) {
                 current += 1;
             }
             rank[*event as usize] = current;
@@ -212,21 +242,32 @@ impl Listing {
 
     /// The event's texts, shared with the previous occurrence's when they are the same.
     fn event_of(&mut self, occ: &Occurrence) -> u32 {
-        let same = self.events.last().is_some_and(|last| {
-            Arc::ptr_eq(&last.uid, &occ.uid)
-                && match (&last.summary, &occ.summary) {
+        let same = self.last.as_ref().is_some_and(|(uid, summary, status)| {
+            Arc::ptr_eq(uid, &occ.uid)
+                && match (summary, &occ.summary) {
                     (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                     (None, None) => true,
                     _ => false,
                 }
-                && last.status == occ.status
+                && *status == occ.status
         });
         if !same {
+            let at = self.texts.len();
+            self.texts.push_str(&occ.uid);
+            let summary_len = match &occ.summary {
+                Some(summary) => {
+                    self.texts.push_str(summary);
+                    u32::try_from(summary.len()).unwrap_or(NO_SUMMARY - 1)
+                }
+                None => NO_SUMMARY,
+            };
             self.events.push(EventText {
-                uid: occ.uid.clone(),
-                summary: occ.summary.clone(),
+                at,
+                uid_len: u32::try_from(occ.uid.len()).unwrap_or(u32::MAX),
+                summary_len,
                 status: occ.status,
             });
+            self.last = Some((occ.uid.clone(), occ.summary.clone(), occ.status));
         }
         u32::try_from(self.events.len() - 1).unwrap_or(u32::MAX)
     }
@@ -235,23 +276,29 @@ impl Listing {
 impl OccurrenceSink for Listing {
     fn push(&mut self, occ: Occurrence) {
         let event = self.event_of(&occ);
-        let (start, start_date) = encode(occ.start);
-        let (end, end_date) = encode(occ.end);
-        let (recurrence_id, rid_flag) = match occ.recurrence_id.map(encode) {
-            Some((value, true)) => (value, RID_DATE),
-            Some((value, false)) => (value, RID_INSTANT),
+        let bit = |on: bool, flag: u8| if on { flag } else { 0 };
+        let (start_day, start_date) = match occ.start {
+            When::Date(d) => (days(d), START_DATE),
+            When::Instant(_) => (0, 0),
+        };
+        let (end_day, end_date) = match occ.end {
+            When::Date(d) => (days(d), END_DATE),
+            When::Instant(_) => (0, 0),
+        };
+        let (recurrence_id, rid_flag) = match occ.recurrence_id {
+            Some(When::Date(d)) => (i64::from(days(d)), RID_DATE),
+            Some(When::Instant(at)) => (at.timestamp(), RID_INSTANT),
             None => (0, 0),
         };
-        let bit = |on: bool, flag: u8| if on { flag } else { 0 };
         self.rows.push(Row {
             start_utc: occ.start_utc.timestamp(),
             end_utc: occ.end_utc.timestamp(),
-            start,
-            end,
             recurrence_id,
+            start_day,
+            end_day,
             event,
-            flags: bit(start_date, START_DATE)
-                | bit(end_date, END_DATE)
+            flags: start_date
+                | end_date
                 | rid_flag
                 | bit(occ.all_day, ALL_DAY)
                 | bit(occ.floating, FLOATING),
