@@ -154,7 +154,7 @@ fn open_calendar_file(path: &PathBuf) -> Result<(std::fs::File, Vec<u8>), CliErr
 }
 
 /// Refuses what is not a calendar; warns about bare VEVENTs.
-fn check_calendar(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
+fn check_calendar(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
     let bare_event = String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
         .trim_start_matches('\u{feff}')
         .trim_start()
@@ -165,7 +165,7 @@ fn check_calendar(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
             "warning: {}: no BEGIN:VCALENDAR; read as bare VEVENTs",
             path.display()
         );
-    } else if !looks_like_calendar(&bytes) {
+    } else if !looks_like_calendar(bytes) {
         return Err(usage(format!(
             "{}: not a calendar (expected BEGIN:VCALENDAR at the start)",
             path.display()

@@ -11,7 +11,7 @@ use super::rule_text::{RuleRefusal, parse_rule};
 use super::value::{Written, parse_date_or_time, parse_duration};
 use super::zone::{CalendarZones, Zone};
 
-const DATE_PROPERTIES: [&'static str; 6] = [
+const DATE_PROPERTIES: [&str; 6] = [
     "DTSTART",
     "DTEND",
     "RECURRENCE-ID",

@@ -98,8 +98,11 @@ pub struct Listing {
     /// Every event's UID, each followed by its summary.
     texts: String,
     /// The last event's shared texts, to tell whether the next occurrence is of the same one.
-    last: Option<(Arc<str>, Option<Arc<str>>, Option<Status>)>,
+    last: Option<Shared>,
 }
+
+/// An event's texts as its occurrences share them.
+type Shared = (Arc<str>, Option<Arc<str>>, Option<Status>);
 
 #[derive(Debug)]
 struct EventText {

@@ -151,7 +151,7 @@ fn split_name(line: &str) -> Option<Option<(&str, &str)>> {
     let end = line
         .bytes()
         .position(|b| {
-            !(b.is_ascii_graphic() && !matches!(b, b':' | b';' | b',' | b'=' | b'"' | b'\\' | b'.'))
+            !b.is_ascii_graphic() || matches!(b, b':' | b';' | b',' | b'=' | b'"' | b'\\' | b'.')
         })
         .unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
