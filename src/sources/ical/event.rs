@@ -110,7 +110,10 @@ pub fn parse_block(
 }
 
 /// The text properties as calcard reads them (blocks `scan` leaves to it).
-pub(super) fn calcard_props(block: &Block<'_>, warnings: &mut Vec<String>) -> Option<TextProps> {
+pub(super) fn calcard_props<'a>(
+    block: &Block<'a>,
+    warnings: &mut Vec<String>,
+) -> Option<TextProps<'a>> {
     let mut parser = calcard::Parser::new(block.text);
     let calendar = match parser.entry() {
         calcard::Entry::ICalendar(calendar) => calendar,
@@ -126,10 +129,12 @@ pub(super) fn calcard_props(block: &Block<'_>, warnings: &mut Vec<String>) -> Op
         .components
         .iter()
         .find(|c| c.component_type == ICalendarComponentType::VEvent)?;
-    Some(props_of(component))
+    let mut props = props_of(component);
+    props.dates = dates::date_lines(block.text);
+    Some(props)
 }
 
-fn props_of(component: &ICalendarComponent) -> TextProps {
+fn props_of(component: &ICalendarComponent) -> TextProps<'static> {
     let mut props = TextProps {
         uid: component
             .entries
@@ -179,7 +184,7 @@ fn props_of(component: &ICalendarComponent) -> TextProps {
 }
 
 fn from_props(
-    props: TextProps,
+    props: TextProps<'_>,
     block: &Block<'_>,
     zones: &ZoneTable,
     warnings: &mut Vec<String>,
@@ -239,7 +244,7 @@ fn from_props(
         refused: None,
     };
     let zones = zones.in_calendar(block.calendar);
-    let dated = dates::read(block.text, &zones, &at, warnings, &mut out);
+    let dated = dates::read(props.dates, &zones, &at, warnings, &mut out);
     if let Some(scale) = dated.refused_rscale {
         out.refused = Some(format!(
             "RRULE has RSCALE={scale} (RFC 7529): non-Gregorian rules are not supported, so the \

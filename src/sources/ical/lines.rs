@@ -23,7 +23,7 @@ impl ContentLine<'_> {
             .map(|(_, v)| v.as_ref())
     }
 
-    fn into_owned(self) -> ContentLine<'static> {
+    pub fn into_owned(self) -> ContentLine<'static> {
         let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
         ContentLine {
             name: self.name,
@@ -91,7 +91,7 @@ fn starts_with_wanted(line: &str, wanted: &[&str]) -> bool {
     })
 }
 
-fn parse_line<'a>(text: &'a str, wanted: &[&'static str]) -> Option<ContentLine<'a>> {
+pub fn parse_line<'a>(text: &'a str, wanted: &[&'static str]) -> Option<ContentLine<'a>> {
     let name_end = text.find([':', ';'])?;
     let written = text[..name_end].trim();
     let name = *wanted.iter().find(|w| w.eq_ignore_ascii_case(written))?;

@@ -12,9 +12,12 @@ use std::borrow::Cow;
 use calcard::common::IanaParse;
 use calcard::icalendar::{ICalendarDuration, ICalendarProperty, ICalendarStatus};
 
+use super::dates::DATE_PROPERTIES;
+use super::lines::{ContentLine, parse_line};
+
 /// What `event` takes from a VEVENT's own lines (its nested components' lines are not its own).
 #[derive(Debug, Default, PartialEq)]
-pub struct TextProps {
+pub struct TextProps<'a> {
     /// The first UID line's text, as written (`None` when that line has no value).
     pub uid: Option<String>,
     /// The last integer SEQUENCE.
@@ -27,13 +30,16 @@ pub struct TextProps {
     pub durations: Vec<Option<ICalendarDuration>>,
     /// ATTENDEE values and their CN parameters (calcard's reading only).
     pub attendees: Vec<String>,
+    /// DTSTART, DTEND, RECURRENCE-ID, RDATE, EXDATE and RRULE lines, as `lines` reads them.
+    pub dates: Vec<ContentLine<'a>>,
 }
 
 /// The text properties of a plain block, or `None` when calcard must read it.
-pub fn read_plain(block: &str) -> Option<TextProps> {
+pub fn read_plain(block: &str) -> Option<TextProps<'_>> {
     let mut lines = LogicalLines {
         rest: block,
         stray_cr: false,
+        first_len: 0,
     };
     let first = lines.next()?;
     if !first.eq_ignore_ascii_case("BEGIN:VEVENT") {
@@ -50,6 +56,10 @@ pub fn read_plain(block: &str) -> Option<TextProps> {
         let Some((name, after)) = split_name(&line)? else {
             continue;
         };
+        if name.len() >= lines.first_len {
+            // A name folded over two lines: `lines` and calcard part ways there.
+            return None;
+        }
         let property = ICalendarProperty::parse(name.as_bytes());
         let has_params = after.starts_with(';');
         if has_params && sets_encoding(after) {
@@ -60,12 +70,24 @@ pub fn read_plain(block: &str) -> Option<TextProps> {
             Some(ICalendarProperty::Begin) if !has_params => depth += 1,
             Some(ICalendarProperty::End) if !has_params => match depth.checked_sub(1) {
                 Some(outer) => depth = outer,
-                // The VEVENT's end: what follows is not read (as calcard does).
-                None => break,
+                // The VEVENT's end. calcard reads nothing after it, `lines` may: anything but
+                // blank lines there is theirs to read.
+                None => {
+                    return lines.all(|rest| rest.trim().is_empty()).then_some(props);
+                }
             },
             Some(ICalendarProperty::Begin | ICalendarProperty::End) => return None,
             _ if depth > 0 => {}
             Some(ICalendarProperty::Attendee) => return None,
+            _ if DATE_PROPERTIES.iter().any(|d| d.eq_ignore_ascii_case(name)) => {
+                let parsed = match &line {
+                    Cow::Borrowed(text) => parse_line(text, &DATE_PROPERTIES),
+                    Cow::Owned(text) => {
+                        parse_line(text, &DATE_PROPERTIES).map(ContentLine::into_owned)
+                    }
+                };
+                props.dates.extend(parsed);
+            }
             Some(
                 known @ (ICalendarProperty::Uid
                 | ICalendarProperty::Summary
@@ -113,6 +135,8 @@ fn non_empty(value: Cow<'_, str>) -> Option<String> {
 struct LogicalLines<'a> {
     rest: &'a str,
     stray_cr: bool,
+    /// Length of the last line's first physical line.
+    first_len: usize,
 }
 
 impl<'a> Iterator for LogicalLines<'a> {
@@ -123,6 +147,7 @@ impl<'a> Iterator for LogicalLines<'a> {
             return None;
         }
         let (first, mut rest) = cut_line(self.rest);
+        self.first_len = first.len();
         let mut line = Cow::Borrowed(first);
         while rest.starts_with([' ', '\t']) {
             let (more, after) = cut_line(rest);
