@@ -77,6 +77,9 @@ pub const MAX_ITERATIONS: usize = 50_000;
 pub const MAX_PER_SERIES: usize = 5_000;
 pub const MAX_OCCURRENCES: usize = 200_000;
 
+/// A window of time: from (included) and to (excluded).
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
 /// What expansion needs to know besides the text.
 #[derive(Debug, Clone)]
 pub struct OccurrenceQuery {
@@ -122,10 +125,8 @@ pub fn expand_feed(
     let (zone, incomplete) = expand_feed_into(
         bytes,
         floating,
-        window,
-        budget,
-        warnings,
-        unreadable,
+        (window, budget),
+        (warnings, unreadable),
         &mut occurrences,
     );
     expand::sort_occurrences(&mut occurrences);
@@ -141,10 +142,8 @@ pub fn expand_feed(
 fn expand_feed_into(
     bytes: &[u8],
     floating: impl FnOnce(Option<&Zone>) -> Zone,
-    window: (DateTime<Utc>, DateTime<Utc>),
-    budget: Option<std::time::Duration>,
-    warnings: &mut Vec<String>,
-    unreadable: &mut Vec<Option<String>>,
+    (window, budget): (Window, Option<std::time::Duration>),
+    (warnings, unreadable): (&mut Vec<String>, &mut Vec<Option<String>>),
     out: &mut impl OccurrenceSink,
 ) -> (Zone, Option<String>) {
     let began = std::time::Instant::now();
@@ -405,10 +404,8 @@ pub fn occurrence_listing(bytes: &[u8], query: &OccurrenceQuery) -> (Listing, Ve
     expand_feed_into(
         bytes,
         |_| query.floating.clone(),
-        (query.window_start, query.window_end),
-        None,
-        &mut warnings,
-        &mut Vec::new(),
+        ((query.window_start, query.window_end), None),
+        (&mut warnings, &mut Vec::new()),
         &mut listing,
     );
     listing.sort();
