@@ -211,6 +211,23 @@ impl Listing {
         }
     }
 
+    /// Adds `other`'s occurrences after this listing's own (as if pushed in that order).
+    pub(super) fn append(&mut self, other: Listing) {
+        let first_event = u32::try_from(self.events.len()).unwrap_or(u32::MAX);
+        let text_at = self.texts.len();
+        self.texts.push_str(&other.texts);
+        self.events
+            .extend(other.events.into_iter().map(|event| EventText {
+                at: event.at + text_at,
+                ..event
+            }));
+        self.rows.extend(other.rows.into_iter().map(|row| Row {
+            event: row.event + first_event,
+            ..row
+        }));
+        self.last = other.last;
+    }
+
     pub(super) fn sort(&mut self) {
         // UIDs ranked once, so that rows compare as plain numbers.
         let mut by_uid: Vec<u32> = (0..self.events.len())

@@ -45,6 +45,7 @@ mod event;
 mod expand;
 mod json;
 mod lines;
+mod parallel;
 mod reread;
 mod rrule;
 mod rule_fix;
@@ -230,77 +231,117 @@ fn expand_groups(
     unreadable: &mut Vec<Option<String>>,
     out: &mut impl OccurrenceSink,
 ) -> (Zone, Option<String>) {
-    let Plan {
-        opts,
-        zones,
-        order,
-        groups: total,
-        mut incomplete,
-    } = plan;
-    let mut costliest: Option<(std::time::Duration, String)> = None;
-    let mut suppressed = 0usize;
-    for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
-        // Checked between series (each is bounded by the caps), after the first one, so that
-        // the warning can name the costliest.
-        if let Some(budget) = budget
-            && done > 0
-            && began.elapsed() > budget
-        {
-            let reason = over_budget(budget, done, total, costliest.as_ref());
-            warnings.push(reason.clone());
-            incomplete = Some(reason);
-            break;
-        }
-        let group_began = std::time::Instant::now();
-        let mut components: Vec<Component> = Vec::with_capacity(group.len());
-        for (_, index) in group {
-            let Some(block) = source.block(*index, warnings) else {
-                continue;
-            };
-            match event::parse_block(&block, &zones, warnings) {
-                Some(component) => components.push(component),
-                None => unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned())),
-            }
-        }
-        let first = components.first().map(|c| (c.uid.clone(), c.line));
-        // A block whose UID the quick scan misread still groups by its parsed UID.
-        let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
-        for component in components {
-            match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
-                Some((_, list)) => list.push(component),
-                None => by_uid.push((component.uid.clone(), vec![component])),
-            }
-        }
-        for (_, list) in by_uid {
-            if let Some(why) = expand::expand_group(list, &opts, warnings, out) {
-                incomplete.get_or_insert(why);
-            }
-        }
-        let cost = group_began.elapsed();
-        if let Some((uid, line)) = first
-            && costliest.as_ref().is_none_or(|(most, _)| cost > *most)
-        {
-            costliest = Some((cost, format!("UID {uid} (line {line})")));
-        }
-        if warnings.len() > MAX_WARNINGS {
-            suppressed += warnings.len() - MAX_WARNINGS;
-            warnings.truncate(MAX_WARNINGS);
-        }
-        if out.len() > opts.max_total {
-            out.truncate(opts.max_total);
-            let reason = format!(
-                "more than {} occurrences in the window: the rest of the calendar was cut",
-                opts.max_total
-            );
-            warnings.push(reason.clone());
-            incomplete = Some(reason);
-            break;
-        }
-    }
+    let mut incomplete = plan.incomplete;
+    let run = GroupRun {
+        opts: &plan.opts,
+        zones: &plan.zones,
+        total: plan.groups,
+        began,
+        budget,
+    };
+    let suppressed = run.expand(
+        source,
+        &plan.order,
+        &mut incomplete,
+        (warnings, unreadable),
+        out,
+    );
+    note_suppressed(suppressed, warnings);
+    (plan.opts.floating, incomplete)
+}
+
+fn note_suppressed(suppressed: usize, warnings: &mut Vec<String>) {
     if suppressed > 0 {
         warnings.push(format!("{suppressed} more warnings (not listed)"));
     }
-    (opts.floating, incomplete)
+}
+
+/// What expanding a run of UID groups shares with every other run of the same feed.
+struct GroupRun<'p> {
+    opts: &'p ExpandOptions,
+    zones: &'p zone::ZoneTable,
+    /// UID groups in the whole feed (for the budget's warning).
+    total: usize,
+    began: std::time::Instant,
+    budget: Option<std::time::Duration>,
+}
+
+impl GroupRun<'_> {
+    /// Expands the groups of `order` (whole runs of [`uid_groups`]) into `out`, keeping at most
+    /// [`MAX_WARNINGS`] warnings; how many more there were.
+    fn expand(
+        &self,
+        source: &mut impl BlockTexts,
+        order: &[(u32, u32)],
+        incomplete: &mut Option<String>,
+        (warnings, unreadable): (&mut Vec<String>, &mut Vec<Option<String>>),
+        out: &mut impl OccurrenceSink,
+    ) -> usize {
+        let opts = self.opts;
+        let mut costliest: Option<(std::time::Duration, String)> = None;
+        let mut suppressed = 0usize;
+        for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
+            // Checked between series (each is bounded by the caps), after the first one, so
+            // that the warning can name the costliest.
+            if let Some(budget) = self.budget
+                && done > 0
+                && self.began.elapsed() > budget
+            {
+                let reason = over_budget(budget, done, self.total, costliest.as_ref());
+                warnings.push(reason.clone());
+                *incomplete = Some(reason);
+                break;
+            }
+            let group_began = std::time::Instant::now();
+            let mut components: Vec<Component> = Vec::with_capacity(group.len());
+            for (_, index) in group {
+                let Some(block) = source.block(*index, warnings) else {
+                    continue;
+                };
+                match event::parse_block(&block, self.zones, warnings) {
+                    Some(component) => components.push(component),
+                    None => {
+                        unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned()))
+                    }
+                }
+            }
+            let first = components.first().map(|c| (c.uid.clone(), c.line));
+            // A block whose UID the quick scan misread still groups by its parsed UID.
+            let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
+            for component in components {
+                match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
+                    Some((_, list)) => list.push(component),
+                    None => by_uid.push((component.uid.clone(), vec![component])),
+                }
+            }
+            for (_, list) in by_uid {
+                if let Some(why) = expand::expand_group(list, opts, warnings, out) {
+                    incomplete.get_or_insert(why);
+                }
+            }
+            let cost = group_began.elapsed();
+            if let Some((uid, line)) = first
+                && costliest.as_ref().is_none_or(|(most, _)| cost > *most)
+            {
+                costliest = Some((cost, format!("UID {uid} (line {line})")));
+            }
+            if warnings.len() > MAX_WARNINGS {
+                suppressed += warnings.len() - MAX_WARNINGS;
+                warnings.truncate(MAX_WARNINGS);
+            }
+            if out.len() > opts.max_total {
+                out.truncate(opts.max_total);
+                let reason = format!(
+                    "more than {} occurrences in the window: the rest of the calendar was cut",
+                    opts.max_total
+                );
+                warnings.push(reason.clone());
+                *incomplete = Some(reason);
+                break;
+            }
+        }
+        suppressed
+    }
 }
 
 fn over_budget(
@@ -399,15 +440,26 @@ pub fn occurrences_from_text(
 /// `feed occurrences` command: a big feed's list costs a few dozen bytes an occurrence), and
 /// the warnings. Reads as [`occurrences_from_text`] does.
 pub fn occurrence_listing(bytes: &[u8], query: &OccurrenceQuery) -> (Listing, Vec<String>) {
+    occurrence_listing_shared(bytes, query, parallel::Sharing::of_this_machine())
+}
+
+/// [`occurrence_listing`] with the UID groups shared out as `sharing` says.
+fn occurrence_listing_shared(
+    bytes: &[u8],
+    query: &OccurrenceQuery,
+    sharing: parallel::Sharing,
+) -> (Listing, Vec<String>) {
     let mut warnings = Vec::new();
-    let mut listing = Listing::default();
-    expand_feed_into(
-        bytes,
+    let text = text::decode(bytes, &mut warnings);
+    let blocks = text::split(&text, &mut warnings);
+    let plan = plan(
+        &blocks,
         |_| query.floating.clone(),
-        ((query.window_start, query.window_end), None),
-        (&mut warnings, &mut Vec::new()),
-        &mut listing,
+        (query.window_start, query.window_end),
+        &mut warnings,
     );
+    let events = blocks.events.as_slice();
+    let mut listing = parallel::expand_listing(|| events, plan, sharing, &mut warnings);
     listing.sort();
     (listing, warnings)
 }

@@ -8,8 +8,9 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::json::Listing;
+use super::parallel::{self, Sharing};
 use super::text::{self, Block};
-use super::{BlockTexts, OccurrenceQuery, expand_groups, occurrence_listing, plan};
+use super::{BlockTexts, OccurrenceQuery, occurrence_listing_shared, plan};
 
 /// Bytes read ahead from the file at a time: blocks are mostly read in file order.
 const WINDOW: usize = 256 * 1024;
@@ -23,17 +24,26 @@ pub fn occurrence_listing_reread(
     bytes: Vec<u8>,
     query: &OccurrenceQuery,
 ) -> (Listing, Vec<String>) {
-    let began = std::time::Instant::now();
+    listing_reread_shared(file, bytes, query, Sharing::of_this_machine())
+}
+
+/// [`occurrence_listing_reread`] with the UID groups shared out as `sharing` says.
+fn listing_reread_shared(
+    file: &File,
+    bytes: Vec<u8>,
+    query: &OccurrenceQuery,
+    sharing: Sharing,
+) -> (Listing, Vec<String>) {
     let unchanged = file
         .metadata()
         .is_ok_and(|meta| meta.is_file() && meta.len() == bytes.len() as u64);
     if !unchanged {
-        return occurrence_listing(&bytes, query);
+        return occurrence_listing_shared(&bytes, query, sharing);
     }
     let mut warnings = Vec::new();
     let text = text::decode(&bytes, &mut warnings);
     let Cow::Borrowed(feed) = text else {
-        return occurrence_listing(&bytes, query);
+        return occurrence_listing_shared(&bytes, query, sharing);
     };
     // After a byte order mark.
     let offset = feed.as_ptr() as usize - bytes.as_ptr() as usize;
@@ -44,17 +54,14 @@ pub fn occurrence_listing_reread(
         (query.window_start, query.window_end),
         &mut warnings,
     );
-    let mut source = FileBlocks::new(file, feed, offset, &blocks.events);
+    let spans = spans(feed, offset, &blocks.events);
     drop(blocks);
     drop(bytes);
-    let mut listing = Listing::default();
-    expand_groups(
-        &mut source,
+    let mut listing = parallel::expand_listing(
+        || FileBlocks::over(file, &spans),
         plan,
-        (began, None),
+        sharing,
         &mut warnings,
-        &mut Vec::new(),
-        &mut listing,
     );
     listing.sort();
     (listing, warnings)
@@ -72,24 +79,27 @@ struct Span {
 /// when a block lies behind it (an override far from its series) or is larger than it.
 struct FileBlocks<'f> {
     file: &'f File,
-    spans: Vec<Span>,
+    spans: &'f [Span],
     window: Vec<u8>,
     window_start: u64,
     alone: Vec<u8>,
 }
 
+/// Where each of `events`, slices of `text`, lies in a file `text` starts `offset` bytes into.
+fn spans(text: &str, offset: usize, events: &[Block<'_>]) -> Vec<Span> {
+    events
+        .iter()
+        .map(|block| Span {
+            start: (offset + (block.text.as_ptr() as usize - text.as_ptr() as usize)) as u64,
+            len: block.text.len(),
+            line: block.line,
+            calendar: block.calendar,
+        })
+        .collect()
+}
+
 impl<'f> FileBlocks<'f> {
-    /// The spans of `events`, slices of `text`, which starts `offset` bytes into the file.
-    fn new(file: &'f File, text: &str, offset: usize, events: &[Block<'_>]) -> Self {
-        let spans = events
-            .iter()
-            .map(|block| Span {
-                start: (offset + (block.text.as_ptr() as usize - text.as_ptr() as usize)) as u64,
-                len: block.text.len(),
-                line: block.line,
-                calendar: block.calendar,
-            })
-            .collect();
+    fn over(file: &'f File, spans: &'f [Span]) -> Self {
         FileBlocks {
             file,
             spans,
@@ -165,7 +175,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::sources::ical::Zone;
+    use crate::sources::ical::{Zone, occurrence_listing};
 
     fn query() -> OccurrenceQuery {
         let at = |s: &str| {
@@ -194,6 +204,15 @@ mod tests {
         let (reread, warnings) = occurrence_listing_reread(&file, bytes.to_vec(), &query());
         assert_eq!(warnings, expected_warnings);
         assert_eq!(json(&reread), json(&expected));
+        // Each thread reads the file through a window of its own.
+        let three_threads = Sharing {
+            threads: 3,
+            min_blocks_per_chunk: 1,
+        };
+        let (shared, shared_warnings) =
+            listing_reread_shared(&file, bytes.to_vec(), &query(), three_threads);
+        assert_eq!(shared_warnings, expected_warnings);
+        assert_eq!(json(&shared), json(&expected));
         (json(&reread), warnings)
     }
 
@@ -261,8 +280,9 @@ mod tests {
             line: 1,
             calendar: 0,
         }];
-        let mut blocks = FileBlocks::new(&file, &feed, 0, &events);
-        blocks.spans[0].start = feed.len() as u64 - 5;
+        let mut spans = spans(&feed, 0, &events);
+        spans[0].start = feed.len() as u64 - 5;
+        let mut blocks = FileBlocks::over(&file, &spans);
         let mut warnings = Vec::new();
         assert!(blocks.block(0, &mut warnings).is_none());
         assert!(
