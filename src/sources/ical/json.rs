@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 
 use super::event::Status;
 use super::expand::{Occurrence, OccurrenceSink, When};
+use super::stamp::Stamp;
 
 /// The JSON array `feed occurrences` prints: one object per line, keys in the order of
 /// those of a `serde_json` object (sorted), written without building a JSON tree.
@@ -18,10 +19,10 @@ pub fn write_occurrences(
         out,
         found.iter().map(|occ| Fields {
             all_day: occ.all_day,
-            end: occ.end,
+            end: Stamp::of(occ.end),
             floating: occ.floating,
-            recurrence_id: occ.recurrence_id,
-            start: occ.start,
+            recurrence_id: occ.recurrence_id.map(Stamp::of),
+            start: Stamp::of(occ.start),
             status: occ.status,
             summary: occ.summary.as_deref(),
             uid: &occ.uid,
@@ -32,10 +33,10 @@ pub fn write_occurrences(
 /// One printed object.
 struct Fields<'a> {
     all_day: bool,
-    end: When,
+    end: Stamp,
     floating: bool,
-    recurrence_id: Option<When>,
-    start: When,
+    recurrence_id: Option<Stamp>,
+    start: Stamp,
     status: Option<Status>,
     summary: Option<&'a str>,
     uid: &'a str,
@@ -139,20 +140,6 @@ fn days(date: NaiveDate) -> i32 {
     chrono::Datelike::num_days_from_ce(&date)
 }
 
-fn date(days: i32) -> When {
-    NaiveDate::from_num_days_from_ce_opt(days)
-        .map(When::Date)
-        // Encoded from valid dates only.
-        .unwrap_or(When::Date(NaiveDate::MIN))
-}
-
-fn instant(seconds: i64) -> When {
-    DateTime::from_timestamp(seconds, 0)
-        .map(When::Instant)
-        // Encoded from valid instants only.
-        .unwrap_or(When::Instant(DateTime::UNIX_EPOCH))
-}
-
 impl Listing {
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -185,25 +172,25 @@ impl Listing {
         let event = &self.events[row.event as usize];
         let on = |bit: u8| row.flags & bit != 0;
         let recurrence_id = if on(RID_DATE) {
-            i32::try_from(row.recurrence_id).ok().map(date)
+            i32::try_from(row.recurrence_id).ok().map(Stamp::Day)
         } else if on(RID_INSTANT) {
-            Some(instant(row.recurrence_id))
+            Some(Stamp::Second(row.recurrence_id))
         } else {
             None
         };
         Fields {
             all_day: on(ALL_DAY),
             end: if on(END_DATE) {
-                date(row.end_day)
+                Stamp::Day(row.end_day)
             } else {
-                instant(row.end_utc)
+                Stamp::Second(row.end_utc)
             },
             floating: on(FLOATING),
             recurrence_id,
             start: if on(START_DATE) {
-                date(row.start_day)
+                Stamp::Day(row.start_day)
             } else {
-                instant(row.start_utc)
+                Stamp::Second(row.start_utc)
             },
             status: event.status,
             summary: self.summary(event),
