@@ -198,8 +198,21 @@ impl Listing {
         }
     }
 
+    /// Gives back the room grown for occurrences that never came (a chunk's listing waits
+    /// for the others to be joined).
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.rows.shrink_to_fit();
+        self.events.shrink_to_fit();
+        self.texts.shrink_to_fit();
+    }
+
     /// Adds `other`'s occurrences after this listing's own (as if pushed in that order).
     pub(super) fn append(&mut self, other: Listing) {
+        if self.rows.is_empty() && self.events.is_empty() {
+            // Taken over, not copied: growing it later moves no pages (peak memory).
+            *self = other;
+            return;
+        }
         let first_event = u32::try_from(self.events.len()).unwrap_or(u32::MAX);
         let text_at = self.texts.len();
         self.texts.push_str(&other.texts);

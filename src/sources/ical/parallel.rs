@@ -12,7 +12,7 @@ use super::{BlockTexts, GroupRun, MAX_WARNINGS, Plan, expand_groups, note_suppre
 /// Blocks a chunk holds at least: below that a thread costs more than it saves.
 const MIN_BLOCKS_PER_CHUNK: usize = 512;
 /// Chunks per thread, so that a thread that drew cheap chunks takes more.
-const CHUNKS_PER_THREAD: usize = 4;
+const CHUNKS_PER_THREAD: usize = 8;
 /// Threads at most, whatever the machine has.
 const MAX_THREADS: usize = 8;
 
@@ -74,78 +74,104 @@ pub(super) fn expand_listing<S: BlockTexts>(
         began,
         budget: None,
     };
-    let results = expand_chunks(&run, &source, &chunks, sharing.threads);
-    let rows: usize = results.iter().map(|result| result.listing.len()).sum();
-    if rows >= plan.opts.max_total {
+    let mut joined = Joined::default();
+    expand_chunks(&run, &source, &chunks, sharing.threads, |result| {
+        joined.add(result)
+    });
+    if joined.listing.len() >= plan.opts.max_total {
         // Where the total cap cuts depends on the order the groups were read in: read them
         // in that order (a hostile feed's cost, not an ordinary one's).
-        drop(results);
+        drop(joined);
         return sequential(plan, warnings);
     }
-    join(results, warnings)
+    joined.finish(warnings)
 }
 
-/// Expands every chunk on `threads` threads; the results in chunk order.
+/// Expands every chunk on `threads` threads and hands each result to `take` in chunk order
+/// as soon as the chunks before it are done (a chunk's listing waits only for those).
 fn expand_chunks<S: BlockTexts>(
     run: &GroupRun<'_>,
     source: &(impl Fn() -> S + Sync),
     chunks: &[&[(u32, u32)]],
     threads: usize,
-) -> Vec<ChunkResult> {
+    mut take: impl FnMut(ChunkResult),
+) {
     let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, ChunkResult)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.min(chunks.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut texts = source();
-                    let mut mine = Vec::new();
-                    loop {
-                        let at = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(chunk) = chunks.get(at) else {
-                            break;
-                        };
-                        let mut result = ChunkResult::default();
-                        result.suppressed = run.expand(
-                            &mut texts,
-                            chunk,
-                            &mut None,
-                            (&mut result.warnings, &mut Vec::new()),
-                            &mut result.listing,
-                        );
-                        mine.push((at, result));
+    let (send, receive) = std::sync::mpsc::channel::<(usize, ChunkResult)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(chunks.len()) {
+            let send = send.clone();
+            let next = &next;
+            scope.spawn(move || {
+                let mut texts = source();
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(chunk) = chunks.get(at) else {
+                        break;
+                    };
+                    let mut result = ChunkResult::default();
+                    result.suppressed = run.expand(
+                        &mut texts,
+                        chunk,
+                        &mut None,
+                        (&mut result.warnings, &mut Vec::new()),
+                        &mut result.listing,
+                    );
+                    result.listing.shrink_to_fit();
+                    if send.send((at, result)).is_err() {
+                        break;
                     }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(mine) => mine,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+                }
+            });
+        }
+        drop(send);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        for (at, result) in receive {
+            waiting.insert(at, result);
+            while let Some(result) = waiting.remove(&due) {
+                take(result);
+                due += 1;
+            }
+        }
     });
-    done.sort_unstable_by_key(|(at, _)| *at);
-    done.into_iter().map(|(_, result)| result).collect()
 }
 
-/// The chunks' listings one after the other, their warnings after `warnings` as one thread
-/// keeps them (the first [`MAX_WARNINGS`], the rest counted).
-fn join(results: Vec<ChunkResult>, warnings: &mut Vec<String>) -> Listing {
-    let mut listing = Listing::default();
-    let mut suppressed = 0;
-    for result in results {
-        listing.append(result.listing);
-        suppressed += result.suppressed;
-        warnings.extend(result.warnings);
-        if warnings.len() > MAX_WARNINGS {
-            suppressed += warnings.len() - MAX_WARNINGS;
-            warnings.truncate(MAX_WARNINGS);
+/// The chunks' listings one after the other, and their warnings as one thread keeps them (the
+/// first [`MAX_WARNINGS`], the rest counted).
+#[derive(Default)]
+struct Joined {
+    listing: Listing,
+    warnings: Vec<String>,
+    suppressed: usize,
+}
+
+impl Joined {
+    fn add(&mut self, result: ChunkResult) {
+        // The chunk's listing is freed as soon as it is copied.
+        self.listing.append(result.listing);
+        self.suppressed += result.suppressed;
+        self.warnings.extend(result.warnings);
+        self.keep_at_most(MAX_WARNINGS);
+    }
+
+    fn keep_at_most(&mut self, most: usize) {
+        if self.warnings.len() > most {
+            self.suppressed += self.warnings.len() - most;
+            self.warnings.truncate(most);
         }
     }
-    note_suppressed(suppressed, warnings);
-    listing
+
+    /// The listing; the chunks' warnings after `warnings`.
+    fn finish(mut self, warnings: &mut Vec<String>) -> Listing {
+        warnings.append(&mut self.warnings);
+        if warnings.len() > MAX_WARNINGS {
+            self.suppressed += warnings.len() - MAX_WARNINGS;
+            warnings.truncate(MAX_WARNINGS);
+        }
+        note_suppressed(self.suppressed, warnings);
+        self.listing
+    }
 }
 
 /// `order` cut at group boundaries into about `threads × CHUNKS_PER_THREAD` runs of similar
