@@ -363,21 +363,10 @@ mod tests {
         use crate::sources::ical::{
             OccurrenceQuery, Zone, occurrence_listing, occurrences_from_text,
         };
-        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for dir in ["tests/fixtures/ical", "../shared/corpus/ical"] {
-            let mut stack = vec![root.join(dir)];
-            while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                    let path = entry.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if path.extension().is_some_and(|e| e == "ics") {
-                        files.push(path);
-                    }
-                }
-            }
-        }
+        let files = crate::sources::ical::test_support::calendar_files(&[
+            "tests/fixtures/ical",
+            "../shared/corpus/ical",
+        ]);
         assert!(!files.is_empty());
         let at = |s: &str| {
             DateTime::parse_from_rfc3339(s)

@@ -593,3 +593,42 @@ pub fn reservations_from_text(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a calendar: the content does not begin with BEGIN:VCALENDAR")]
 pub struct NotACalendar;
+
+/// Test helpers shared by the modules' tests.
+#[cfg(test)]
+mod test_support {
+    use super::{OccurrenceQuery, Zone};
+    use chrono::{DateTime, Utc};
+
+    /// Floating times in Oslo, from `from` to `to` (RFC 3339).
+    pub fn query_in_oslo(from: &str, to: &str) -> OccurrenceQuery {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
+        OccurrenceQuery {
+            floating: Zone::Iana(chrono_tz::Europe::Oslo),
+            window_start: at(from),
+            window_end: at(to),
+        }
+    }
+
+    /// Every .ics file under `dirs` (relative to the crate), those that exist.
+    pub fn calendar_files(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut stack: Vec<_> = dirs.iter().map(|dir| root.join(dir)).collect();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "ics") {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+}

@@ -197,10 +197,9 @@ fn chunks(order: &[(u32, u32)], sharing: Sharing) -> Vec<&[(u32, u32)]> {
 mod tests {
     use std::fmt::Write as _;
 
-    use chrono::{DateTime, Utc};
-
     use super::*;
-    use crate::sources::ical::{OccurrenceQuery, Zone, occurrence_listing_shared};
+    use crate::sources::ical::test_support::calendar_files;
+    use crate::sources::ical::{OccurrenceQuery, occurrence_listing_shared};
 
     const ONE_THREAD: Sharing = Sharing {
         threads: 1,
@@ -213,16 +212,7 @@ mod tests {
     };
 
     fn query(from: &str, to: &str) -> OccurrenceQuery {
-        let at = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .expect("instant")
-                .with_timezone(&Utc)
-        };
-        OccurrenceQuery {
-            floating: Zone::Iana(chrono_tz::Europe::Oslo),
-            window_start: at(from),
-            window_end: at(to),
-        }
+        crate::sources::ical::test_support::query_in_oslo(from, to)
     }
 
     fn json(listing: &Listing) -> String {
@@ -251,21 +241,12 @@ mod tests {
 
     #[test]
     fn every_fixture_lists_the_same_on_several_threads() {
-        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut stack = vec![root.join("tests/fixtures/ical")];
         let mut compared = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "ics") {
-                    let bytes = std::fs::read(&path).expect("calendar");
-                    let q = query("1995-01-01T00:00:00Z", "2031-01-01T00:00:00Z");
-                    let (printed, _) = both_ways(&bytes, &q, &path.display().to_string());
-                    compared += printed.matches("\"uid\":").count();
-                }
-            }
+        for path in calendar_files(&["tests/fixtures/ical"]) {
+            let bytes = std::fs::read(&path).expect("calendar");
+            let q = query("1995-01-01T00:00:00Z", "2031-01-01T00:00:00Z");
+            let (printed, _) = both_ways(&bytes, &q, &path.display().to_string());
+            compared += printed.matches("\"uid\":").count();
         }
         assert!(compared > 100, "only {compared} occurrences compared");
     }

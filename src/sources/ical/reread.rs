@@ -172,22 +172,14 @@ mod tests {
     use std::fmt::Write as _;
     use std::io::Write as _;
 
-    use chrono::{DateTime, Utc};
-
     use super::*;
-    use crate::sources::ical::{Zone, occurrence_listing};
+    use crate::sources::ical::occurrence_listing;
 
     fn query() -> OccurrenceQuery {
-        let at = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .expect("instant")
-                .with_timezone(&Utc)
-        };
-        OccurrenceQuery {
-            floating: Zone::Iana(chrono_tz::Europe::Oslo),
-            window_start: at("2024-01-01T00:00:00Z"),
-            window_end: at("2025-01-01T00:00:00Z"),
-        }
+        crate::sources::ical::test_support::query_in_oslo(
+            "2024-01-01T00:00:00Z",
+            "2025-01-01T00:00:00Z",
+        )
     }
 
     fn json(listing: &Listing) -> String {
