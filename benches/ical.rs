@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use flexysync::sources::ical::{OccurrenceQuery, Zone, occurrences_from_text, write_occurrences};
+use flexysync::sources::ical::{OccurrenceQuery, Zone, occurrence_listing, occurrences_from_text};
 
 const EVENTS: usize = 20_000;
 const ZONES: [&str; 5] = [
@@ -135,8 +135,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("cli_path", |b| {
         b.iter(|| {
             sink.clear();
-            let (found, _) = occurrences_from_text(black_box(feed.as_bytes()), &year);
-            write_occurrences(&mut sink, &found).expect("written to memory");
+            let (listing, _) = occurrence_listing(black_box(feed.as_bytes()), &year);
+            listing.write_json(&mut sink).expect("written to memory");
             black_box(sink.len())
         })
     });

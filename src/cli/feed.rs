@@ -126,6 +126,7 @@ pub struct OccurrencesArgs {
 pub async fn run(cmd: FeedCommand, context: &Context) -> Result<(), CliError> {
     match cmd {
         FeedCommand::Preview(args) => preview(*args, context).await,
+        // `cli::main` runs this one before it builds a runtime; this arm is for other callers.
         FeedCommand::Occurrences(args) => occurrences(args, context),
     }
 }
@@ -137,6 +138,23 @@ fn usage(message: String) -> CliError {
 fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|err| usage(format!("{}: cannot read: {err}", path.display())))?;
+    check_calendar(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// The file, opened, and its bytes (for reading it again: `ical::occurrence_listing_reread`).
+fn open_calendar_file(path: &PathBuf) -> Result<(std::fs::File, Vec<u8>), CliError> {
+    use std::io::Read as _;
+    let cannot = |err: std::io::Error| usage(format!("{}: cannot read: {err}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(cannot)?;
+    check_calendar(path, &bytes)?;
+    Ok((file, bytes))
+}
+
+/// Refuses what is not a calendar; warns about bare VEVENTs.
+fn check_calendar(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
     let bare_event = String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
         .trim_start_matches('\u{feff}')
         .trim_start()
@@ -147,33 +165,37 @@ fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
             "warning: {}: no BEGIN:VCALENDAR; read as bare VEVENTs",
             path.display()
         );
-    } else if !looks_like_calendar(&bytes) {
+    } else if !looks_like_calendar(bytes) {
         return Err(usage(format!(
             "{}: not a calendar (expected BEGIN:VCALENDAR at the start)",
             path.display()
         )));
     }
-    Ok(bytes)
+    Ok(())
 }
 
-fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError> {
+pub(super) fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<(), CliError> {
     let shown = context.flag_or_utc();
     let (window_start, window_end) = shown.window(&args.from, &args.to, Utc::now())?;
     let zone = context.tz.map(Zone::Iana).unwrap_or(Zone::Utc);
-    let bytes = read_calendar_file(&args.file)?;
+    let (file, bytes) = open_calendar_file(&args.file)?;
     let query = OccurrenceQuery {
         floating: zone,
         window_start,
         window_end,
     };
-    let (found, warnings) = ical::occurrences_from_text(&bytes, &query);
+    // The text is dropped once outlined and read again block by block: a big feed's text and
+    // its list are never in memory together.
+    let (listing, warnings) = ical::occurrence_listing_reread(&file, bytes, &query);
     for warning in &warnings {
         eprintln!("warning: {}: {warning}", args.file.display());
     }
-    // Streamed one object at a time: a big feed never exists twice in memory.
+    // Streamed one object at a time from the compact listing: no JSON tree, no full list.
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    ical::write_occurrences(&mut out, &found).map_err(|err| CliError::Other(err.into()))
+    listing
+        .write_json(&mut out)
+        .map_err(|err| CliError::Other(err.into()))
 }
 
 /// A clap parser for a config [`Choice`]: the same words as the config file, listed in the

@@ -220,9 +220,24 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Run | Command::Demo(_)) {
         crate::daemon::logging::init_for_command();
     }
+    // `feed occurrences` reads a file and prints it: no runtime and no extra threads, so that
+    // its time and peak memory are the calendar's own (and no phone metadata: it reads none).
+    let command = match cli.command {
+        Command::Feed(feed::FeedCommand::Occurrences(args)) => {
+            return match feed::occurrences(args, &context) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => fail(&err),
+            };
+        }
+        command => command,
+    };
     if matches!(
-        cli.command,
-        Command::Sync(_) | Command::Run | Command::Demo(_) | Command::Check | Command::Feed(_)
+        command,
+        Command::Sync(_)
+            | Command::Run
+            | Command::Demo(_)
+            | Command::Check
+            | Command::Feed(feed::FeedCommand::Preview(_))
     ) {
         crate::model::phone::warm_up();
     }
@@ -233,7 +248,7 @@ pub fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return fail(&CliError::Other(err.into())),
     };
-    match runtime.block_on(dispatch(cli.command, &context)) {
+    match runtime.block_on(dispatch(command, &context)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }

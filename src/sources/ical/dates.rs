@@ -11,7 +11,7 @@ use super::rule_text::{RuleRefusal, parse_rule};
 use super::value::{Written, parse_date_or_time, parse_duration};
 use super::zone::{CalendarZones, Zone};
 
-const DATE_PROPERTIES: [&str; 6] = [
+pub const DATE_PROPERTIES: [&str; 6] = [
     "DTSTART",
     "DTEND",
     "RECURRENCE-ID",
@@ -30,9 +30,14 @@ pub struct Dated {
 
 type Tag<'a> = &'a dyn Fn(&str) -> String;
 
-/// Reads the date lines of `block` into `out` (RRULE, RDATE, EXDATE, RECURRENCE-ID).
+/// The date lines of a block, as [`read`] takes them.
+pub fn date_lines(block: &str) -> Vec<ContentLine<'_>> {
+    content_lines(block, &DATE_PROPERTIES)
+}
+
+/// Reads a block's date lines into `out` (RRULE, RDATE, EXDATE, RECURRENCE-ID).
 pub fn read(
-    block: &str,
+    lines: Vec<ContentLine<'_>>,
     zones: &CalendarZones<'_>,
     at: Tag<'_>,
     warnings: &mut Vec<String>,
@@ -43,8 +48,8 @@ pub fn read(
         end: None,
         refused_rscale: None,
     };
-    for line in content_lines(block, &DATE_PROPERTIES) {
-        let name = line.name.as_str();
+    for line in lines {
+        let name = line.name;
         match name {
             "DTSTART" | "DTEND" | "RECURRENCE-ID" => {
                 let moment = match moment_of(&line, &line.value, zones, at, warnings) {

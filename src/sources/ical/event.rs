@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::dates;
+use super::scan::{self, TextProps};
 use super::text::Block;
 use super::zone::{Zone, ZoneTable};
 
@@ -100,6 +101,19 @@ pub fn parse_block(
     zones: &ZoneTable,
     warnings: &mut Vec<String>,
 ) -> Option<Component> {
+    // Most blocks are plain and read without calcard; the rest read exactly as before.
+    let props = match scan::read_plain(block.text) {
+        Some(props) => props,
+        None => calcard_props(block, warnings)?,
+    };
+    from_props(props, block, zones, warnings)
+}
+
+/// The text properties as calcard reads them (blocks `scan` leaves to it).
+pub(super) fn calcard_props<'a>(
+    block: &Block<'a>,
+    warnings: &mut Vec<String>,
+) -> Option<TextProps<'a>> {
     let mut parser = calcard::Parser::new(block.text);
     let calendar = match parser.entry() {
         calcard::Entry::ICalendar(calendar) => calendar,
@@ -115,24 +129,73 @@ pub fn parse_block(
         .components
         .iter()
         .find(|c| c.component_type == ICalendarComponentType::VEvent)?;
-    from_component(component, block, zones, warnings)
+    let mut props = props_of(component);
+    props.dates = dates::date_lines(block.text);
+    Some(props)
 }
 
-fn from_component(
-    component: &ICalendarComponent,
+fn props_of(component: &ICalendarComponent) -> TextProps<'static> {
+    let mut props = TextProps {
+        uid: component
+            .entries
+            .iter()
+            .find(|e| e.name == ICalendarProperty::Uid)
+            .and_then(|e| text(e))
+            .map(str::to_owned),
+        ..TextProps::default()
+    };
+    for entry in &component.entries {
+        match entry.name {
+            ICalendarProperty::Duration => props.durations.push(match entry.values.first() {
+                Some(ICalendarValue::Duration(d)) => Some(d.clone()),
+                _ => None,
+            }),
+            ICalendarProperty::Sequence => {
+                if let Some(ICalendarValue::Integer(n)) = entry.values.first() {
+                    props.sequence = *n;
+                }
+            }
+            ICalendarProperty::Summary => props.summary = text(entry).map(str::to_owned),
+            ICalendarProperty::Description => props.description = text(entry).map(str::to_owned),
+            ICalendarProperty::Status => {
+                props.status = match entry.values.first() {
+                    Some(ICalendarValue::Status(status)) => Some(status.clone()),
+                    _ => None,
+                }
+            }
+            ICalendarProperty::Attendee => {
+                for value in &entry.values {
+                    if let Some(v) = value_text(value) {
+                        props.attendees.push(v.to_owned());
+                    }
+                }
+                for param in &entry.params {
+                    if param.name == ICalendarParameterName::Cn
+                        && let Some(v) = param.value.as_text()
+                    {
+                        props.attendees.push(v.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    props
+}
+
+fn from_props(
+    props: TextProps<'_>,
     block: &Block<'_>,
     zones: &ZoneTable,
     warnings: &mut Vec<String>,
 ) -> Option<Component> {
-    let uid = component
-        .entries
-        .iter()
-        .find(|e| e.name == ICalendarProperty::Uid)
-        .and_then(|e| text(e))
-        .map(|uid| uid.trim().to_owned())
+    let uid = props
+        .uid
+        .as_deref()
+        .map(str::trim)
         .filter(|uid| !uid.is_empty());
     let uid = match uid {
-        Some(uid) => uid,
+        Some(uid) => uid.to_owned(),
         None => {
             // A key that stays stable across fetches: the block's own content.
             let digest = Sha256::digest(block.text.as_bytes());
@@ -146,11 +209,19 @@ fn from_component(
     };
     let at = |what: &str| format!("UID {uid} (line {}): {what}", block.line);
     let mut duration = None;
-    let mut attendees: Vec<String> = Vec::new();
+    for parsed in &props.durations {
+        match parsed {
+            Some(d) => match span(d) {
+                Some(s) => duration = Some(s),
+                None => warnings.push(at("DURATION is negative or too large; ignored")),
+            },
+            None => warnings.push(at("DURATION is not a duration; ignored")),
+        }
+    }
     let mut out = Component {
         uid: Arc::from(uid.as_str()),
         line: block.line,
-        sequence: 0,
+        sequence: props.sequence,
         start: Moment {
             naive: NaiveDateTime::MIN,
             clock: Clock::Floating,
@@ -161,61 +232,19 @@ fn from_component(
         exdates: vec![],
         recurrence_id: None,
         this_and_future: false,
-        summary: None,
-        description: None,
-        status: None,
-        attendees: Arc::from(Vec::new()),
+        summary: props.summary.map(Arc::from),
+        description: props.description.map(Arc::from),
+        status: match props.status {
+            Some(ICalendarStatus::Cancelled) => Some(Status::Cancelled),
+            Some(ICalendarStatus::Tentative) => Some(Status::Tentative),
+            Some(ICalendarStatus::Confirmed) => Some(Status::Confirmed),
+            _ => None,
+        },
+        attendees: Arc::from(props.attendees),
         refused: None,
     };
-    for entry in &component.entries {
-        match entry.name {
-            ICalendarProperty::Duration => match entry.values.first() {
-                Some(ICalendarValue::Duration(d)) => match span(d) {
-                    Some(s) => duration = Some(s),
-                    None => warnings.push(at("DURATION is negative or too large; ignored")),
-                },
-                _ => warnings.push(at("DURATION is not a duration; ignored")),
-            },
-            ICalendarProperty::Sequence => {
-                if let Some(ICalendarValue::Integer(n)) = entry.values.first() {
-                    out.sequence = *n;
-                }
-            }
-            ICalendarProperty::Summary => out.summary = text(entry).map(Arc::from),
-            ICalendarProperty::Description => out.description = text(entry).map(Arc::from),
-            ICalendarProperty::Status => {
-                out.status = match entry.values.first() {
-                    Some(ICalendarValue::Status(ICalendarStatus::Cancelled)) => {
-                        Some(Status::Cancelled)
-                    }
-                    Some(ICalendarValue::Status(ICalendarStatus::Tentative)) => {
-                        Some(Status::Tentative)
-                    }
-                    Some(ICalendarValue::Status(ICalendarStatus::Confirmed)) => {
-                        Some(Status::Confirmed)
-                    }
-                    _ => None,
-                }
-            }
-            ICalendarProperty::Attendee => {
-                for value in &entry.values {
-                    if let Some(v) = value_text(value) {
-                        attendees.push(v.to_owned());
-                    }
-                }
-                for param in &entry.params {
-                    if param.name == ICalendarParameterName::Cn
-                        && let Some(v) = param.value.as_text()
-                    {
-                        attendees.push(v.to_owned());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
     let zones = zones.in_calendar(block.calendar);
-    let dated = dates::read(block.text, &zones, &at, warnings, &mut out);
+    let dated = dates::read(props.dates, &zones, &at, warnings, &mut out);
     if let Some(scale) = dated.refused_rscale {
         out.refused = Some(format!(
             "RRULE has RSCALE={scale} (RFC 7529): non-Gregorian rules are not supported, so the \
@@ -233,7 +262,6 @@ fn from_component(
         (None, None) => None,
     };
     out.start = start;
-    out.attendees = Arc::from(attendees);
     Some(out)
 }
 

@@ -90,6 +90,27 @@ pub struct Occurrence {
     pub end_utc: DateTime<Utc>,
 }
 
+/// Where expansion puts occurrences: a plain list, or a compact one for printing.
+pub trait OccurrenceSink {
+    fn push(&mut self, occurrence: Occurrence);
+    fn len(&self) -> usize;
+    fn truncate(&mut self, len: usize);
+}
+
+impl OccurrenceSink for Vec<Occurrence> {
+    fn push(&mut self, occurrence: Occurrence) {
+        Vec::push(self, occurrence);
+    }
+
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len);
+    }
+}
+
 pub struct ExpandOptions {
     /// Floating times and DATE values are read in this zone.
     pub floating: Zone,
@@ -246,7 +267,7 @@ fn emit(
     length: Length,
     rid: Option<When>,
     opts: &ExpandOptions,
-    out: &mut Vec<Occurrence>,
+    out: &mut impl OccurrenceSink,
 ) -> bool {
     let Some((start, end, s, e)) = bounds(local, zone, length, &opts.floating) else {
         return false;
@@ -272,7 +293,7 @@ fn emit(
 }
 
 /// An override emitted with its own times.
-fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut Vec<Occurrence>) {
+fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut impl OccurrenceSink) {
     let (zone, start) = series_zone(&c.start, opts, false);
     let length = length_of(c, &opts.floating);
     emit(c, start.naive, zone.as_ref(), length, rid, opts, out);
@@ -298,7 +319,7 @@ pub fn expand_group(
     group: Vec<Component>,
     opts: &ExpandOptions,
     warnings: &mut Vec<String>,
-    out: &mut Vec<Occurrence>,
+    out: &mut impl OccurrenceSink,
 ) -> Option<String> {
     let (overrides, masters): (Vec<Component>, Vec<Component>) =
         group.into_iter().partition(|c| c.recurrence_id.is_some());

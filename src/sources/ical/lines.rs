@@ -2,32 +2,52 @@
 //! read from here rather than from calcard, whose readers repair silently (`T1300Z` loses its
 //! `Z`, `COUNT=-1` becomes 1) where flexysync must say what it assumed.
 
-/// One `NAME;PARAM=value:VALUE` line of the VEVENT itself (not of a nested VALARM).
+use std::borrow::Cow;
+
+/// One `NAME;PARAM=value:VALUE` line of the VEVENT itself (not of a nested VALARM), borrowed
+/// from the block where it was written on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContentLine {
-    /// Upper case.
-    pub name: String,
-    /// Parameter names upper case; values unquoted.
-    pub params: Vec<(String, String)>,
-    pub value: String,
+pub struct ContentLine<'a> {
+    /// The wanted name it matched (upper case).
+    pub name: &'static str,
+    /// Parameter names as written (matched without regard to case); values unquoted.
+    pub params: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub value: Cow<'a, str>,
 }
 
-impl ContentLine {
+impl ContentLine<'_> {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    pub fn into_owned(self) -> ContentLine<'static> {
+        let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        ContentLine {
+            name: self.name,
+            params: self
+                .params
+                .into_iter()
+                .map(|(n, v)| (owned(n), owned(v)))
+                .collect(),
+            value: owned(self.value),
+        }
     }
 }
 
 /// The lines named in `wanted` (upper case) of the block's outermost component, in order.
-pub fn content_lines(block: &str, wanted: &[&str]) -> Vec<ContentLine> {
+pub fn content_lines<'a>(block: &'a str, wanted: &[&'static str]) -> Vec<ContentLine<'a>> {
     let mut found = Vec::new();
     let mut depth = 0usize;
-    let mut current: Option<String> = None;
-    let finish = |text: String, found: &mut Vec<ContentLine>| {
-        if let Some(line) = parse_line(&text, wanted) {
+    let mut current: Option<Cow<'a, str>> = None;
+    let finish = |text: Cow<'a, str>, found: &mut Vec<ContentLine<'a>>| {
+        let line = match text {
+            Cow::Borrowed(text) => parse_line(text, wanted),
+            Cow::Owned(text) => parse_line(&text, wanted).map(ContentLine::into_owned),
+        };
+        if let Some(line) = line {
             found.push(line);
         }
     };
@@ -35,7 +55,7 @@ pub fn content_lines(block: &str, wanted: &[&str]) -> Vec<ContentLine> {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(rest) = raw.strip_prefix([' ', '\t']) {
             if let Some(text) = current.as_mut() {
-                text.push_str(rest);
+                text.to_mut().push_str(rest);
             }
             continue;
         }
@@ -54,7 +74,7 @@ pub fn content_lines(block: &str, wanted: &[&str]) -> Vec<ContentLine> {
             continue;
         }
         if depth == 1 && starts_with_wanted(raw, wanted) {
-            current = Some(raw.to_owned());
+            current = Some(Cow::Borrowed(raw));
         }
     }
     if let Some(text) = current {
@@ -71,18 +91,15 @@ fn starts_with_wanted(line: &str, wanted: &[&str]) -> bool {
     })
 }
 
-fn parse_line(text: &str, wanted: &[&str]) -> Option<ContentLine> {
+pub fn parse_line<'a>(text: &'a str, wanted: &[&'static str]) -> Option<ContentLine<'a>> {
     let name_end = text.find([':', ';'])?;
-    let name = text[..name_end].trim().to_ascii_uppercase();
-    if !wanted.contains(&name.as_str()) {
-        return None;
-    }
+    let written = text[..name_end].trim();
+    let name = *wanted.iter().find(|w| w.eq_ignore_ascii_case(written))?;
     let mut params = Vec::new();
     let mut rest = &text[name_end..];
     while let Some(after) = rest.strip_prefix(';') {
         let eq = after.find('=')?;
-        let pname = after[..eq].trim().to_ascii_uppercase();
-        let mut value = String::new();
+        let pname = after[..eq].trim();
         let mut quoted = false;
         let mut end = after.len();
         for (index, ch) in after[eq + 1..].char_indices() {
@@ -92,17 +109,23 @@ fn parse_line(text: &str, wanted: &[&str]) -> Option<ContentLine> {
                     end = eq + 1 + index;
                     break;
                 }
-                _ => value.push(ch),
+                _ => {}
             }
         }
-        params.push((pname, value.trim().to_owned()));
+        let written = &after[eq + 1..end];
+        let value = if written.contains('"') {
+            Cow::Owned(written.replace('"', "").trim().to_owned())
+        } else {
+            Cow::Borrowed(written.trim())
+        };
+        params.push((Cow::Borrowed(pname), value));
         rest = &after[end..];
     }
     let value = rest.strip_prefix(':')?;
     Some(ContentLine {
         name,
         params,
-        value: value.trim().to_owned(),
+        value: Cow::Borrowed(value.trim()),
     })
 }
 

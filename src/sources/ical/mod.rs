@@ -45,10 +45,14 @@ mod event;
 mod expand;
 mod json;
 mod lines;
+mod parallel;
+mod reread;
 mod rrule;
 mod rule_fix;
 mod rule_text;
 mod rules;
+mod scan;
+mod stamp;
 mod text;
 mod value;
 mod zone;
@@ -56,7 +60,8 @@ mod zone;
 pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
-pub use json::write_occurrences;
+pub use json::{Listing, write_occurrences};
+pub use reread::occurrence_listing_reread;
 pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
@@ -67,12 +72,15 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::SourceConfig;
 use event::Component;
-use expand::ExpandOptions;
+use expand::{ExpandOptions, OccurrenceSink};
 
 /// RRULE iterations per series, occurrences per series in the window, and in all.
 pub const MAX_ITERATIONS: usize = 50_000;
 pub const MAX_PER_SERIES: usize = 5_000;
 pub const MAX_OCCURRENCES: usize = 200_000;
+
+/// A window of time: from (included) and to (excluded).
+type Window = (DateTime<Utc>, DateTime<Utc>);
 
 /// What expansion needs to know besides the text.
 #[derive(Debug, Clone)]
@@ -115,12 +123,65 @@ pub fn expand_feed(
     warnings: &mut Vec<String>,
     unreadable: &mut Vec<Option<String>>,
 ) -> FeedRead {
+    let mut occurrences = Vec::new();
+    let (zone, incomplete) = expand_feed_into(
+        bytes,
+        floating,
+        (window, budget),
+        (warnings, unreadable),
+        &mut occurrences,
+    );
+    expand::sort_occurrences(&mut occurrences);
+    FeedRead {
+        occurrences,
+        zone,
+        incomplete,
+    }
+}
+
+/// [`expand_feed`] into any sink, unsorted: the zone floating times were read in, and why the
+/// read is incomplete.
+fn expand_feed_into(
+    bytes: &[u8],
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    (window, budget): (Window, Option<std::time::Duration>),
+    (warnings, unreadable): (&mut Vec<String>, &mut Vec<Option<String>>),
+    out: &mut impl OccurrenceSink,
+) -> (Zone, Option<String>) {
     let began = std::time::Instant::now();
     let text = text::decode(bytes, warnings);
     let blocks = text::split(&text, warnings);
-    let mut incomplete = (!blocks.ended)
+    let plan = plan(&blocks, floating, window, warnings);
+    let mut source = blocks.events.as_slice();
+    expand_groups(
+        &mut source,
+        plan,
+        (began, budget),
+        warnings,
+        unreadable,
+        out,
+    )
+}
+
+/// What the outline of a feed decides before any VEVENT is parsed.
+struct Plan {
+    opts: ExpandOptions,
+    zones: zone::ZoneTable,
+    /// `(group, block index)` runs, one per UID (see [`uid_groups`]), and their number.
+    order: Vec<(u32, u32)>,
+    groups: usize,
+    incomplete: Option<String>,
+}
+
+fn plan(
+    blocks: &text::Blocks<'_>,
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    warnings: &mut Vec<String>,
+) -> Plan {
+    let incomplete = (!blocks.ended)
         .then(|| "the feed ends without END:VCALENDAR (cut off in transit?)".to_owned());
-    let zones = zone_table(&blocks, warnings);
+    let zones = zone_table(blocks, warnings);
     let x_wr_timezone = blocks.x_wr_timezone.as_deref().and_then(|name| {
         let zone = zones.resolve(name);
         if zone.is_none() {
@@ -132,7 +193,7 @@ pub fn expand_feed(
     });
     let floating = floating(x_wr_timezone.as_ref());
     let opts = ExpandOptions {
-        floating: floating.clone(),
+        floating,
         x_wr_timezone,
         window_start: window.0,
         window_end: window.1,
@@ -140,76 +201,148 @@ pub fn expand_feed(
         max_iterations: MAX_ITERATIONS,
         max_total: MAX_OCCURRENCES,
     };
-    let (order, total) = uid_groups(&blocks.events);
-    let mut out = Vec::new();
-    let mut costliest: Option<(std::time::Duration, String)> = None;
-    let mut suppressed = 0usize;
-    for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
-        // Checked between series (each is bounded by the caps), after the first one, so that
-        // the warning can name the costliest.
-        if let Some(budget) = budget
-            && done > 0
-            && began.elapsed() > budget
-        {
-            let reason = over_budget(budget, done, total, costliest.as_ref());
-            warnings.push(reason.clone());
-            incomplete = Some(reason);
-            break;
-        }
-        let group_began = std::time::Instant::now();
-        let mut components: Vec<Component> = Vec::with_capacity(group.len());
-        for block in group
-            .iter()
-            .filter_map(|(_, i)| blocks.events.get(*i as usize))
-        {
-            match event::parse_block(block, &zones, warnings) {
-                Some(component) => components.push(component),
-                None => unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned())),
-            }
-        }
-        let first = components.first().map(|c| (c.uid.clone(), c.line));
-        // A block whose UID the quick scan misread still groups by its parsed UID.
-        let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
-        for component in components {
-            match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
-                Some((_, list)) => list.push(component),
-                None => by_uid.push((component.uid.clone(), vec![component])),
-            }
-        }
-        for (_, list) in by_uid {
-            if let Some(why) = expand::expand_group(list, &opts, warnings, &mut out) {
-                incomplete.get_or_insert(why);
-            }
-        }
-        let cost = group_began.elapsed();
-        if let Some((uid, line)) = first
-            && costliest.as_ref().is_none_or(|(most, _)| cost > *most)
-        {
-            costliest = Some((cost, format!("UID {uid} (line {line})")));
-        }
-        if warnings.len() > MAX_WARNINGS {
-            suppressed += warnings.len() - MAX_WARNINGS;
-            warnings.truncate(MAX_WARNINGS);
-        }
-        if out.len() > opts.max_total {
-            out.truncate(opts.max_total);
-            let reason = format!(
-                "more than {} occurrences in the window: the rest of the calendar was cut",
-                opts.max_total
-            );
-            warnings.push(reason.clone());
-            incomplete = Some(reason);
-            break;
-        }
+    let (order, groups) = uid_groups(&blocks.events);
+    Plan {
+        opts,
+        zones,
+        order,
+        groups,
+        incomplete,
     }
+}
+
+/// Where the expansion finds each VEVENT block's text: the feed in memory, or the file read
+/// again (`reread`).
+trait BlockTexts {
+    fn block(&mut self, index: u32, warnings: &mut Vec<String>) -> Option<text::Block<'_>>;
+}
+
+impl BlockTexts for &[text::Block<'_>] {
+    fn block(&mut self, index: u32, _: &mut Vec<String>) -> Option<text::Block<'_>> {
+        self.get(index as usize).copied()
+    }
+}
+
+/// Parses and expands the UID groups of `plan` in order, within the budget and the caps.
+fn expand_groups(
+    source: &mut impl BlockTexts,
+    plan: Plan,
+    (began, budget): (std::time::Instant, Option<std::time::Duration>),
+    warnings: &mut Vec<String>,
+    unreadable: &mut Vec<Option<String>>,
+    out: &mut impl OccurrenceSink,
+) -> (Zone, Option<String>) {
+    let mut incomplete = plan.incomplete;
+    let run = GroupRun {
+        opts: &plan.opts,
+        zones: &plan.zones,
+        total: plan.groups,
+        began,
+        budget,
+    };
+    let suppressed = run.expand(
+        source,
+        &plan.order,
+        &mut incomplete,
+        (warnings, unreadable),
+        out,
+    );
+    note_suppressed(suppressed, warnings);
+    (plan.opts.floating, incomplete)
+}
+
+fn note_suppressed(suppressed: usize, warnings: &mut Vec<String>) {
     if suppressed > 0 {
         warnings.push(format!("{suppressed} more warnings (not listed)"));
     }
-    expand::sort_occurrences(&mut out);
-    FeedRead {
-        occurrences: out,
-        zone: floating,
-        incomplete,
+}
+
+/// What expanding a run of UID groups shares with every other run of the same feed.
+struct GroupRun<'p> {
+    opts: &'p ExpandOptions,
+    zones: &'p zone::ZoneTable,
+    /// UID groups in the whole feed (for the budget's warning).
+    total: usize,
+    began: std::time::Instant,
+    budget: Option<std::time::Duration>,
+}
+
+impl GroupRun<'_> {
+    /// Expands the groups of `order` (whole runs of [`uid_groups`]) into `out`, keeping at most
+    /// [`MAX_WARNINGS`] warnings; how many more there were.
+    fn expand(
+        &self,
+        source: &mut impl BlockTexts,
+        order: &[(u32, u32)],
+        incomplete: &mut Option<String>,
+        (warnings, unreadable): (&mut Vec<String>, &mut Vec<Option<String>>),
+        out: &mut impl OccurrenceSink,
+    ) -> usize {
+        let opts = self.opts;
+        let mut costliest: Option<(std::time::Duration, String)> = None;
+        let mut suppressed = 0usize;
+        for (done, group) in order.chunk_by(|a, b| a.0 == b.0).enumerate() {
+            // Checked between series (each is bounded by the caps), after the first one, so
+            // that the warning can name the costliest.
+            if let Some(budget) = self.budget
+                && done > 0
+                && self.began.elapsed() > budget
+            {
+                let reason = over_budget(budget, done, self.total, costliest.as_ref());
+                warnings.push(reason.clone());
+                *incomplete = Some(reason);
+                break;
+            }
+            // Timed only for the budget's warning (a clock read per group is not free).
+            let group_began = self.budget.map(|_| std::time::Instant::now());
+            let mut components: Vec<Component> = Vec::with_capacity(group.len());
+            for (_, index) in group {
+                let Some(block) = source.block(*index, warnings) else {
+                    continue;
+                };
+                match event::parse_block(&block, self.zones, warnings) {
+                    Some(component) => components.push(component),
+                    None => {
+                        unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned()))
+                    }
+                }
+            }
+            let first = components.first().map(|c| (c.uid.clone(), c.line));
+            // A block whose UID the quick scan misread still groups by its parsed UID.
+            let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
+            for component in components {
+                match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
+                    Some((_, list)) => list.push(component),
+                    None => by_uid.push((component.uid.clone(), vec![component])),
+                }
+            }
+            for (_, list) in by_uid {
+                if let Some(why) = expand::expand_group(list, opts, warnings, out) {
+                    incomplete.get_or_insert(why);
+                }
+            }
+            if let Some(cost) = group_began.map(|began| began.elapsed())
+                && let Some((uid, line)) = first
+                && costliest.as_ref().is_none_or(|(most, _)| cost > *most)
+            {
+                costliest = Some((cost, format!("UID {uid} (line {line})")));
+            }
+            if warnings.len() > MAX_WARNINGS {
+                suppressed += warnings.len() - MAX_WARNINGS;
+                warnings.truncate(MAX_WARNINGS);
+            }
+            if out.len() > opts.max_total {
+                out.truncate(opts.max_total);
+                let reason = format!(
+                    "more than {} occurrences in the window: the rest of the calendar was cut",
+                    opts.max_total
+                );
+                warnings.push(reason.clone());
+                *incomplete = Some(reason);
+                break;
+            }
+        }
+        suppressed
     }
 }
 
@@ -234,11 +367,15 @@ fn over_budget(
     )
 }
 
-/// `(group, block index)` pairs sorted into runs, one run per raw UID in the order each UID
-/// first appears (8 bytes a block, whatever the feed holds), and the number of runs. A block
-/// without a UID is a run of its own.
+/// `(group, block index)` pairs sorted into runs, one per raw UID in the order each UID first
+/// appears (8 bytes a block, whatever the feed holds), and the number of runs. A block without
+/// a UID is a run of its own. UIDs are told apart by a 64-bit hash with a per-run random key
+/// (half the memory of the strings): two that collide share a run, where the parsed UIDs
+/// still part them.
 fn uid_groups(events: &[text::Block<'_>]) -> (Vec<(u32, u32)>, usize) {
-    let mut slots: HashMap<std::borrow::Cow<'_, str>, u32> = HashMap::new();
+    use std::hash::BuildHasher as _;
+    let hasher = std::collections::hash_map::RandomState::new();
+    let mut slots: HashMap<u64, u32> = HashMap::with_capacity(events.len());
     let mut runs = 0u32;
     let mut fresh = || {
         runs = runs.saturating_add(1);
@@ -247,7 +384,9 @@ fn uid_groups(events: &[text::Block<'_>]) -> (Vec<(u32, u32)>, usize) {
     let mut order = Vec::with_capacity(events.len());
     for (index, block) in events.iter().enumerate() {
         let group = match text::quick_uid(block.text) {
-            Some(uid) => *slots.entry(uid).or_insert_with(&mut fresh),
+            Some(uid) => *slots
+                .entry(hasher.hash_one(uid.as_ref()))
+                .or_insert_with(&mut fresh),
             None => fresh(),
         };
         order.push((group, u32::try_from(index).unwrap_or(u32::MAX)));
@@ -297,6 +436,34 @@ pub fn occurrences_from_text(
         &mut Vec::new(),
     );
     (read.occurrences, warnings)
+}
+
+/// The occurrences of a feed's text in a window, sorted and held compactly for printing (the
+/// `feed occurrences` command: a big feed's list costs a few dozen bytes an occurrence), and
+/// the warnings. Reads as [`occurrences_from_text`] does.
+pub fn occurrence_listing(bytes: &[u8], query: &OccurrenceQuery) -> (Listing, Vec<String>) {
+    occurrence_listing_shared(bytes, query, parallel::Sharing::of_this_machine())
+}
+
+/// [`occurrence_listing`] with the UID groups shared out as `sharing` says.
+fn occurrence_listing_shared(
+    bytes: &[u8],
+    query: &OccurrenceQuery,
+    sharing: parallel::Sharing,
+) -> (Listing, Vec<String>) {
+    let mut warnings = Vec::new();
+    let text = text::decode(bytes, &mut warnings);
+    let blocks = text::split(&text, &mut warnings);
+    let plan = plan(
+        &blocks,
+        |_| query.floating.clone(),
+        (query.window_start, query.window_end),
+        &mut warnings,
+    );
+    let events = blocks.events.as_slice();
+    let mut listing = parallel::expand_listing(|| events, plan, sharing, &mut warnings);
+    listing.sort();
+    (listing, warnings)
 }
 
 /// What turning a feed into reservations needs besides the source's own config.
@@ -426,3 +593,42 @@ pub fn reservations_from_text(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a calendar: the content does not begin with BEGIN:VCALENDAR")]
 pub struct NotACalendar;
+
+/// Test helpers shared by the modules' tests.
+#[cfg(test)]
+mod test_support {
+    use super::{OccurrenceQuery, Zone};
+    use chrono::{DateTime, Utc};
+
+    /// Floating times in Oslo, from `from` to `to` (RFC 3339).
+    pub fn query_in_oslo(from: &str, to: &str) -> OccurrenceQuery {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
+        OccurrenceQuery {
+            floating: Zone::Iana(chrono_tz::Europe::Oslo),
+            window_start: at(from),
+            window_end: at(to),
+        }
+    }
+
+    /// Every .ics file under `dirs` (relative to the crate), those that exist.
+    pub fn calendar_files(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut stack: Vec<_> = dirs.iter().map(|dir| root.join(dir)).collect();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "ics") {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+}
