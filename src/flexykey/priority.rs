@@ -297,7 +297,7 @@ mod tests {
     async fn a_waiter_dropped_while_waiting_for_the_limiter_or_granted_loses_no_permit() {
         let gate = Arc::new(Gate::default());
         let (limiter, permits) = Paused::new();
-        // The first waiter pumps the limiter for everyone, then goes away.
+        // The first waiter waits on the limiter, then goes away.
         let first = {
             let (gate, limiter) = (gate.clone(), limiter.clone());
             tokio::spawn(async move { gate.turn(Priority::Drift, || limiter.permit()).await })
@@ -398,6 +398,31 @@ mod tests {
             .expect("the archive call got the last permit")
             .unwrap();
         assert_eq!(last, Priority::Archive);
+        assert_eq!(gate.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_permit_granted_to_a_parked_waiter_that_is_then_dropped_goes_to_the_next() {
+        let gate = Arc::new(Gate::default());
+        let limiter = Tokens::default();
+        let mut parked = Box::pin(gate.turn(Priority::Revocation, || limiter.permit()));
+        assert!(futures::poll!(parked.as_mut()).is_pending());
+        let archive = {
+            let (gate, limiter) = (gate.clone(), limiter.clone());
+            tokio::spawn(async move { gate.turn(Priority::Archive, || limiter.permit()).await })
+        };
+        until_waiting(&gate, 2).await;
+        // The archive waiter takes the one permit and hands it to the parked revocation.
+        limiter.add(1);
+        while gate.waiting() > 1 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!archive.is_finished(), "the archive call went first");
+        drop(parked);
+        tokio::time::timeout(std::time::Duration::from_secs(5), archive)
+            .await
+            .expect("the dropped waiter's permit went to the archive call")
+            .unwrap();
         assert_eq!(gate.waiting(), 0);
     }
 
