@@ -344,6 +344,19 @@ mod tests {
                 freed.await;
             }
         }
+
+        /// A task waiting its turn at `gate` with this limiter; it ends with its priority.
+        fn spawn_waiter(
+            &self,
+            gate: &Arc<Gate>,
+            priority: Priority,
+        ) -> tokio::task::JoinHandle<Priority> {
+            let (gate, limiter) = (gate.clone(), self.clone());
+            tokio::spawn(async move {
+                gate.turn(priority, || limiter.permit()).await;
+                priority
+            })
+        }
     }
 
     #[tokio::test]
@@ -360,11 +373,7 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let (queue, limiter) = (gate.clone(), limiter.clone());
-            others.push(tokio::spawn(async move {
-                queue.turn(priority, || limiter.permit()).await;
-                priority
-            }));
+            others.push(limiter.spawn_waiter(&gate, priority));
             until_waiting(&gate, index + 2).await;
         }
         limiter.add(1);
@@ -378,8 +387,8 @@ mod tests {
         })
         .await
         .expect("a permit reached no waiter while one waiter was parked");
-        // The permit went to the most urgent waiter: the parked one is first in the queue
-        // only by arrival, and a revocation goes before a drift check.
+        // The permit went to the most urgent waiter, not to the parked drift check that came
+        // first.
         assert_eq!(first, Priority::Revocation);
         limiter.add(1);
         // The parked drift check is more urgent than the archive call: it holds the next permit
@@ -407,10 +416,7 @@ mod tests {
         let limiter = Tokens::default();
         let mut parked = Box::pin(gate.turn(Priority::Revocation, || limiter.permit()));
         assert!(futures::poll!(parked.as_mut()).is_pending());
-        let archive = {
-            let (gate, limiter) = (gate.clone(), limiter.clone());
-            tokio::spawn(async move { gate.turn(Priority::Archive, || limiter.permit()).await })
-        };
+        let archive = limiter.spawn_waiter(&gate, Priority::Archive);
         until_waiting(&gate, 2).await;
         // The archive waiter takes the one permit and hands it to the parked revocation.
         limiter.add(1);
