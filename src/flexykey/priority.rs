@@ -49,8 +49,11 @@ pub(super) fn current(endpoint: &str) -> Priority {
     })
 }
 
-/// Waiters ordered by (priority, arrival); the one waiting on the limiter hands each permit it
-/// gets to the first of them, which may have come after it.
+/// Waiters ordered by (priority, arrival). Every waiter waits on the limiter itself and hands
+/// each permit it gets to the first of the queue, which may have come after it: no waiter
+/// pumps the limiter for the others, so one whose future is held but no longer polled (a
+/// combinator nobody drives, a task waiting on a lock) stalls nobody. The limiter must take a
+/// permit only while polled (governor's `until_ready` does).
 #[derive(Debug, Default)]
 pub(super) struct Gate {
     queue: Mutex<Queue>,
@@ -62,8 +65,6 @@ struct Queue {
     waiting: BTreeSet<(Priority, u64)>,
     /// Waiters given a permit that have not yet noticed.
     granted: HashSet<u64>,
-    /// Someone is waiting on the limiter for the queue.
-    pumping: bool,
     next: u64,
 }
 
@@ -95,35 +96,28 @@ impl Gate {
             Ticket {
                 gate: self,
                 key: (priority, seq),
-                pumping: false,
                 done: false,
             }
         };
+        // Kept across wake-ups, so a limiter wait is not restarted at every grant.
+        let mut limiter = Box::pin(permit());
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let pump = {
-                let mut queue = self.lock();
-                if queue.granted.remove(&ticket.key.1) {
-                    ticket.done = true;
-                    return;
-                }
-                !std::mem::replace(&mut queue.pumping, true)
-            };
-            if pump {
-                ticket.pumping = true;
-                permit().await;
-                ticket.pumping = false;
-                {
-                    let mut queue = self.lock();
-                    queue.pumping = false;
-                    queue.grant_first();
-                }
-                self.changed.notify_waiters();
-                continue;
+            if self.lock().granted.remove(&ticket.key.1) {
+                ticket.done = true;
+                return;
             }
-            notified.await;
+            tokio::select! {
+                biased;
+                () = &mut notified => {}
+                () = &mut limiter => {
+                    self.lock().grant_first();
+                    self.changed.notify_waiters();
+                    limiter = Box::pin(permit());
+                }
+            }
         }
     }
 
@@ -135,11 +129,10 @@ impl Gate {
 }
 
 /// A place in the queue; given up when the waiting call is dropped (shutdown, a deadline), so
-/// that neither its permit nor the limiter wait it was doing for the others is lost.
+/// that a permit granted to it is not lost.
 struct Ticket<'a> {
     gate: &'a Gate,
     key: (Priority, u64),
-    pumping: bool,
     done: bool,
 }
 
@@ -148,17 +141,18 @@ impl Drop for Ticket<'_> {
         if self.done {
             return;
         }
-        {
+        let regranted = {
             let mut queue = self.gate.lock();
             queue.waiting.remove(&self.key);
-            if queue.granted.remove(&self.key.1) {
+            let granted = queue.granted.remove(&self.key.1);
+            if granted {
                 queue.grant_first();
             }
-            if self.pumping {
-                queue.pumping = false;
-            }
+            granted
+        };
+        if regranted {
+            self.gate.changed.notify_waiters();
         }
-        self.gate.changed.notify_waiters();
     }
 }
 
@@ -303,7 +297,7 @@ mod tests {
     async fn a_waiter_dropped_while_waiting_for_the_limiter_or_granted_loses_no_permit() {
         let gate = Arc::new(Gate::default());
         let (limiter, permits) = Paused::new();
-        // The first waiter pumps the limiter for everyone, then goes away.
+        // The first waiter waits on the limiter, then goes away.
         let first = {
             let (gate, limiter) = (gate.clone(), limiter.clone());
             tokio::spawn(async move { gate.turn(Priority::Drift, || limiter.permit()).await })
@@ -320,6 +314,120 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), second)
             .await
             .expect("the second waiter took over the limiter")
+            .unwrap();
+        assert_eq!(gate.waiting(), 0);
+    }
+
+    /// A limiter like governor's: a permit is taken by whoever checks while one is free, so a
+    /// waiter that is never polled again takes none.
+    #[derive(Clone, Default)]
+    struct Tokens(Arc<(Mutex<usize>, Notify)>);
+
+    impl Tokens {
+        fn add(&self, count: usize) {
+            *self.0.0.lock().unwrap() += count;
+            self.0.1.notify_waiters();
+        }
+
+        async fn permit(&self) {
+            loop {
+                let freed = self.0.1.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                {
+                    let mut free = self.0.0.lock().unwrap();
+                    if *free > 0 {
+                        *free -= 1;
+                        return;
+                    }
+                }
+                freed.await;
+            }
+        }
+
+        /// A task waiting its turn at `gate` with this limiter; it ends with its priority.
+        fn spawn_waiter(
+            &self,
+            gate: &Arc<Gate>,
+            priority: Priority,
+        ) -> tokio::task::JoinHandle<Priority> {
+            let (gate, limiter) = (gate.clone(), self.clone());
+            tokio::spawn(async move {
+                gate.turn(priority, || limiter.permit()).await;
+                priority
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiter_parked_unpolled_while_it_waits_stalls_no_other_waiter() {
+        let gate = Arc::new(Gate::default());
+        let limiter = Tokens::default();
+        // The first waiter is polled once (it would be the one waiting on the limiter), then
+        // held but never polled again: inside a combinator nobody drives, or a task waiting on
+        // a lock.
+        let mut parked = Box::pin(gate.turn(Priority::Drift, || limiter.permit()));
+        assert!(futures::poll!(parked.as_mut()).is_pending());
+        let mut others = vec![];
+        for (index, priority) in [Priority::Archive, Priority::Revocation]
+            .into_iter()
+            .enumerate()
+        {
+            others.push(limiter.spawn_waiter(&gate, priority));
+            until_waiting(&gate, index + 2).await;
+        }
+        limiter.add(1);
+        let first = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                if let Some(done) = others.iter().position(|task| task.is_finished()) {
+                    return others.remove(done).await.unwrap();
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("a permit reached no waiter while one waiter was parked");
+        // The permit went to the most urgent waiter, not to the parked drift check that came
+        // first.
+        assert_eq!(first, Priority::Revocation);
+        limiter.add(1);
+        // The parked drift check is more urgent than the archive call: it holds the next permit
+        // until it is polled again.
+        tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while futures::poll!(parked.as_mut()).is_pending() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the parked drift check got the second permit once polled again");
+        assert!(!others[0].is_finished(), "the archive call went first");
+        limiter.add(1);
+        let last = tokio::time::timeout(std::time::Duration::from_secs(5), others.remove(0))
+            .await
+            .expect("the archive call got the last permit")
+            .unwrap();
+        assert_eq!(last, Priority::Archive);
+        assert_eq!(gate.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_permit_granted_to_a_parked_waiter_that_is_then_dropped_goes_to_the_next() {
+        let gate = Arc::new(Gate::default());
+        let limiter = Tokens::default();
+        let mut parked = Box::pin(gate.turn(Priority::Revocation, || limiter.permit()));
+        assert!(futures::poll!(parked.as_mut()).is_pending());
+        let archive = limiter.spawn_waiter(&gate, Priority::Archive);
+        until_waiting(&gate, 2).await;
+        // The archive waiter takes the one permit and hands it to the parked revocation.
+        limiter.add(1);
+        while gate.waiting() > 1 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!archive.is_finished(), "the archive call went first");
+        drop(parked);
+        tokio::time::timeout(std::time::Duration::from_secs(5), archive)
+            .await
+            .expect("the dropped waiter's permit went to the archive call")
             .unwrap();
         assert_eq!(gate.waiting(), 0);
     }
