@@ -1,7 +1,8 @@
 //! Parse + expand a generated feed of 20,000 events (10 % recurring, several zones) in the
 //! default window (now − 1 day to now + 180 days). Reports MB/s and events/s. `cli_path` is
 //! what `flexysync feed occurrences --from 2025-09-01 --to 2026-09-01` does with that feed:
-//! parse, expand a one-year window and write the JSON array.
+//! parse, expand a one-year window and write the JSON array (`cli_path_file`: the same read
+//! from a file, as the CLI reads it).
 //!
 //! `ICAL_BENCH_WRITE=path cargo bench --bench ical` also writes the feed to `path`, for the
 //! python comparison (`benches/ical_python.py FILE 2025-09-01 2026-09-01 --versus
@@ -12,7 +13,9 @@ use std::hint::black_box;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use flexysync::sources::ical::{OccurrenceQuery, Zone, occurrence_listing, occurrences_from_text};
+use flexysync::sources::ical::{
+    OccurrenceQuery, Zone, occurrence_listing, occurrence_listing_of_file, occurrences_from_text,
+};
 
 const EVENTS: usize = 20_000;
 const ZONES: [&str; 5] = [
@@ -136,6 +139,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             sink.clear();
             let (listing, _) = occurrence_listing(black_box(feed.as_bytes()), &year);
+            listing.write_json(&mut sink).expect("written to memory");
+            black_box(sink.len())
+        })
+    });
+    // The same from a file, as the CLI reads one: outlined through a window, blocks read again.
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    std::io::Write::write_all(&mut file, feed.as_bytes()).expect("feed written");
+    group.bench_function("cli_path_file", |b| {
+        b.iter(|| {
+            sink.clear();
+            let opened = std::fs::File::open(file.path()).expect("opened");
+            let (listing, _) = occurrence_listing_of_file(&opened, &year).expect("read");
             listing.write_json(&mut sink).expect("written to memory");
             black_box(sink.len())
         })

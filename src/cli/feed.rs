@@ -142,15 +142,31 @@ fn read_calendar_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {
     Ok(bytes)
 }
 
-/// The file, opened, and its bytes (for reading it again: `ical::occurrence_listing_reread`).
-fn open_calendar_file(path: &PathBuf) -> Result<(std::fs::File, Vec<u8>), CliError> {
-    use std::io::Read as _;
+/// Bytes of a regular file looked at to tell a calendar before it is read through a window.
+const CALENDAR_HEAD: u64 = 64 * 1024;
+
+/// The file, opened; its bytes too unless it is a regular file whose head shows a calendar
+/// (that one is read through a window: `ical::occurrence_listing_of_file`).
+fn open_calendar_file(path: &PathBuf) -> Result<(std::fs::File, Option<Vec<u8>>), CliError> {
+    use std::io::{Read as _, Seek as _};
     let cannot = |err: std::io::Error| usage(format!("{}: cannot read: {err}", path.display()));
     let mut file = std::fs::File::open(path).map_err(cannot)?;
+    if file.metadata().map_err(cannot)?.is_file() {
+        let mut head = Vec::new();
+        (&file)
+            .take(CALENDAR_HEAD)
+            .read_to_end(&mut head)
+            .map_err(cannot)?;
+        // A head that does not show a calendar (long leading blank lines?) is judged whole.
+        if check_calendar(path, &head).is_ok() {
+            return Ok((file, None));
+        }
+        file.rewind().map_err(cannot)?;
+    }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(cannot)?;
     check_calendar(path, &bytes)?;
-    Ok((file, bytes))
+    Ok((file, Some(bytes)))
 }
 
 /// Refuses what is not a calendar; warns about bare VEVENTs.
@@ -184,9 +200,13 @@ pub(super) fn occurrences(args: OccurrencesArgs, context: &Context) -> Result<()
         window_start,
         window_end,
     };
-    // The text is dropped once outlined and read again block by block: a big feed's text and
-    // its list are never in memory together.
-    let (listing, warnings) = ical::occurrence_listing_reread(&file, bytes, &query);
+    // The text is outlined through a window (or dropped once outlined) and read again block
+    // by block: a big feed's text and its list are never in memory together.
+    let (listing, warnings) = match bytes {
+        Some(bytes) => ical::occurrence_listing_reread(&file, bytes, &query),
+        None => ical::occurrence_listing_of_file(&file, &query)
+            .map_err(|err| usage(format!("{}: cannot read: {err}", args.file.display())))?,
+    };
     for warning in &warnings {
         eprintln!("warning: {}: {warning}", args.file.display());
     }

@@ -43,6 +43,7 @@ mod codes;
 mod dates;
 mod event;
 mod expand;
+mod groups;
 mod json;
 mod lines;
 mod parallel;
@@ -61,18 +62,17 @@ pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
 pub use json::{Listing, write_occurrences};
-pub use reread::occurrence_listing_reread;
+pub use reread::{occurrence_listing_of_file, occurrence_listing_reread};
 pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
 pub use zone::{Zone, resolve_name as resolve_zone};
-
-use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::SourceConfig;
 use event::Component;
 use expand::{ExpandOptions, OccurrenceSink};
+use groups::{UidGroups, uid_groups};
 
 /// RRULE iterations per series, occurrences per series in the window, and in all.
 pub const MAX_ITERATIONS: usize = 50_000;
@@ -179,6 +179,23 @@ fn plan(
     window: (DateTime<Utc>, DateTime<Utc>),
     warnings: &mut Vec<String>,
 ) -> Plan {
+    plan_grouped(
+        blocks,
+        uid_groups(&blocks.events),
+        floating,
+        window,
+        warnings,
+    )
+}
+
+/// [`plan`] with the UID groups already made (`blocks.events` are not looked at).
+fn plan_grouped(
+    blocks: &text::Blocks<'_>,
+    (order, groups): (Vec<(u32, u32)>, usize),
+    floating: impl FnOnce(Option<&Zone>) -> Zone,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    warnings: &mut Vec<String>,
+) -> Plan {
     let incomplete = (!blocks.ended)
         .then(|| "the feed ends without END:VCALENDAR (cut off in transit?)".to_owned());
     let zones = zone_table(blocks, warnings);
@@ -201,7 +218,6 @@ fn plan(
         max_iterations: MAX_ITERATIONS,
         max_total: MAX_OCCURRENCES,
     };
-    let (order, groups) = uid_groups(&blocks.events);
     Plan {
         opts,
         zones,
@@ -365,34 +381,6 @@ fn over_budget(
          events{most}",
         budget.as_secs_f64()
     )
-}
-
-/// `(group, block index)` pairs sorted into runs, one per raw UID in the order each UID first
-/// appears (8 bytes a block, whatever the feed holds), and the number of runs. A block without
-/// a UID is a run of its own. UIDs are told apart by a 64-bit hash with a per-run random key
-/// (half the memory of the strings): two that collide share a run, where the parsed UIDs
-/// still part them.
-fn uid_groups(events: &[text::Block<'_>]) -> (Vec<(u32, u32)>, usize) {
-    use std::hash::BuildHasher as _;
-    let hasher = std::collections::hash_map::RandomState::new();
-    let mut slots: HashMap<u64, u32> = HashMap::with_capacity(events.len());
-    let mut runs = 0u32;
-    let mut fresh = || {
-        runs = runs.saturating_add(1);
-        runs - 1
-    };
-    let mut order = Vec::with_capacity(events.len());
-    for (index, block) in events.iter().enumerate() {
-        let group = match text::quick_uid(block.text) {
-            Some(uid) => *slots
-                .entry(hasher.hash_one(uid.as_ref()))
-                .or_insert_with(&mut fresh),
-            None => fresh(),
-        };
-        order.push((group, u32::try_from(index).unwrap_or(u32::MAX)));
-    }
-    order.sort_unstable();
-    (order, runs as usize)
 }
 
 /// Each VTIMEZONE block is read on its own, so that a broken one spoils no other and each

@@ -1,7 +1,9 @@
-//! `feed occurrences` of a file: the feed is outlined in memory (blocks, zones, UID groups),
-//! its text is then dropped, and each VEVENT block is read again from the open file when its
-//! turn comes. A big feed's text and its list of occurrences are never in memory together
-//! (peak memory: the larger of the two, not their sum).
+//! `feed occurrences` of a file: the feed is outlined (blocks, zones, UID groups) through a
+//! window that moves over the file, so that its whole text is never one allocation, and each
+//! VEVENT block is read again from the open file when its turn comes. A file that cannot be
+//! outlined that way (UTF-16, invalid UTF-8, NUL bytes, changed while read) is outlined in
+//! memory, its text dropped before the expansion: a big feed's text and its list of
+//! occurrences are never in memory together.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -9,8 +11,10 @@ use std::os::unix::fs::FileExt;
 
 use super::json::Listing;
 use super::parallel::{self, Sharing};
-use super::text::{self, Block};
-use super::{BlockTexts, OccurrenceQuery, occurrence_listing_shared, plan};
+use super::text::{self, Block, Kind, LineSplitter};
+use super::{
+    BlockTexts, OccurrenceQuery, Plan, UidGroups, occurrence_listing_shared, plan, plan_grouped,
+};
 
 /// Bytes read ahead from the file at a time: blocks are mostly read in file order.
 const WINDOW: usize = 256 * 1024;
@@ -57,14 +61,181 @@ fn listing_reread_shared(
     let spans = spans(feed, offset, &blocks.events);
     drop(blocks);
     drop(bytes);
+    expand_from_file(file, &spans, plan, sharing, warnings)
+}
+
+fn expand_from_file(
+    file: &File,
+    spans: &[Span],
+    plan: Plan,
+    sharing: Sharing,
+    mut warnings: Vec<String>,
+) -> (Listing, Vec<String>) {
     let mut listing = parallel::expand_listing(
-        || FileBlocks::over(file, &spans),
+        || FileBlocks::over(file, spans),
         plan,
         sharing,
         &mut warnings,
     );
     listing.sort();
     (listing, warnings)
+}
+
+/// [`occurrence_listing_reread`] of a regular file, outlined through a window (see the module
+/// comment); read whole, as that one reads it, when the window cannot outline it.
+pub fn occurrence_listing_of_file(
+    file: &File,
+    query: &OccurrenceQuery,
+) -> std::io::Result<(Listing, Vec<String>)> {
+    listing_of_file_shared(file, query, Sharing::of_this_machine(), WINDOW)
+}
+
+fn listing_of_file_shared(
+    file: &File,
+    query: &OccurrenceQuery,
+    sharing: Sharing,
+    window: usize,
+) -> std::io::Result<(Listing, Vec<String>)> {
+    let Some(outline) = outline_windowed(file, window)? else {
+        let len = file.metadata()?.len();
+        let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        let filled = read_at_most(file, &mut bytes, 0)?;
+        bytes.truncate(filled);
+        return Ok(listing_reread_shared(file, bytes, query, sharing));
+    };
+    let Outline {
+        spans,
+        timezones,
+        header,
+        groups,
+        mut warnings,
+    } = outline;
+    let blocks = text::Blocks {
+        events: Vec::new(),
+        timezones: timezones
+            .iter()
+            .map(|(text, line, calendar)| Block {
+                text,
+                line: *line,
+                calendar: *calendar,
+            })
+            .collect(),
+        x_wr_timezone: header.x_wr_timezone,
+        too_deep: header.too_deep,
+        ended: header.ended,
+    };
+    let plan = plan_grouped(
+        &blocks,
+        groups,
+        |_| query.floating.clone(),
+        (query.window_start, query.window_end),
+        &mut warnings,
+    );
+    drop(blocks);
+    drop(timezones);
+    Ok(expand_from_file(file, &spans, plan, sharing, warnings))
+}
+
+/// What the windowed outline found: where each VEVENT is, the VTIMEZONE texts (with line and
+/// calendar), the calendar's header, the UID groups and the warnings so far.
+struct Outline {
+    spans: Vec<Span>,
+    timezones: Vec<(String, usize, usize)>,
+    header: text::Header,
+    groups: (Vec<(u32, u32)>, usize),
+    warnings: Vec<String>,
+}
+
+/// The outline of a plain UTF-8 file (BOM or not) read `window` bytes at a time: only the
+/// lines of the block still open are kept between reads. `None` when the text is not that
+/// (UTF-16, invalid UTF-8, NUL bytes) or the file changed size while read: then it is read in
+/// memory, where those are repaired with warnings.
+fn outline_windowed(file: &File, window: usize) -> std::io::Result<Option<Outline>> {
+    let len = file.metadata()?.len();
+    let mut warnings = Vec::new();
+    let mut splitter = LineSplitter::new(&mut warnings);
+    let mut groups = UidGroups::with_capacity(0);
+    let mut spans = Vec::new();
+    let mut timezones = Vec::new();
+    // The file's bytes from `buf_start`; the text starts `bom` bytes into the file.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut head = [0u8; 3];
+    let read = read_at_most(file, &mut head, 0)?;
+    let head = &head[..read];
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Ok(None);
+    }
+    let bom: u64 = if head == b"\xEF\xBB\xBF" { 3 } else { 0 };
+    let mut buf_start = bom;
+    let mut taken = |cut: text::Cut, buf: &[u8], buf_start: u64, bom: u64| {
+        let at = |offset: usize| usize::try_from(offset as u64 + bom - buf_start).ok();
+        let bytes = buf.get(at(cut.start)?..at(cut.end)?)?;
+        let block = std::str::from_utf8(bytes).ok()?;
+        match cut.kind {
+            Kind::Event => {
+                groups.add(block);
+                spans.push(Span {
+                    start: cut.start as u64 + bom,
+                    len: block.len(),
+                    line: cut.line,
+                    calendar: cut.calendar,
+                });
+            }
+            Kind::Timezone => timezones.push((block.to_owned(), cut.line, cut.calendar)),
+        }
+        Some(())
+    };
+    loop {
+        let old = buf.len();
+        buf.resize(old + window.max(1), 0);
+        let filled = read_at_most(file, &mut buf[old..], buf_start + old as u64)?;
+        buf.truncate(old + filled);
+        let eof = filled == 0;
+        // Where the splitter stopped: the first line not read yet.
+        let mut pos = usize::try_from(splitter.offset() as u64 + bom - buf_start).unwrap_or(0);
+        while pos < buf.len() {
+            let end = match buf[pos..].iter().position(|b| *b == b'\n') {
+                Some(at) => pos + at + 1,
+                None if eof => buf.len(),
+                None => break,
+            };
+            let raw = &buf[pos..end];
+            let Some(line) = std::str::from_utf8(raw).ok().filter(|l| !l.contains('\0')) else {
+                return Ok(None);
+            };
+            if let Some(cut) = splitter.line(line)
+                && taken(cut, &buf, buf_start, bom).is_none()
+            {
+                return Ok(None);
+            }
+            pos = end;
+        }
+        if eof {
+            break;
+        }
+        let keep = splitter
+            .open_since()
+            .map_or(buf_start + pos as u64, |start| start as u64 + bom);
+        let drained = usize::try_from(keep - buf_start).unwrap_or(0);
+        buf.drain(..drained);
+        buf_start = keep;
+    }
+    let (last, header) = splitter.finish();
+    if let Some(cut) = last
+        && taken(cut, &buf, buf_start, bom).is_none()
+    {
+        return Ok(None);
+    }
+    if buf_start + buf.len() as u64 != len || file.metadata()?.len() != len {
+        return Ok(None);
+    }
+    Ok(Some(Outline {
+        spans,
+        timezones,
+        header,
+        groups: groups.finish(),
+        warnings,
+    }))
 }
 
 /// Where a block was in the file.
@@ -281,5 +452,127 @@ mod tests {
             warnings[0].contains("could not be read again"),
             "{warnings:?}"
         );
+    }
+
+    /// The outline made in memory from `bytes` (plain UTF-8), in the windowed outline's terms.
+    fn in_memory_outline(bytes: &[u8]) -> (Vec<SpanRow>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let text = text::decode(bytes, &mut warnings);
+        let Cow::Borrowed(feed) = text else {
+            panic!("a plain UTF-8 fixture")
+        };
+        let offset = feed.as_ptr() as usize - bytes.as_ptr() as usize;
+        let blocks = text::split(feed, &mut warnings);
+        let spans = spans(feed, offset, &blocks.events);
+        (spans.iter().map(span_tuple).collect(), warnings)
+    }
+
+    /// A span's start, length, line and calendar.
+    type SpanRow = (u64, usize, usize, usize);
+
+    fn span_tuple(span: &Span) -> SpanRow {
+        (span.start, span.len, span.line, span.calendar)
+    }
+
+    /// The windowed outline of `bytes` equals the in-memory one at each window size.
+    fn outlines_agree(bytes: &[u8], windows: impl IntoIterator<Item = usize>) {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(bytes).expect("written");
+        let (expected_spans, expected_warnings) = in_memory_outline(bytes);
+        let mut warnings = Vec::new();
+        let text = text::decode(bytes, &mut warnings);
+        let blocks = text::split(&text, &mut warnings);
+        let expected_zones: Vec<_> = blocks
+            .timezones
+            .iter()
+            .map(|b| (b.text.to_owned(), b.line, b.calendar))
+            .collect();
+        let expected_order = super::super::uid_groups(&blocks.events);
+        for window in windows {
+            let outline = outline_windowed(&file, window)
+                .expect("read")
+                .expect("plain UTF-8 is outlined through the window");
+            let spans: Vec<_> = outline.spans.iter().map(span_tuple).collect();
+            assert_eq!(spans, expected_spans, "window {window}");
+            assert_eq!(outline.warnings, expected_warnings, "window {window}");
+            assert_eq!(outline.timezones, expected_zones, "window {window}");
+            assert_eq!(outline.groups, expected_order, "window {window}");
+            assert_eq!(outline.header.ended, blocks.ended, "window {window}");
+            assert_eq!(outline.header.too_deep, blocks.too_deep, "window {window}");
+            assert_eq!(
+                outline.header.x_wr_timezone, blocks.x_wr_timezone,
+                "window {window}"
+            );
+        }
+    }
+
+    /// A small feed where every window size puts a boundary everywhere: inside a CRLF, inside
+    /// a UID folded over two lines, inside a multi-byte character, in a VTIMEZONE, in an
+    /// unterminated block, and before a last line without a line break.
+    const SMALL_FEED: &str = "\u{feff}BEGIN:VCALENDAR\r\nX-WR-TIMEZONE:Europe/Oslo\r\n\
+        BEGIN:VTIMEZONE\r\nTZID:Custom\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n\
+        TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+        BEGIN:VEVENT\r\nUID:folded-\r\n acro\r\n\tss\r\nDTSTART;TZID=Custom:20240301T100000\r\n\
+        SUMMARY:Caf\u{e9} \u{1f511}\r\nEND:VEVENT\r\nBEGIN:VEVENT\nUID:lf-only\n\
+        DTSTART:20240302T100000Z\nEND:VEVENT\nBEGIN:VEVENT\r\nUID:folded-across\r\n\
+        RECURRENCE-ID;TZID=Custom:20240301T100000\r\nDTSTART:20240303T100000Z\r\n\
+        BEGIN:VEVENT\r\nUID:open\r\nDTSTART:20240304T100000Z\r\nEND:VCALENDAR";
+
+    #[test]
+    fn the_windowed_outline_is_the_in_memory_outline_at_every_boundary() {
+        let feed = SMALL_FEED.as_bytes();
+        outlines_agree(feed, 1..=feed.len() + 1);
+        let big = big_feed();
+        outlines_agree(big.as_bytes(), [WINDOW, 4_093, 65_536 + 1, 7]);
+        let dirs = ["tests/fixtures/ical", "tests/fixtures/ical/rfc"];
+        for fixture in dirs
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(dir).expect("fixtures"))
+        {
+            let path = fixture.expect("entry").path();
+            if path.extension().is_none_or(|ext| ext != "ics") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("fixture");
+            outlines_agree(&bytes, [1, 2, 3, 5, 64, 1_000, WINDOW]);
+        }
+    }
+
+    /// The listing too, through the CLI's entry: the same JSON and warnings as in memory, and a
+    /// file the window cannot outline (UTF-16, invalid UTF-8, NUL) read whole, as before.
+    fn listing_agrees(bytes: &[u8], window: usize) {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(bytes).expect("written");
+        let (expected, expected_warnings) = occurrence_listing(bytes, &query());
+        let sharing = Sharing {
+            threads: 3,
+            min_blocks_per_chunk: 1,
+        };
+        let (listing, warnings) =
+            listing_of_file_shared(&file, &query(), sharing, window).expect("read");
+        assert_eq!(warnings, expected_warnings);
+        assert_eq!(json(&listing), json(&expected));
+    }
+
+    #[test]
+    fn a_file_outlined_through_a_window_lists_what_it_lists_in_memory() {
+        let small = SMALL_FEED.as_bytes();
+        for window in [1, 17, 100, WINDOW] {
+            listing_agrees(small, window);
+        }
+        listing_agrees(big_feed().as_bytes(), WINDOW);
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in SMALL_FEED.trim_start_matches('\u{feff}').encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        let mut invalid = SMALL_FEED.as_bytes().to_vec();
+        invalid.extend_from_slice(b"\r\nX-A:\xff");
+        let with_nul = SMALL_FEED.replace("lf-only", "lf\0only");
+        for unreadable in [utf16.as_slice(), &invalid, with_nul.as_bytes()] {
+            let mut file = tempfile::tempfile().expect("temp file");
+            file.write_all(unreadable).expect("written");
+            assert!(outline_windowed(&file, 64).expect("read").is_none());
+            listing_agrees(unreadable, 64);
+        }
     }
 }

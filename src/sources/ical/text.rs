@@ -97,15 +97,75 @@ pub const MAX_NESTING: usize = 8;
 /// Warnings about unterminated blocks kept in full; the rest are counted.
 const MAX_SPLIT_WARNINGS: usize = 100;
 
-struct Splitter<'a, 'w> {
-    text: &'a str,
-    blocks: Blocks<'a>,
+/// Which kind of block a [`Cut`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Event,
+    Timezone,
+}
+
+/// A block found by the [`LineSplitter`]: its byte range in the text, its first line and its
+/// calendar.
+#[derive(Debug, Clone, Copy)]
+pub struct Cut {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub calendar: usize,
+}
+
+/// What the splitter learnt besides the blocks.
+#[derive(Debug, Default)]
+pub struct Header {
+    /// The calendar-level `X-WR-TIMEZONE` (the first calendar's, when several name one).
+    pub x_wr_timezone: Option<String>,
+    /// VEVENTs skipped because components were nested too deep inside them.
+    pub too_deep: usize,
+    /// An `END:VCALENDAR` line was seen: the feed was not cut off in transit.
+    pub ended: bool,
+}
+
+/// [`split`] fed one line at a time (each with its line break), so that a file can be cut
+/// into blocks through a window, without its whole text in memory.
+pub struct LineSplitter<'w> {
+    header: Header,
     calendar: usize,
+    calendars_begun: usize,
+    state: State,
+    offset: usize,
+    line_no: usize,
     warnings: &'w mut Vec<String>,
     unterminated: usize,
 }
 
-impl Splitter<'_, '_> {
+impl<'w> LineSplitter<'w> {
+    pub fn new(warnings: &'w mut Vec<String>) -> Self {
+        LineSplitter {
+            header: Header::default(),
+            calendar: 0,
+            calendars_begun: 0,
+            state: State::Outside,
+            offset: 0,
+            line_no: 0,
+            warnings,
+            unterminated: 0,
+        }
+    }
+
+    /// Bytes of text read so far (where the next line starts).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Where the block still open began (its text must be kept until it is cut).
+    pub fn open_since(&self) -> Option<usize> {
+        match self.state {
+            State::Outside => None,
+            State::Event { start, .. } | State::Timezone { start, .. } => Some(start),
+        }
+    }
+
     fn warn(&mut self, message: impl FnOnce() -> String) {
         self.unterminated += 1;
         if self.unterminated <= MAX_SPLIT_WARNINGS {
@@ -113,74 +173,56 @@ impl Splitter<'_, '_> {
         }
     }
 
-    fn push_event(&mut self, start: usize, end: usize, line: usize, depth: usize) {
+    fn event(&mut self, start: usize, end: usize, line: usize, depth: usize) -> Option<Cut> {
         if depth > MAX_NESTING {
-            self.blocks.too_deep += 1;
-            return;
+            self.header.too_deep += 1;
+            return None;
         }
-        push(
-            &mut self.blocks.events,
-            self.text,
-            (start, end),
-            line,
-            self.calendar,
-        );
+        Some(self.cut(Kind::Event, start, end, line))
     }
 
-    fn push_timezone(&mut self, start: usize, end: usize, line: usize) {
-        push(
-            &mut self.blocks.timezones,
-            self.text,
-            (start, end),
+    fn cut(&self, kind: Kind, start: usize, end: usize, line: usize) -> Cut {
+        Cut {
+            kind,
+            start,
+            end,
             line,
-            self.calendar,
-        );
+            calendar: self.calendar,
+        }
     }
-}
 
-/// Cuts the text into VEVENT and VTIMEZONE blocks. An unterminated block ends where the next
-/// one begins (or at the end of the calendar), with a warning. A VEVENT with components
-/// nested deeper than [`MAX_NESTING`] is dropped (counted in `too_deep`).
-pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
-    let mut s = Splitter {
-        text,
-        blocks: Blocks::default(),
-        calendar: 0,
-        warnings,
-        unterminated: 0,
-    };
-    let mut calendars_begun = 0usize;
-    let mut state = State::Outside;
-    let mut offset = 0usize;
-    for (index, raw) in text.split_inclusive('\n').enumerate() {
-        let line_no = index + 1;
+    /// The next line of the text, `raw` with its line break (the last may have none); the
+    /// block it closes, if any.
+    pub fn line(&mut self, raw: &str) -> Option<Cut> {
+        self.line_no += 1;
+        let (line_no, offset) = (self.line_no, self.offset);
+        self.offset += raw.len();
         let line = raw.trim_end_matches(['\r', '\n', ' ', '\t']);
         let begins_event = line.eq_ignore_ascii_case("BEGIN:VEVENT");
         let begins_tz = line.eq_ignore_ascii_case("BEGIN:VTIMEZONE");
         let ends_calendar = line.eq_ignore_ascii_case("END:VCALENDAR");
         let begins_calendar = line.eq_ignore_ascii_case("BEGIN:VCALENDAR");
-        s.blocks.ended |= ends_calendar;
+        self.header.ended |= ends_calendar;
         let closes = begins_event || begins_tz || ends_calendar || begins_calendar;
-        match &mut state {
+        let mut cut = None;
+        match &mut self.state {
             State::Event {
                 start,
                 line: first,
                 depth,
             } => {
-                let (start, first) = (*start, *first);
+                let (start, first, open) = (*start, *first, *depth);
                 if line.eq_ignore_ascii_case("END:VEVENT") {
-                    let depth = *depth;
-                    s.push_event(start, offset + raw.len(), first, depth);
-                    state = State::Outside;
+                    cut = self.event(start, offset + raw.len(), first, open);
+                    self.state = State::Outside;
                 } else if closes {
-                    let depth = *depth;
-                    s.warn(|| {
+                    self.warn(|| {
                         format!(
                             "line {first}: VEVENT has no END:VEVENT; it was closed at line {line_no}"
                         )
                     });
-                    s.push_event(start, offset, first, depth);
-                    state = State::Outside;
+                    cut = self.event(start, offset, first, open);
+                    self.state = State::Outside;
                 } else if is_begin(line) {
                     // Past the limit the depth stays put: the block is dropped anyway.
                     *depth = (*depth + 1).min(MAX_NESTING + 1);
@@ -191,74 +233,111 @@ pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
             State::Timezone { start, line: first } => {
                 let (start, first) = (*start, *first);
                 if line.eq_ignore_ascii_case("END:VTIMEZONE") {
-                    s.push_timezone(start, offset + raw.len(), first);
-                    state = State::Outside;
+                    cut = Some(self.cut(Kind::Timezone, start, offset + raw.len(), first));
+                    self.state = State::Outside;
                 } else if closes {
-                    s.warn(|| {
+                    self.warn(|| {
                         format!(
                             "line {first}: VTIMEZONE has no END:VTIMEZONE; it was closed at line {line_no}"
                         )
                     });
-                    s.push_timezone(start, offset, first);
-                    state = State::Outside;
+                    cut = Some(self.cut(Kind::Timezone, start, offset, first));
+                    self.state = State::Outside;
                 }
             }
             State::Outside => {}
         }
-        if matches!(state, State::Outside) {
-            if begins_calendar {
-                calendars_begun += 1;
-                s.calendar = calendars_begun.saturating_sub(1);
-            } else if begins_event {
-                state = State::Event {
-                    start: offset,
-                    line: line_no,
-                    depth: 0,
-                };
-            } else if begins_tz {
-                state = State::Timezone {
-                    start: offset,
-                    line: line_no,
-                };
-            } else if let Some(value) = header_value(line, "X-WR-TIMEZONE") {
-                let value = value.trim();
-                match &s.blocks.x_wr_timezone {
-                    None => s.blocks.x_wr_timezone = Some(value.to_owned()),
-                    Some(first) if first != value => s.warnings.push(format!(
-                        "line {line_no}: a later calendar names X-WR-TIMEZONE {value:?}; \
-                         the first one ({first:?}) is used"
-                    )),
-                    Some(_) => {}
-                }
+        if matches!(self.state, State::Outside) {
+            self.outside(line, offset, (begins_calendar, begins_event, begins_tz));
+        }
+        cut
+    }
+
+    /// A line outside any block: one may begin here, or the calendar says something.
+    fn outside(&mut self, line: &str, offset: usize, begins: (bool, bool, bool)) {
+        let line_no = self.line_no;
+        let (begins_calendar, begins_event, begins_tz) = begins;
+        if begins_calendar {
+            self.calendars_begun += 1;
+            self.calendar = self.calendars_begun.saturating_sub(1);
+        } else if begins_event {
+            self.state = State::Event {
+                start: offset,
+                line: line_no,
+                depth: 0,
+            };
+        } else if begins_tz {
+            self.state = State::Timezone {
+                start: offset,
+                line: line_no,
+            };
+        } else if let Some(value) = header_value(line, "X-WR-TIMEZONE") {
+            let value = value.trim();
+            match &self.header.x_wr_timezone {
+                None => self.header.x_wr_timezone = Some(value.to_owned()),
+                Some(first) if first != value => self.warnings.push(format!(
+                    "line {line_no}: a later calendar names X-WR-TIMEZONE {value:?}; \
+                     the first one ({first:?}) is used"
+                )),
+                Some(_) => {}
             }
         }
-        offset += raw.len();
     }
-    match state {
-        State::Event { start, line, depth } => {
-            s.warn(|| format!("line {line}: VEVENT has no END:VEVENT before the end of the feed"));
-            s.push_event(start, text.len(), line, depth);
+
+    /// The end of the text: the block still open, if any, and the header.
+    pub fn finish(mut self) -> (Option<Cut>, Header) {
+        let end = self.offset;
+        let cut = match std::mem::replace(&mut self.state, State::Outside) {
+            State::Event { start, line, depth } => {
+                self.warn(|| {
+                    format!("line {line}: VEVENT has no END:VEVENT before the end of the feed")
+                });
+                self.event(start, end, line, depth)
+            }
+            State::Timezone { start, line } => {
+                self.warn(|| {
+                    format!(
+                        "line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed"
+                    )
+                });
+                Some(self.cut(Kind::Timezone, start, end, line))
+            }
+            State::Outside => None,
+        };
+        if self.unterminated > MAX_SPLIT_WARNINGS {
+            let more = self.unterminated - MAX_SPLIT_WARNINGS;
+            self.warnings
+                .push(format!("{more} more blocks had no END line (not listed)"));
         }
-        State::Timezone { start, line } => {
-            s.warn(|| {
-                format!("line {line}: VTIMEZONE has no END:VTIMEZONE before the end of the feed")
-            });
-            s.push_timezone(start, text.len(), line);
+        if self.header.too_deep > 0 {
+            let count = self.header.too_deep;
+            self.warnings.push(format!(
+                "{count} VEVENT(s) skipped: components nested more than {MAX_NESTING} deep inside them"
+            ));
         }
-        State::Outside => {}
+        (cut, self.header)
     }
-    if s.unterminated > MAX_SPLIT_WARNINGS {
-        let more = s.unterminated - MAX_SPLIT_WARNINGS;
-        s.warnings
-            .push(format!("{more} more blocks had no END line (not listed)"));
+}
+
+/// Cuts the text into VEVENT and VTIMEZONE blocks. An unterminated block ends where the next
+/// one begins (or at the end of the calendar), with a warning. A VEVENT with components
+/// nested deeper than [`MAX_NESTING`] is dropped (counted in `too_deep`).
+pub fn split<'a>(text: &'a str, warnings: &mut Vec<String>) -> Blocks<'a> {
+    let mut splitter = LineSplitter::new(warnings);
+    let mut blocks = Blocks::default();
+    for raw in text.split_inclusive('\n') {
+        if let Some(cut) = splitter.line(raw) {
+            push(&mut blocks, text, cut);
+        }
     }
-    if s.blocks.too_deep > 0 {
-        let count = s.blocks.too_deep;
-        s.warnings.push(format!(
-            "{count} VEVENT(s) skipped: components nested more than {MAX_NESTING} deep inside them"
-        ));
+    let (last, header) = splitter.finish();
+    if let Some(cut) = last {
+        push(&mut blocks, text, cut);
     }
-    s.blocks
+    blocks.x_wr_timezone = header.x_wr_timezone;
+    blocks.too_deep = header.too_deep;
+    blocks.ended = header.ended;
+    blocks
 }
 
 fn is_begin(line: &str) -> bool {
@@ -271,18 +350,16 @@ fn is_end(line: &str) -> bool {
         .is_some_and(|h| h.eq_ignore_ascii_case("END:"))
 }
 
-fn push<'a>(
-    list: &mut Vec<Block<'a>>,
-    text: &'a str,
-    (start, end): (usize, usize),
-    line: usize,
-    calendar: usize,
-) {
-    if let Some(slice) = text.get(start..end) {
+fn push<'a>(blocks: &mut Blocks<'a>, text: &'a str, cut: Cut) {
+    let list = match cut.kind {
+        Kind::Event => &mut blocks.events,
+        Kind::Timezone => &mut blocks.timezones,
+    };
+    if let Some(slice) = text.get(cut.start..cut.end) {
         list.push(Block {
             text: slice,
-            line,
-            calendar,
+            line: cut.line,
+            calendar: cut.calendar,
         });
     }
 }

@@ -295,6 +295,40 @@ fn bad_dates_and_files_exit_with_code_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--from \"2025-13-01\""));
 }
 
+/// The binary tells a calendar from a file's head; a head of blank lines longer than what it
+/// looks at is judged on the whole file, and a big file that is no calendar is still refused.
+#[test]
+fn a_calendar_after_a_long_run_of_blank_lines_is_read_through_the_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calendar = std::fs::read_to_string(fixture("airbnb.ics")).expect("fixture");
+    let padded = dir.path().join("padded.ics");
+    std::fs::write(&padded, " \r\n".repeat(40_000) + &calendar).expect("written");
+    let html = dir.path().join("page.ics");
+    std::fs::write(&html, "<html>".to_owned() + &"x".repeat(200_000)).expect("written");
+    let run = |path: &std::path::Path| {
+        Command::new(super::super::helpers::binary())
+            .args(["feed", "occurrences", "--file"])
+            .arg(path)
+            .args(["--from", "2026-02-01", "--to", "2026-05-01"])
+            .output()
+            .expect("runs")
+    };
+    let out = run(&padded);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let direct = run(&fixture("airbnb.ics"));
+    let expected: serde_json::Value = serde_json::from_slice(&direct.stdout).expect("JSON");
+    assert!(listed.as_array().is_some_and(|list| !list.is_empty()));
+    assert_eq!(listed, expected);
+    let refused = run(&html);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a calendar"));
+}
+
 #[test]
 fn skipped_events_never_show_full_phone_numbers_and_a_cut_feed_is_incomplete() {
     let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:c1\r\nDTSTART;VALUE=DATE:20260410\r\nDTEND;VALUE=DATE:20260412\r\nSTATUS:CANCELLED\r\nSUMMARY:Anna +46 70 123 45 67\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
