@@ -332,9 +332,9 @@ async fn feed_change(
         }
         (Some(at), _) => {
             println!(
-                "feed change → create call: {:.1} s after the change, before the next schedule \
-                 tick (read by a pass still queued from the previous tick); {archive_calls} \
-                 backfill calls meanwhile",
+                "feed change → create call: {:.1} s after the change, before the feed's next \
+                 tick (read by another pass: the hourly full pass at minute 17, or one still \
+                 queued from the previous tick); {archive_calls} backfill calls meanwhile",
                 seconds(at - change_at)
             );
             None
