@@ -42,13 +42,7 @@ pub fn booking_event(
         booking_id,
         start: Some(entry.start),
         end: Some(entry.end),
-        phones: entry
-            .credentials
-            .phones
-            .iter()
-            .cloned()
-            .map(String::from)
-            .collect(),
+        phones: entry.credentials.phone_strings(),
         code: entry.credentials.code.clone().map(String::from),
         rfid: entry.credentials.rfid.clone(),
         detail: error.map(str::to_owned),
@@ -66,13 +60,7 @@ pub fn stay(reservation: &Reservation, units: Vec<i64>, overlap_ok: bool, confir
         label: reservation.label.clone(),
         start: reservation.start,
         end: reservation.end,
-        phones: reservation
-            .credentials
-            .phones
-            .iter()
-            .cloned()
-            .map(String::from)
-            .collect(),
+        phones: reservation.credentials.phone_strings(),
         rfid: reservation.credentials.rfid.clone(),
         overlap_ok,
         confirmed,
