@@ -90,16 +90,46 @@ pub struct Occurrence {
     pub end_utc: DateTime<Utc>,
 }
 
-/// Where expansion puts occurrences: a plain list, or a compact one for printing.
+/// An occurrence's own values, before its component's texts are attached.
+#[derive(Debug, Clone, Copy)]
+pub struct Instance {
+    pub recurrence_id: Option<When>,
+    pub start: When,
+    pub end: When,
+    pub all_day: bool,
+    pub floating: bool,
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+}
+
+/// Where expansion puts occurrences: a plain list, or a compact one for printing. The texts
+/// are lent by the component, so that a sink that keeps them once per event copies nothing
+/// per occurrence.
 pub trait OccurrenceSink {
-    fn push(&mut self, occurrence: Occurrence);
+    fn push(&mut self, source: &Component, instance: Instance);
     fn len(&self) -> usize;
     fn truncate(&mut self, len: usize);
 }
 
 impl OccurrenceSink for Vec<Occurrence> {
-    fn push(&mut self, occurrence: Occurrence) {
-        Vec::push(self, occurrence);
+    fn push(&mut self, source: &Component, instance: Instance) {
+        Vec::push(
+            self,
+            Occurrence {
+                uid: source.uid.clone(),
+                recurrence_id: instance.recurrence_id,
+                start: instance.start,
+                end: instance.end,
+                all_day: instance.all_day,
+                floating: instance.floating,
+                summary: source.summary.clone(),
+                description: source.description.clone(),
+                status: source.status,
+                attendees: source.attendees.clone(),
+                start_utc: instance.start_utc,
+                end_utc: instance.end_utc,
+            },
+        );
     }
 
     fn len(&self) -> usize {
@@ -275,20 +305,18 @@ fn emit(
     if !overlaps(s, e, opts) {
         return false;
     }
-    out.push(Occurrence {
-        uid: source.uid.clone(),
-        recurrence_id: rid,
-        start,
-        end,
-        all_day: zone.is_none(),
-        floating: matches!(source.start.clock, Clock::Floating),
-        summary: source.summary.clone(),
-        description: source.description.clone(),
-        status: source.status,
-        attendees: source.attendees.clone(),
-        start_utc: s,
-        end_utc: e,
-    });
+    out.push(
+        source,
+        Instance {
+            recurrence_id: rid,
+            start,
+            end,
+            all_day: zone.is_none(),
+            floating: matches!(source.start.clock, Clock::Floating),
+            start_utc: s,
+            end_utc: e,
+        },
+    );
     true
 }
 
@@ -423,8 +451,8 @@ pub fn expand_group(
         .and_then(|t| t.checked_sub_signed(span))
         .unwrap_or(NaiveDateTime::MIN);
 
-    let mut starts: BTreeSet<NaiveDateTime> = BTreeSet::new();
-    starts.insert(start.naive);
+    // Sorted and made unique once all are in (a rule's starts come sorted already).
+    let mut starts: Vec<NaiveDateTime> = vec![start.naive];
     let mut rdate_lengths: HashMap<NaiveDateTime, Length> = HashMap::new();
     let clock = RuleClock {
         zone,
@@ -465,7 +493,7 @@ pub fn expand_group(
     }
     for rdate in &master.rdates {
         if let Some(local) = normalize(&rdate.start, zone, floating) {
-            starts.insert(local);
+            starts.push(local);
             if let Some(end) = &rdate.end {
                 let probe = Component {
                     start: rdate.start.clone(),
@@ -477,18 +505,24 @@ pub fn expand_group(
         }
     }
     // EXDATE removes from RRULE and RDATE alike; a DATE EXDATE on a timed series removes the day.
+    starts.sort_unstable();
+    starts.dedup();
     let mut excluded_days: BTreeSet<NaiveDate> = BTreeSet::new();
+    let mut excluded: BTreeSet<NaiveDateTime> = BTreeSet::new();
     for ex in &master.exdates {
         if ex.is_date() && zone.is_some() {
             excluded_days.insert(ex.naive.date());
         } else if let Some(local) = normalize(ex, zone, floating) {
-            starts.remove(&local);
+            excluded.insert(local);
         }
     }
-    starts.retain(|s| !excluded_days.contains(&s.date()));
+    if !excluded.is_empty() || !excluded_days.is_empty() {
+        starts.retain(|s| !excluded.contains(s) && !excluded_days.contains(&s.date()));
+    }
+    let within = starts.partition_point(|s| *s <= cutoff);
 
     let mut kept = 0usize;
-    for local in starts.range(..=cutoff) {
+    for local in &starts[..within] {
         if kept >= opts.max_per_series {
             let why = tag(&format!(
                 "series truncated at {} occurrences in the window",

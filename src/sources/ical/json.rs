@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::event::Component;
 use super::event::Status;
-use super::expand::{Occurrence, OccurrenceSink, When};
-use super::stamp::Stamp;
+use super::expand::{Instance, Occurrence, OccurrenceSink, When};
+use super::stamp::{LastDay, Stamp};
 
 /// The JSON array `feed occurrences` prints: one object per line, keys in the order of
 /// those of a `serde_json` object (sorted), written without building a JSON tree.
@@ -46,47 +47,73 @@ fn write_array<'a>(
     out: &mut impl std::io::Write,
     objects: impl Iterator<Item = Fields<'a>>,
 ) -> std::io::Result<()> {
-    let mut line: Vec<u8> = Vec::with_capacity(512);
+    // Objects are written into one buffer handed over when nearly full: no copy per object.
+    const FLUSH_AT: usize = 60 * 1024;
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 1024);
+    let mut last_day = LastDay::default();
     let mut empty = true;
-    out.write_all(b"[")?;
+    buf.push(b'[');
     for fields in objects {
-        line.clear();
-        line.extend_from_slice(if empty { b"\n  " } else { b",\n  " });
+        buf.extend_from_slice(if empty { b"\n  " } else { b",\n  " });
         empty = false;
-        object(&fields, &mut line)?;
-        out.write_all(&line)?;
+        object(&fields, &mut buf, &mut last_day);
+        if buf.len() >= FLUSH_AT {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    out.write_all(if empty { b"]\n" } else { b"\n]\n" })?;
+    buf.extend_from_slice(if empty { b"]\n" } else { b"\n]\n" });
+    out.write_all(&buf)?;
     out.flush()
 }
 
-fn object(fields: &Fields<'_>, line: &mut Vec<u8>) -> std::io::Result<()> {
+fn object(fields: &Fields<'_>, line: &mut Vec<u8>, last_day: &mut LastDay) {
     let flag = |on: bool| if on { &b"true"[..] } else { &b"false"[..] };
     line.extend_from_slice(b"{\"all_day\":");
     line.extend_from_slice(flag(fields.all_day));
     line.extend_from_slice(b",\"end\":\"");
-    fields.end.write_to(line);
+    fields.end.write_with(line, last_day);
     line.extend_from_slice(b"\",\"floating\":");
     line.extend_from_slice(flag(fields.floating));
     line.extend_from_slice(b",\"recurrence_id\":");
     match fields.recurrence_id {
         Some(rid) => {
             line.push(b'"');
-            rid.write_to(line);
+            rid.write_with(line, last_day);
             line.push(b'"');
         }
         None => line.extend_from_slice(b"null"),
     }
     line.extend_from_slice(b",\"start\":\"");
-    fields.start.write_to(line);
+    fields.start.write_with(line, last_day);
     line.extend_from_slice(b"\",\"status\":");
-    serde_json::to_writer(&mut *line, &fields.status)?;
+    line.extend_from_slice(match fields.status {
+        None => b"null",
+        Some(Status::Confirmed) => b"\"CONFIRMED\"",
+        Some(Status::Tentative) => b"\"TENTATIVE\"",
+        Some(Status::Cancelled) => b"\"CANCELLED\"",
+    });
     line.extend_from_slice(b",\"summary\":");
-    serde_json::to_writer(&mut *line, &fields.summary)?;
+    match fields.summary {
+        Some(summary) => json_string(summary, line),
+        None => line.extend_from_slice(b"null"),
+    }
     line.extend_from_slice(b",\"uid\":");
-    serde_json::to_writer(&mut *line, fields.uid)?;
+    json_string(fields.uid, line);
     line.push(b'}');
-    Ok(())
+}
+
+/// `text` as a JSON string, as `serde_json` writes it.
+fn json_string(text: &str, line: &mut Vec<u8>) {
+    let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if plain {
+        line.push(b'"');
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *line, text);
+    }
 }
 
 /// Occurrences held for printing: a row of plain numbers each (40 bytes), an event's texts
@@ -249,6 +276,20 @@ impl Listing {
             RID_DATE => 1,
             _ => 2,
         };
+        if let Some(packing) = Packing::of(&self.rows, self.events.len()) {
+            // Start and UID rank packed into the start's place: one integer compare for
+            // almost every pair (put back once sorted).
+            for row in &mut self.rows {
+                row.start_utc = packing.pack(row.start_utc, rank[row.event as usize]);
+            }
+            self.rows.sort_unstable_by_key(|row| {
+                (row.start_utc, rid_kind(row), row.recurrence_id, row.end_utc)
+            });
+            for row in &mut self.rows {
+                row.start_utc = packing.unpack(row.start_utc);
+            }
+            return;
+        }
         self.rows.sort_unstable_by_key(|row| {
             (
                 row.start_utc,
@@ -261,7 +302,7 @@ impl Listing {
     }
 
     /// The event's texts, shared with the previous occurrence's when they are the same.
-    fn event_of(&mut self, occ: &Occurrence) -> u32 {
+    fn event_of(&mut self, occ: &Component) -> u32 {
         let same = self.last.as_ref().is_some_and(|(uid, summary, status)| {
             Arc::ptr_eq(uid, &occ.uid)
                 && match (summary, &occ.summary) {
@@ -293,9 +334,38 @@ impl Listing {
     }
 }
 
+/// Starts (as seconds after the earliest) and UID ranks packed into one non-negative `i64`
+/// that orders as the pair does, when both fit.
+struct Packing {
+    earliest: i64,
+    rank_bits: u32,
+}
+
+impl Packing {
+    fn of(rows: &[Row], ranks: usize) -> Option<Packing> {
+        let earliest = rows.iter().map(|row| row.start_utc).min()?;
+        let latest = rows.iter().map(|row| row.start_utc).max()?;
+        let span = u64::try_from(i128::from(latest) - i128::from(earliest)).ok()?;
+        let start_bits = u64::BITS - span.leading_zeros();
+        let rank_bits = usize::BITS - ranks.leading_zeros();
+        (start_bits + rank_bits < 64).then_some(Packing {
+            earliest,
+            rank_bits,
+        })
+    }
+
+    fn pack(&self, start: i64, rank: u32) -> i64 {
+        ((start - self.earliest) << self.rank_bits) | i64::from(rank)
+    }
+
+    fn unpack(&self, packed: i64) -> i64 {
+        (packed >> self.rank_bits) + self.earliest
+    }
+}
+
 impl OccurrenceSink for Listing {
-    fn push(&mut self, occ: Occurrence) {
-        let event = self.event_of(&occ);
+    fn push(&mut self, source: &Component, occ: Instance) {
+        let event = self.event_of(source);
         let bit = |on: bool, flag: u8| if on { flag } else { 0 };
         let (start_day, start_date) = match occ.start {
             When::Date(d) => (days(d), START_DATE),
@@ -431,7 +501,14 @@ mod tests {
             status: None,
             ..timed.clone()
         };
-        let list = [timed, all_day];
+        let mut list = vec![timed, all_day];
+        for status in [Status::Confirmed, Status::Tentative] {
+            let mut plain = list[1].clone();
+            plain.status = Some(status);
+            plain.summary = Some("Plain summary".into());
+            plain.uid = "plain@uid".into();
+            list.push(plain);
+        }
         let mut fast = Vec::new();
         write_occurrences(&mut fast, &list).expect("written");
         let reference: Vec<String> = list
@@ -440,5 +517,58 @@ mod tests {
             .collect();
         let expected = format!("[\n  {}\n]\n", reference.join(",\n  "));
         assert_eq!(String::from_utf8(fast).expect("utf-8"), expected);
+    }
+
+    #[test]
+    fn rows_sort_by_start_then_uid_whether_or_not_start_and_rank_pack() {
+        // Spreads of starts: an hour and a year pack with the ranks, 2^60 s does not.
+        for (spread, packs) in [(3_600i64, true), (400 * 86_400, true), (1 << 60, false)] {
+            let mut listing = Listing::default();
+            for e in 0..50 {
+                let uid = format!("uid-{:02}", 49 - e);
+                listing.events.push(EventText {
+                    at: listing.texts.len(),
+                    uid_len: uid.len() as u32,
+                    summary_len: NO_SUMMARY,
+                    status: None,
+                });
+                listing.texts.push_str(&uid);
+            }
+            let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+            let mut next = move || {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed
+            };
+            for i in 0..3_000u64 {
+                // Few distinct starts, so that most rows tie on the start.
+                let start = (next() % 40) as i64 * (spread / 40) - spread / 2;
+                listing.rows.push(Row {
+                    start_utc: start,
+                    end_utc: start + (next() % 3) as i64,
+                    recurrence_id: (next() % 3) as i64,
+                    start_day: 0,
+                    end_day: 0,
+                    event: (next() % 50) as u32,
+                    flags: [0, RID_DATE, RID_INSTANT][(i % 3) as usize],
+                });
+            }
+            assert_eq!(
+                Packing::of(&listing.rows, listing.events.len()).is_some(),
+                packs,
+                "spread {spread}"
+            );
+            let key = |listing: &Listing, row: &Row| {
+                let uid = listing.uid(&listing.events[row.event as usize]).to_owned();
+                let kind = row.flags & (RID_DATE | RID_INSTANT);
+                (row.start_utc, uid, kind, row.recurrence_id, row.end_utc)
+            };
+            let mut expected: Vec<_> = listing.rows.iter().map(|r| key(&listing, r)).collect();
+            expected.sort();
+            listing.sort();
+            let sorted: Vec<_> = listing.rows.iter().map(|r| key(&listing, r)).collect();
+            assert_eq!(sorted, expected, "spread {spread}");
+        }
     }
 }

@@ -27,7 +27,14 @@ impl Stamp {
     }
 
     /// Appends what [`When::write_to`] appends for the same value.
+    #[cfg(test)]
     pub fn write_to(self, out: &mut Vec<u8>) {
+        self.write_with(out, &mut LastDay::default());
+    }
+
+    /// [`Stamp::write_to`], the date's digits taken from `last` when it is the same day (a
+    /// sorted listing prints the same few days over and over).
+    pub fn write_with(self, out: &mut Vec<u8>, last: &mut LastDay) {
         let (days_from_epoch, time) = match self {
             Stamp::Day(days) => (i64::from(days) - EPOCH_DAYS_FROM_CE, None),
             Stamp::Second(seconds) => (
@@ -35,28 +42,28 @@ impl Stamp {
                 Some(seconds.rem_euclid(SECONDS_A_DAY)),
             ),
         };
-        let (year, month, day) = civil_date(days_from_epoch);
-        if !(0..=9999).contains(&year) {
-            // Printed as chrono prints it (a sign, more digits): never in a real feed.
-            self.when().write_to(out);
-            return;
+        if last.days != Some(days_from_epoch) {
+            let (year, month, day) = civil_date(days_from_epoch);
+            if !(0..=9999).contains(&year) {
+                // Printed as chrono prints it (a sign, more digits): never in a real feed.
+                self.when().write_to(out);
+                return;
+            }
+            let year = year as u32;
+            let [c0, c1] = digits(year / 100);
+            let [y0, y1] = digits(year % 100);
+            let [m0, m1] = digits(month);
+            let [d0, d1] = digits(day);
+            last.text = [c0, c1, y0, y1, b'-', m0, m1, b'-', d0, d1];
+            last.days = Some(days_from_epoch);
         }
-        let year = year as u32;
-        out.extend_from_slice(&digits(year / 100));
-        out.extend_from_slice(&digits(year % 100));
-        out.push(b'-');
-        out.extend_from_slice(&digits(month));
-        out.push(b'-');
-        out.extend_from_slice(&digits(day));
+        out.extend_from_slice(&last.text);
         if let Some(time) = time {
             let time = time as u32;
-            out.push(b'T');
-            out.extend_from_slice(&digits(time / 3600));
-            out.push(b':');
-            out.extend_from_slice(&digits(time / 60 % 60));
-            out.push(b':');
-            out.extend_from_slice(&digits(time % 60));
-            out.push(b'Z');
+            let [h0, h1] = digits(time / 3600);
+            let [n0, n1] = digits(time / 60 % 60);
+            let [s0, s1] = digits(time % 60);
+            out.extend_from_slice(&[b'T', h0, h1, b':', n0, n1, b':', s0, s1, b'Z']);
         }
     }
 
@@ -74,6 +81,13 @@ impl Stamp {
             ),
         }
     }
+}
+
+/// The last date printed, as days from 1970 and its ten characters.
+#[derive(Debug, Default)]
+pub(super) struct LastDay {
+    days: Option<i64>,
+    text: [u8; 10],
 }
 
 fn digits(n: u32) -> [u8; 2] {
@@ -118,12 +132,23 @@ mod tests {
         let last = NaiveDate::from_ymd_opt(10_001, 1, 3).expect("date");
         let mut date = first;
         let mut compared = 0;
+        // Shared by the whole walk, as a listing shares it.
+        let mut last_day = LastDay::default();
         while date <= last {
             let day = When::Date(date);
             assert_eq!(
                 printed(|out| Stamp::of(day).write_to(out)),
                 printed(|out| day.write_to(out))
             );
+            for again in [
+                day,
+                When::Instant(date.and_hms_opt(23, 59, 59).expect("time").and_utc()),
+            ] {
+                assert_eq!(
+                    printed(|out| Stamp::of(again).write_with(out, &mut last_day)),
+                    printed(|out| again.write_to(out))
+                );
+            }
             if compared % 97 == 0 {
                 let midnight = date.and_hms_opt(0, 0, 0).expect("time").and_utc();
                 for offset in [0, 1, 59, 3_599, 43_210, 86_399] {
