@@ -1,13 +1,8 @@
 //! The JSON array `flexysync feed occurrences` prints, written straight to the output: no JSON
 //! tree, times formatted digit by digit (on a 20,000-event feed this was a quarter of the run).
 
-use std::sync::Arc;
-
-use chrono::NaiveDate;
-
-use super::event::Component;
 use super::event::Status;
-use super::expand::{Instance, Occurrence, OccurrenceSink, When};
+use super::expand::Occurrence;
 use super::stamp::{LastDay, Stamp};
 
 /// The JSON array `feed occurrences` prints: one object per line, keys in the order of
@@ -32,18 +27,18 @@ pub fn write_occurrences(
 }
 
 /// One printed object.
-struct Fields<'a> {
-    all_day: bool,
-    end: Stamp,
-    floating: bool,
-    recurrence_id: Option<Stamp>,
-    start: Stamp,
-    status: Option<Status>,
-    summary: Option<&'a str>,
-    uid: &'a str,
+pub(super) struct Fields<'a> {
+    pub(super) all_day: bool,
+    pub(super) end: Stamp,
+    pub(super) floating: bool,
+    pub(super) recurrence_id: Option<Stamp>,
+    pub(super) start: Stamp,
+    pub(super) status: Option<Status>,
+    pub(super) summary: Option<&'a str>,
+    pub(super) uid: &'a str,
 }
 
-fn write_array<'a>(
+pub(super) fn write_array<'a>(
     out: &mut impl std::io::Write,
     objects: impl Iterator<Item = Fields<'a>>,
 ) -> std::io::Result<()> {
@@ -116,294 +111,6 @@ fn json_string(text: &str, line: &mut Vec<u8>) {
     }
 }
 
-/// Occurrences held for printing: a row of plain numbers each (40 bytes), an event's texts
-/// once however many occurrences it has, in one string, no description or attendees (not
-/// printed). Sorted as [`super::expand::sort_occurrences`] sorts.
-#[derive(Debug, Default)]
-pub struct Listing {
-    rows: Vec<Row>,
-    events: Vec<EventText>,
-    /// Every event's UID, each followed by its summary.
-    texts: String,
-    /// The last event's shared texts, to tell whether the next occurrence is of the same one.
-    last: Option<Shared>,
-}
-
-/// An event's texts as its occurrences share them.
-type Shared = (Arc<str>, Option<Arc<str>>, Option<Status>);
-
-#[derive(Debug)]
-struct EventText {
-    /// Where the UID begins in `texts`; the summary follows it.
-    at: usize,
-    uid_len: u32,
-    /// `u32::MAX` for none.
-    summary_len: u32,
-    status: Option<Status>,
-}
-
-/// An instant start or end is its UTC bound (as `expand` makes them), in whole seconds (every
-/// value is read to the second); a date is kept as days from CE.
-#[derive(Debug, Clone, Copy)]
-struct Row {
-    start_utc: i64,
-    end_utc: i64,
-    recurrence_id: i64,
-    start_day: i32,
-    end_day: i32,
-    event: u32,
-    flags: u8,
-}
-
-const START_DATE: u8 = 1;
-const END_DATE: u8 = 2;
-const RID_DATE: u8 = 4;
-const RID_INSTANT: u8 = 8;
-const ALL_DAY: u8 = 16;
-const FLOATING: u8 = 32;
-const NO_SUMMARY: u32 = u32::MAX;
-
-fn days(date: NaiveDate) -> i32 {
-    chrono::Datelike::num_days_from_ce(&date)
-}
-
-impl Listing {
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// The JSON array [`write_occurrences`] prints for the same occurrences.
-    pub fn write_json(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        write_array(out, self.rows.iter().map(|row| self.fields(row)))
-    }
-
-    fn uid(&self, event: &EventText) -> &str {
-        self.texts
-            .get(event.at..event.at + event.uid_len as usize)
-            .unwrap_or_default()
-    }
-
-    fn summary(&self, event: &EventText) -> Option<&str> {
-        if event.summary_len == NO_SUMMARY {
-            return None;
-        }
-        let at = event.at + event.uid_len as usize;
-        self.texts.get(at..at + event.summary_len as usize)
-    }
-
-    fn fields(&self, row: &Row) -> Fields<'_> {
-        let event = &self.events[row.event as usize];
-        let on = |bit: u8| row.flags & bit != 0;
-        let recurrence_id = if on(RID_DATE) {
-            i32::try_from(row.recurrence_id).ok().map(Stamp::Day)
-        } else if on(RID_INSTANT) {
-            Some(Stamp::Second(row.recurrence_id))
-        } else {
-            None
-        };
-        Fields {
-            all_day: on(ALL_DAY),
-            end: if on(END_DATE) {
-                Stamp::Day(row.end_day)
-            } else {
-                Stamp::Second(row.end_utc)
-            },
-            floating: on(FLOATING),
-            recurrence_id,
-            start: if on(START_DATE) {
-                Stamp::Day(row.start_day)
-            } else {
-                Stamp::Second(row.start_utc)
-            },
-            status: event.status,
-            summary: self.summary(event),
-            uid: self.uid(event),
-        }
-    }
-
-    /// Gives back the room grown for occurrences that never came (a chunk's listing waits
-    /// for the others to be joined).
-    pub(super) fn shrink_to_fit(&mut self) {
-        self.rows.shrink_to_fit();
-        self.events.shrink_to_fit();
-        self.texts.shrink_to_fit();
-    }
-
-    /// Adds `other`'s occurrences after this listing's own (as if pushed in that order).
-    pub(super) fn append(&mut self, other: Listing) {
-        if self.rows.is_empty() && self.events.is_empty() {
-            // Taken over, not copied: growing it later moves no pages (peak memory).
-            *self = other;
-            return;
-        }
-        let first_event = u32::try_from(self.events.len()).unwrap_or(u32::MAX);
-        let text_at = self.texts.len();
-        self.texts.push_str(&other.texts);
-        self.events
-            .extend(other.events.into_iter().map(|event| EventText {
-                at: event.at + text_at,
-                ..event
-            }));
-        self.rows.extend(other.rows.into_iter().map(|row| Row {
-            event: row.event + first_event,
-            ..row
-        }));
-        self.last = other.last;
-    }
-
-    pub(super) fn sort(&mut self) {
-        // UIDs ranked once, so that rows compare as plain numbers.
-        let mut by_uid: Vec<u32> = (0..self.events.len())
-            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
-            .collect();
-        let uid = |i: u32| self.uid(&self.events[i as usize]);
-        by_uid.sort_unstable_by(|a, b| uid(*a).cmp(uid(*b)));
-        let mut rank = vec![0u32; self.events.len()];
-        let mut current = 0u32;
-        for (at, event) in by_uid.iter().enumerate() {
-            if at > 0 && uid(by_uid[at - 1]) != uid(*event) {
-                current += 1;
-            }
-            rank[*event as usize] = current;
-        }
-        // No recurrence id, then dates, then instants: the order of `Option<When>`.
-        let rid_kind = |row: &Row| match row.flags & (RID_DATE | RID_INSTANT) {
-            0 => 0u8,
-            RID_DATE => 1,
-            _ => 2,
-        };
-        if let Some(packing) = Packing::of(&self.rows, self.events.len()) {
-            // Start and UID rank packed into the start's place: one integer compare for
-            // almost every pair (put back once sorted).
-            for row in &mut self.rows {
-                row.start_utc = packing.pack(row.start_utc, rank[row.event as usize]);
-            }
-            self.rows.sort_unstable_by_key(|row| {
-                (row.start_utc, rid_kind(row), row.recurrence_id, row.end_utc)
-            });
-            for row in &mut self.rows {
-                row.start_utc = packing.unpack(row.start_utc);
-            }
-            return;
-        }
-        self.rows.sort_unstable_by_key(|row| {
-            (
-                row.start_utc,
-                rank[row.event as usize],
-                rid_kind(row),
-                row.recurrence_id,
-                row.end_utc,
-            )
-        });
-    }
-
-    /// The event's texts, shared with the previous occurrence's when they are the same.
-    fn event_of(&mut self, occ: &Component) -> u32 {
-        let same = self.last.as_ref().is_some_and(|(uid, summary, status)| {
-            Arc::ptr_eq(uid, &occ.uid)
-                && match (summary, &occ.summary) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                }
-                && *status == occ.status
-        });
-        if !same {
-            let at = self.texts.len();
-            self.texts.push_str(&occ.uid);
-            let summary_len = match &occ.summary {
-                Some(summary) => {
-                    self.texts.push_str(summary);
-                    u32::try_from(summary.len()).unwrap_or(NO_SUMMARY - 1)
-                }
-                None => NO_SUMMARY,
-            };
-            self.events.push(EventText {
-                at,
-                uid_len: u32::try_from(occ.uid.len()).unwrap_or(u32::MAX),
-                summary_len,
-                status: occ.status,
-            });
-            self.last = Some((occ.uid.clone(), occ.summary.clone(), occ.status));
-        }
-        u32::try_from(self.events.len() - 1).unwrap_or(u32::MAX)
-    }
-}
-
-/// Starts (as seconds after the earliest) and UID ranks packed into one non-negative `i64`
-/// that orders as the pair does, when both fit.
-struct Packing {
-    earliest: i64,
-    rank_bits: u32,
-}
-
-impl Packing {
-    fn of(rows: &[Row], ranks: usize) -> Option<Packing> {
-        let earliest = rows.iter().map(|row| row.start_utc).min()?;
-        let latest = rows.iter().map(|row| row.start_utc).max()?;
-        let span = u64::try_from(i128::from(latest) - i128::from(earliest)).ok()?;
-        let start_bits = u64::BITS - span.leading_zeros();
-        let rank_bits = usize::BITS - ranks.leading_zeros();
-        (start_bits + rank_bits < 64).then_some(Packing {
-            earliest,
-            rank_bits,
-        })
-    }
-
-    fn pack(&self, start: i64, rank: u32) -> i64 {
-        ((start - self.earliest) << self.rank_bits) | i64::from(rank)
-    }
-
-    fn unpack(&self, packed: i64) -> i64 {
-        (packed >> self.rank_bits) + self.earliest
-    }
-}
-
-impl OccurrenceSink for Listing {
-    fn push(&mut self, source: &Component, occ: Instance) {
-        let event = self.event_of(source);
-        let bit = |on: bool, flag: u8| if on { flag } else { 0 };
-        let (start_day, start_date) = match occ.start {
-            When::Date(d) => (days(d), START_DATE),
-            When::Instant(_) => (0, 0),
-        };
-        let (end_day, end_date) = match occ.end {
-            When::Date(d) => (days(d), END_DATE),
-            When::Instant(_) => (0, 0),
-        };
-        let (recurrence_id, rid_flag) = match occ.recurrence_id {
-            Some(When::Date(d)) => (i64::from(days(d)), RID_DATE),
-            Some(When::Instant(at)) => (at.timestamp(), RID_INSTANT),
-            None => (0, 0),
-        };
-        self.rows.push(Row {
-            start_utc: occ.start_utc.timestamp(),
-            end_utc: occ.end_utc.timestamp(),
-            recurrence_id,
-            start_day,
-            end_day,
-            event,
-            flags: start_date
-                | end_date
-                | rid_flag
-                | bit(occ.all_day, ALL_DAY)
-                | bit(occ.floating, FLOATING),
-        });
-    }
-
-    fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    fn truncate(&mut self, len: usize) {
-        self.rows.truncate(len);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,49 +131,6 @@ mod tests {
             "summary": occ.summary,
             "status": occ.status,
         })
-    }
-
-    /// The compact listing prints exactly what the full list prints, on every fixture and
-    /// corpus calendar, in a window wide enough to hold their occurrences.
-    #[test]
-    fn the_listing_prints_what_the_full_list_prints() {
-        use crate::sources::ical::{
-            OccurrenceQuery, Zone, occurrence_listing, occurrences_from_text,
-        };
-        let files = crate::sources::ical::test_support::calendar_files(&[
-            "tests/fixtures/ical",
-            "../shared/corpus/ical",
-        ]);
-        assert!(!files.is_empty());
-        let at = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .expect("instant")
-                .with_timezone(&Utc)
-        };
-        let query = OccurrenceQuery {
-            floating: Zone::Iana(chrono_tz::Europe::Stockholm),
-            window_start: at("1995-01-01T00:00:00Z"),
-            window_end: at("2031-01-01T00:00:00Z"),
-        };
-        let mut printed = 0;
-        for file in &files {
-            let bytes = std::fs::read(file).expect("calendar");
-            let (found, warnings) = occurrences_from_text(&bytes, &query);
-            let (listing, listed_warnings) = occurrence_listing(&bytes, &query);
-            assert_eq!(warnings, listed_warnings, "{}", file.display());
-            assert_eq!(listing.len(), found.len(), "{}", file.display());
-            let (mut full, mut compact) = (Vec::new(), Vec::new());
-            write_occurrences(&mut full, &found).expect("written");
-            listing.write_json(&mut compact).expect("written");
-            assert_eq!(
-                String::from_utf8(compact).expect("utf-8"),
-                String::from_utf8(full).expect("utf-8"),
-                "{}",
-                file.display()
-            );
-            printed += found.len();
-        }
-        assert!(printed > 100, "only {printed} occurrences compared");
     }
 
     #[test]
@@ -517,58 +181,5 @@ mod tests {
             .collect();
         let expected = format!("[\n  {}\n]\n", reference.join(",\n  "));
         assert_eq!(String::from_utf8(fast).expect("utf-8"), expected);
-    }
-
-    #[test]
-    fn rows_sort_by_start_then_uid_whether_or_not_start_and_rank_pack() {
-        // Spreads of starts: an hour and a year pack with the ranks, 2^60 s does not.
-        for (spread, packs) in [(3_600i64, true), (400 * 86_400, true), (1 << 60, false)] {
-            let mut listing = Listing::default();
-            for e in 0..50 {
-                let uid = format!("uid-{:02}", 49 - e);
-                listing.events.push(EventText {
-                    at: listing.texts.len(),
-                    uid_len: uid.len() as u32,
-                    summary_len: NO_SUMMARY,
-                    status: None,
-                });
-                listing.texts.push_str(&uid);
-            }
-            let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-            let mut next = move || {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed
-            };
-            for i in 0..3_000u64 {
-                // Few distinct starts, so that most rows tie on the start.
-                let start = (next() % 40) as i64 * (spread / 40) - spread / 2;
-                listing.rows.push(Row {
-                    start_utc: start,
-                    end_utc: start + (next() % 3) as i64,
-                    recurrence_id: (next() % 3) as i64,
-                    start_day: 0,
-                    end_day: 0,
-                    event: (next() % 50) as u32,
-                    flags: [0, RID_DATE, RID_INSTANT][(i % 3) as usize],
-                });
-            }
-            assert_eq!(
-                Packing::of(&listing.rows, listing.events.len()).is_some(),
-                packs,
-                "spread {spread}"
-            );
-            let key = |listing: &Listing, row: &Row| {
-                let uid = listing.uid(&listing.events[row.event as usize]).to_owned();
-                let kind = row.flags & (RID_DATE | RID_INSTANT);
-                (row.start_utc, uid, kind, row.recurrence_id, row.end_utc)
-            };
-            let mut expected: Vec<_> = listing.rows.iter().map(|r| key(&listing, r)).collect();
-            expected.sort();
-            listing.sort();
-            let sorted: Vec<_> = listing.rows.iter().map(|r| key(&listing, r)).collect();
-            assert_eq!(sorted, expected, "spread {spread}");
-        }
     }
 }

@@ -46,6 +46,7 @@ mod expand;
 mod groups;
 mod json;
 mod lines;
+mod listing;
 mod parallel;
 mod reread;
 mod rrule;
@@ -61,7 +62,8 @@ mod zone;
 pub use codes::{derive_code, is_trivial_code};
 pub use event::Status;
 pub use expand::{Occurrence, When};
-pub use json::{Listing, write_occurrences};
+pub use json::write_occurrences;
+pub use listing::Listing;
 pub use reread::{occurrence_listing_of_file, occurrence_listing_reread};
 pub use rules::{Preview, Skipped};
 pub use text::looks_like_calendar;
@@ -449,8 +451,7 @@ fn occurrence_listing_shared(
         &mut warnings,
     );
     let events = blocks.events.as_slice();
-    let mut listing = parallel::expand_listing(|| events, plan, sharing, &mut warnings);
-    listing.sort();
+    let listing = parallel::expand_listing(|| events, plan, sharing, &mut warnings);
     (listing, warnings)
 }
 

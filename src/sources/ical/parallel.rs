@@ -1,12 +1,12 @@
 //! `feed occurrences` expands a big feed's UID groups on the machine's cores: the outlined
-//! groups are cut into chunks (whole groups, in feed order), each expanded into a listing of
-//! its own, and the listings and warnings are joined in chunk order, so that the result is
-//! exactly the one-thread result. Lowers the wall time, not the CPU time.
+//! groups are cut into chunks (whole groups, in feed order), each expanded into a sorted part
+//! of its own, and the warnings are joined in chunk order, so that the result prints exactly
+//! the one-thread result. Lowers the wall time, not the CPU time.
 
 use std::num::NonZero;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::json::Listing;
+use super::listing::{Listing, Part};
 use super::{BlockTexts, GroupRun, MAX_WARNINGS, Plan, expand_groups, note_suppressed};
 
 /// Blocks a chunk holds at least: below that a thread costs more than it saves.
@@ -37,12 +37,12 @@ impl Sharing {
 /// One chunk's share of the result.
 #[derive(Default)]
 struct ChunkResult {
-    listing: Listing,
+    listing: Part,
     warnings: Vec<String>,
     suppressed: usize,
 }
 
-/// The listing of `plan`'s groups (unsorted), each block's text from a source `source` makes
+/// The sorted listing of `plan`'s groups, each block's text from a source `source` makes
 /// (one per thread), with the warnings appended to `warnings`: the same as one thread gives.
 pub(super) fn expand_listing<S: BlockTexts>(
     source: impl Fn() -> S + Sync,
@@ -53,7 +53,7 @@ pub(super) fn expand_listing<S: BlockTexts>(
     let began = std::time::Instant::now();
     let chunks = chunks(&plan.order, sharing);
     let sequential = |plan: Plan, warnings: &mut Vec<String>| {
-        let mut listing = Listing::default();
+        let mut listing = Part::default();
         expand_groups(
             &mut source(),
             plan,
@@ -62,7 +62,8 @@ pub(super) fn expand_listing<S: BlockTexts>(
             &mut Vec::new(),
             &mut listing,
         );
-        listing
+        listing.sort();
+        Listing::of_sorted_parts(vec![listing])
     };
     if chunks.len() < 2 || sharing.threads < 2 {
         return sequential(plan, warnings);
@@ -78,7 +79,7 @@ pub(super) fn expand_listing<S: BlockTexts>(
     expand_chunks(&run, &source, &chunks, sharing.threads, |result| {
         joined.add(result)
     });
-    if joined.listing.len() >= plan.opts.max_total {
+    if joined.occurrences >= plan.opts.max_total {
         // Where the total cap cuts depends on the order the groups were read in: read them
         // in that order (a hostile feed's cost, not an ordinary one's).
         drop(joined);
@@ -118,6 +119,7 @@ fn expand_chunks<S: BlockTexts>(
                         &mut result.listing,
                     );
                     result.listing.shrink_to_fit();
+                    result.listing.sort();
                     if send.send((at, result)).is_err() {
                         break;
                     }
@@ -141,15 +143,18 @@ fn expand_chunks<S: BlockTexts>(
 /// first [`MAX_WARNINGS`], the rest counted).
 #[derive(Default)]
 struct Joined {
-    listing: Listing,
+    parts: Vec<Part>,
+    occurrences: usize,
     warnings: Vec<String>,
     suppressed: usize,
 }
 
 impl Joined {
     fn add(&mut self, result: ChunkResult) {
-        // The chunk's listing is freed as soon as it is copied.
-        self.listing.append(result.listing);
+        self.occurrences += result.listing.rows();
+        if result.listing.rows() > 0 {
+            self.parts.push(result.listing);
+        }
         self.suppressed += result.suppressed;
         self.warnings.extend(result.warnings);
         self.keep_at_most(MAX_WARNINGS);
@@ -170,7 +175,7 @@ impl Joined {
             warnings.truncate(MAX_WARNINGS);
         }
         note_suppressed(self.suppressed, warnings);
-        self.listing
+        Listing::of_sorted_parts(self.parts)
     }
 }
 

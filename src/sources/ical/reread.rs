@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use super::json::Listing;
+use super::listing::Listing;
 use super::parallel::{self, Sharing};
 use super::text::{self, Block, Kind, LineSplitter};
 use super::{
@@ -71,13 +71,12 @@ fn expand_from_file(
     sharing: Sharing,
     mut warnings: Vec<String>,
 ) -> (Listing, Vec<String>) {
-    let mut listing = parallel::expand_listing(
+    let listing = parallel::expand_listing(
         || FileBlocks::over(file, spans),
         plan,
         sharing,
         &mut warnings,
     );
-    listing.sort();
     (listing, warnings)
 }
 
