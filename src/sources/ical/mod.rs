@@ -49,6 +49,7 @@ mod lines;
 mod parallel;
 mod reread;
 mod rrule;
+mod rrule_simple;
 mod rule_fix;
 mod rule_text;
 mod rules;
