@@ -75,56 +75,21 @@ fn expand_with(
     rule: &ICalendarRecurrenceRule,
     series: &Series<'_>,
 ) -> Result<Expansion, String> {
-    let Series {
-        start,
-        clock,
-        keep_from,
-        cutoff,
-        max_iterations,
-    } = *series;
-    let mut rule = rule.clone();
     let mut notes = Vec::new();
-    rule_fix::adjust(&mut rule, start, clock.zone.is_none(), &mut notes);
-    let nothing = |notes: Vec<String>| Expansion {
-        starts: vec![],
-        truncated: false,
-        notes,
+    let Some(iteration) = iteration_of(rule, series, &mut notes)? else {
+        return Ok(Expansion {
+            starts: vec![],
+            truncated: false,
+            notes,
+        });
     };
-    if let Some(why) = rule_fix::never_matches(&rule) {
-        notes.push(format!(
-            "RRULE can never match ({why}); only DTSTART counts"
-        ));
-        return Ok(nothing(notes));
-    }
-    let mut until = cutoff;
-    if let Some(given) = &rule.until {
-        match (given.has_time(), clock.zone.is_some()) {
-            (true, false) => notes.push(
-                "RRULE UNTIL is a date-time on an all-day series; read by its day".to_owned(),
-            ),
-            (false, true) => notes.push(
-                "RRULE UNTIL is a date on a timed series; read as the end of that day".to_owned(),
-            ),
-            _ => {}
-        }
-        let local = until_local(given, clock).ok_or("UNTIL is not a valid date")?;
-        until = until.min(local);
-    }
-    if until < start {
-        return Ok(nothing(notes));
-    }
-    rule.until = Some(partial(until));
-    let count = rule.count;
-    let mut first = start;
-    if count.is_none() && keep_from > start {
-        first = skip_periods(&rule, start, keep_from).unwrap_or(start);
-    }
-    if let Some(week_start) = rule_fix::whole_first_week(&mut rule, first) {
-        first = week_start;
-        // The days of the first week before DTSTART are produced too, then dropped.
-        let extra = u32::try_from(rule_fix::candidates_per_period(&rule)).unwrap_or(u32::MAX);
-        rule.count = count.map(|n| n.saturating_add(extra));
-    }
+    let Iteration {
+        rule,
+        first,
+        until,
+        count,
+    } = iteration;
+    let max_iterations = series.max_iterations;
     let simple = match engine {
         Engine::SimpleWhereItFits => {
             SimpleRule::of(&rule).and_then(|simple| simple.starts(first, until, max_iterations))
@@ -142,6 +107,77 @@ fn expand_with(
         truncated,
         notes,
     })
+}
+
+/// What an engine iterates: the rule as adjusted, from where and up to when.
+struct Iteration {
+    /// UNTIL set to `until`; COUNT raised when the first week is made whole.
+    rule: ICalendarRecurrenceRule,
+    /// The iteration's DTSTART: whole periods after the series' own, or the start of its week.
+    first: NaiveDateTime,
+    /// The rule's UNTIL in the series' clock, or the cutoff when that is earlier.
+    until: NaiveDateTime,
+    /// The series' own COUNT.
+    count: Option<u32>,
+}
+
+/// The iteration for `rule` in `series`, or `None` when the rule yields nothing beyond
+/// DTSTART; `notes` gets what was read differently from the rule's letter.
+fn iteration_of(
+    rule: &ICalendarRecurrenceRule,
+    series: &Series<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Option<Iteration>, String> {
+    let Series {
+        start,
+        clock,
+        keep_from,
+        cutoff,
+        ..
+    } = *series;
+    let mut rule = rule.clone();
+    rule_fix::adjust(&mut rule, start, clock.zone.is_none(), notes);
+    if let Some(why) = rule_fix::never_matches(&rule) {
+        notes.push(format!(
+            "RRULE can never match ({why}); only DTSTART counts"
+        ));
+        return Ok(None);
+    }
+    let mut until = cutoff;
+    if let Some(given) = &rule.until {
+        match (given.has_time(), clock.zone.is_some()) {
+            (true, false) => notes.push(
+                "RRULE UNTIL is a date-time on an all-day series; read by its day".to_owned(),
+            ),
+            (false, true) => notes.push(
+                "RRULE UNTIL is a date on a timed series; read as the end of that day".to_owned(),
+            ),
+            _ => {}
+        }
+        let local = until_local(given, clock).ok_or("UNTIL is not a valid date")?;
+        until = until.min(local);
+    }
+    if until < start {
+        return Ok(None);
+    }
+    rule.until = Some(partial(until));
+    let count = rule.count;
+    let mut first = start;
+    if count.is_none() && keep_from > start {
+        first = skip_periods(&rule, start, keep_from).unwrap_or(start);
+    }
+    if let Some(week_start) = rule_fix::whole_first_week(&mut rule, first) {
+        first = week_start;
+        // The days of the first week before DTSTART are produced too, then dropped.
+        let extra = u32::try_from(rule_fix::candidates_per_period(&rule)).unwrap_or(u32::MAX);
+        rule.count = count.map(|n| n.saturating_add(extra));
+    }
+    Ok(Some(Iteration {
+        rule,
+        first,
+        until,
+        count,
+    }))
 }
 
 /// The starts calcard's iterator yields for `rule` from `first`, at most `max_iterations`.
@@ -183,12 +219,11 @@ fn calcard_starts(
 /// The series' own starts among those the engine made: from DTSTART to the cutoff, one a day
 /// for an all-day series, and no more than COUNT with DTSTART counted.
 fn kept_starts(
-    made: Vec<NaiveDateTime>,
+    mut starts: Vec<NaiveDateTime>,
     series: &Series<'_>,
     count: Option<u32>,
 ) -> Vec<NaiveDateTime> {
     let start = series.start;
-    let mut starts = made;
     starts.retain(|s| *s >= start && *s <= series.cutoff);
     if series.clock.zone.is_none() {
         // An all-day series has one instance a day, whatever times the rule makes.

@@ -130,24 +130,23 @@ impl SimpleRule {
         if !days.contains(&true) {
             days[first.weekday().num_days_from_monday() as usize] = true;
         }
-        let back = (first.weekday().days_since(week_start)) as u64;
+        let back = u64::from(first.weekday().days_since(week_start));
         let mut week = first.checked_sub_days(Days::new(back));
-        while let Some(monday_or_wkst) = week {
-            for day in monday_or_wkst.iter_days().take(7) {
+        while let Some(week_begins) = week {
+            for day in week_begins.iter_days().take(7) {
                 let kept = days[day.weekday().num_days_from_monday() as usize];
                 if day >= first && kept && !out.take(day) {
                     return;
                 }
             }
-            week = monday_or_wkst.checked_add_days(Days::new(7 * u64::from(self.interval)));
+            week = week_begins.checked_add_days(Days::new(7 * u64::from(self.interval)));
         }
     }
 
     /// Every `interval × step` months from `first`, on `first`'s day where the month has it.
     fn months(&self, first: NaiveDate, step: u32, out: &mut Starts) {
         let every = i64::from(self.interval) * i64::from(step);
-        let origin = i64::from(first.year()) * 12 + i64::from(first.month0());
-        let mut index = origin;
+        let mut index = i64::from(first.year()) * 12 + i64::from(first.month0());
         loop {
             let (Ok(year), Ok(month0)) = (
                 i32::try_from(index.div_euclid(12)),
@@ -158,7 +157,7 @@ impl SimpleRule {
             match NaiveDate::from_ymd_opt(year, month0 + 1, first.day()) {
                 Some(day) if !out.take(day) => return,
                 Some(_) => {}
-                // A month without the day: stop once the whole month lies after UNTIL.
+                // A month without the day is skipped, until the years pass UNTIL's.
                 None if year > out.until.year() => return,
                 None => {}
             }
