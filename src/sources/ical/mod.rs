@@ -50,6 +50,7 @@ mod listing;
 mod parallel;
 mod reread;
 mod rrule;
+mod rrule_simple;
 mod rule_fix;
 mod rule_text;
 mod rules;
