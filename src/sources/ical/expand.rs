@@ -327,6 +327,14 @@ fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut im
     emit(c, start.naive, zone.as_ref(), length, rid, opts, out);
 }
 
+/// Whether an override's own times overlap the window (whatever instance it replaces).
+fn reaches_window(c: &Component, opts: &ExpandOptions) -> bool {
+    let (zone, start) = series_zone(&c.start, opts, false);
+    let length = length_of(c, &opts.floating);
+    bounds(start.naive, zone.as_ref(), length, &opts.floating)
+        .is_some_and(|(_, _, s, e)| overlaps(s, e, opts))
+}
+
 fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
     match zone {
         None => Some(When::Date(local.date())),
@@ -450,6 +458,20 @@ pub fn expand_group(
         .checked_sub_signed(margin)
         .and_then(|t| t.checked_sub_signed(span))
         .unwrap_or(NaiveDateTime::MIN);
+    // An instance moved into the window from before it: the rule runs from that instance on,
+    // so that the override finds it (skipping the periods before the window would lose it).
+    let moved_in = exact
+        .iter()
+        .map(|(rid, c)| (*rid, c))
+        .chain(
+            by_day
+                .iter()
+                .map(|(day, c)| (day.and_time(NaiveTime::MIN), c)),
+        )
+        .filter(|(rid, c)| *rid < keep_from && reaches_window(c, opts))
+        .map(|(rid, _)| rid)
+        .min();
+    let keep_from = moved_in.map_or(keep_from, |rid| rid.min(keep_from));
 
     // Sorted and made unique once all are in (a rule's starts come sorted already).
     let mut starts: Vec<NaiveDateTime> = vec![start.naive];
@@ -563,9 +585,13 @@ pub fn expand_group(
     }
     let unmatched_days = by_day
         .keys()
-        .filter(|day| **day >= first_generated.date())
+        .filter(|day| **day >= first_generated.max(keep_from).date())
         .map(|day| day.and_time(NaiveTime::MIN));
-    let unmatched = exact.keys().copied().filter(|rid| *rid >= first_generated);
+    // Overrides of instances before the window's reach change nothing: not checked.
+    let unmatched = exact
+        .keys()
+        .copied()
+        .filter(|rid| *rid >= first_generated.max(keep_from));
     for rid in unmatched.chain(unmatched_days) {
         if rid <= cutoff {
             warnings.push(tag(&format!(

@@ -165,6 +165,10 @@ fn iteration_of(
     let mut first = start;
     if count.is_none() && keep_from > start {
         first = skip_periods(&rule, start, keep_from).unwrap_or(start);
+        if until < first {
+            // The series ended before the window's reach.
+            return Ok(None);
+        }
     }
     if let Some(week_start) = rule_fix::whole_first_week(&mut rule, first) {
         first = week_start;

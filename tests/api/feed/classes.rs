@@ -1,6 +1,7 @@
-//! The eight classes of issue 13, each on a fixture of its own (`tests/fixtures/ical/rfc/`):
-//! values read as RFC 5545 (and libical) mean them, and every repair warned about. The
-//! `feed occurrences` output of each fixture is pinned next to it (`<name>.json`).
+//! The eight classes of issue 13, and an instance moved into the window from before it, each on
+//! a fixture of its own (`tests/fixtures/ical/rfc/`): values read as RFC 5545 (and libical)
+//! mean them, and every repair warned about. The `feed occurrences` output of each fixture is
+//! pinned next to it (`<name>.json`).
 
 use std::process::Command;
 
@@ -362,4 +363,97 @@ fn feed_occurrences_output_of_each_fixture_is_pinned() {
         let pinned = std::fs::read_to_string(rfc(&format!("{name}.json"))).expect("pinned output");
         assert_eq!(String::from_utf8_lossy(&out.stdout), pinned, "{name}");
     }
+}
+
+/// An instance moved into the window from weeks before it is found by its override, whatever
+/// the RECURRENCE-ID's type (date-time, date on a timed series, date on an all-day series); an
+/// instance moved out of the window is gone; an override that stays before the window and a
+/// series that ended before it say nothing; an override naming no instance is still warned of.
+#[test]
+fn an_instance_moved_into_the_window_from_before_it_is_kept() {
+    let (found, warnings) = occurrences(
+        &rfc("moved_into_window.ics"),
+        "2025-06-01",
+        "2025-07-01",
+        "UTC",
+    );
+    let moved = |uid: &str| -> Vec<(String, String)> {
+        found
+            .iter()
+            .filter(|o| &*o.uid == uid && o.summary.as_deref().is_some_and(|s| s.contains("moved")))
+            .map(|o| {
+                (
+                    o.start.to_string(),
+                    o.recurrence_id.map(|r| r.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        moved("weekly-moved"),
+        pairs(&[("2025-06-03T15:00:00Z", "2025-05-16T15:00:00Z")])
+    );
+    assert_eq!(
+        moved("date-moved"),
+        pairs(&[("2025-06-02T09:00:00Z", "2025-05-08T09:00:00Z")])
+    );
+    assert_eq!(
+        moved("allday-moved"),
+        pairs(&[("2025-06-10", "2025-05-12")])
+    );
+    // The series' own instances in June are all there beside the moved ones.
+    let count = |uid: &str| found.iter().filter(|o| &*o.uid == uid).count();
+    assert_eq!(count("weekly-moved"), 5);
+    assert_eq!(count("date-moved"), 5);
+    assert_eq!(count("allday-moved"), 6);
+    assert_eq!(count("stays-old"), 5);
+    assert_eq!(count("ended"), 0);
+    assert_eq!(
+        times_of(&found, "moved-out")
+            .iter()
+            .map(|(start, _)| start.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "2025-06-02T08:00:00Z",
+            "2025-06-16T08:00:00Z",
+            "2025-06-23T08:00:00Z",
+            "2025-06-30T08:00:00Z"
+        ]
+    );
+    for quiet in [
+        "stays-old",
+        "ended",
+        "weekly-moved",
+        "date-moved",
+        "allday-moved",
+    ] {
+        assert!(
+            !warnings
+                .iter()
+                .any(|w| w.contains(&format!("UID {quiet} "))),
+            "{quiet}: {warnings:?}"
+        );
+    }
+    assert!(
+        warned(&warnings, "not-an-instance", "matches no occurrence"),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
+/// The same fixture through the real binary, in its own window, byte for byte.
+#[test]
+fn feed_occurrences_of_an_instance_moved_into_the_window_is_pinned() {
+    let out = Command::new(super::super::helpers::binary())
+        .args(["feed", "occurrences", "--file"])
+        .arg(rfc("moved_into_window.ics"))
+        .args(["--from", "2025-06-01", "--to", "2025-07-01"])
+        .output()
+        .expect("binary runs");
+    assert!(out.status.success());
+    let pinned = std::fs::read_to_string(rfc("moved_into_window.json")).expect("pinned output");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), pinned);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not-an-instance"), "{stderr}");
 }
