@@ -290,12 +290,20 @@ fn overlaps(s: DateTime<Utc>, e: DateTime<Utc>, opts: &ExpandOptions) -> bool {
     }
 }
 
+/// The RECURRENCE-ID an occurrence prints.
+#[derive(Debug, Clone, Copy)]
+enum Rid {
+    /// An instance of the series at its own time: its start.
+    OwnStart,
+    Given(Option<When>),
+}
+
 fn emit(
     source: &Component,
     local: NaiveDateTime,
     zone: Option<&Zone>,
     length: Length,
-    rid: Option<When>,
+    rid: Rid,
     opts: &ExpandOptions,
     out: &mut impl OccurrenceSink,
 ) -> bool {
@@ -308,7 +316,10 @@ fn emit(
     out.push(
         source,
         Instance {
-            recurrence_id: rid,
+            recurrence_id: match rid {
+                Rid::OwnStart => Some(start),
+                Rid::Given(rid) => rid,
+            },
             start,
             end,
             all_day: zone.is_none(),
@@ -324,7 +335,7 @@ fn emit(
 fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut impl OccurrenceSink) {
     let (zone, start) = series_zone(&c.start, opts, false);
     let length = length_of(c, &opts.floating);
-    emit(c, start.naive, zone.as_ref(), length, rid, opts, out);
+    emit(c, start.naive, zone.as_ref(), length, Rid::Given(rid), opts, out);
 }
 
 /// Whether an override's own times overlap the window (whatever instance it replaces).
@@ -554,16 +565,10 @@ pub fn expand_group(
             incomplete = Some(why);
             break;
         }
-        let rid = if recurring {
-            rid_when(*local, zone)
-        } else {
-            None
-        };
         let over = exact.remove(local).or_else(|| by_day.remove(&local.date()));
         if let Some(over) = over {
-            let rid = rid.or_else(|| rid_when(*local, zone));
             let before = out.len();
-            emit_own(&over, rid, opts, out);
+            emit_own(&over, rid_when(*local, zone), opts, out);
             kept += out.len() - before;
         } else {
             let taf = future.range(..=*local).next_back();
@@ -573,10 +578,17 @@ pub fn expand_group(
                         .map(|s| s - *taf_rid)
                         .unwrap_or_else(Duration::zero);
                     let moved = local.checked_add_signed(shift).unwrap_or(*local);
+                    let rid = Rid::Given(rid_when(*local, zone).filter(|_| recurring));
                     emit(taf, moved, zone, length_of(taf, floating), rid, opts, out)
                 }
                 None => {
                     let len = rdate_lengths.get(local).copied().unwrap_or(length);
+                    // The rid is the start the conversion below makes (converted once).
+                    let rid = if recurring {
+                        Rid::OwnStart
+                    } else {
+                        Rid::Given(None)
+                    };
                     emit(&master, *local, zone, len, rid, opts, out)
                 }
             };

@@ -31,7 +31,7 @@ impl Zone {
             Zone::Utc => 0,
             Zone::Fixed(offset) => offset.local_minus_utc(),
             // The same gap and fall-back rule as every other local time flexysync reads.
-            Zone::Iana(tz) => return iana_to_utc(local, *tz),
+            Zone::Iana(tz) => return crate::when::local_to_utc(local, *tz),
             Zone::Custom(zone) => zone.offset_for_local(local)?,
         };
         let utc = local.checked_sub_signed(Duration::seconds(i64::from(offset)))?;
@@ -57,40 +57,6 @@ impl Zone {
     pub fn is_utc(&self) -> bool {
         matches!(self, Zone::Utc)
     }
-}
-
-/// Slots of [`iana_to_utc`]'s memo (a power of two).
-const MEMO_SLOTS: usize = 64;
-
-type MemoSlot = Option<(chrono_tz::Tz, NaiveDateTime, Option<DateTime<Utc>>)>;
-
-thread_local! {
-    /// This thread's recent IANA conversions: a series converts each local time for its
-    /// recurrence id and again for its start, a one-off event for its length and its start.
-    static IANA_MEMO: std::cell::RefCell<[MemoSlot; MEMO_SLOTS]> =
-        const { std::cell::RefCell::new([None; MEMO_SLOTS]) };
-}
-
-fn memo_slot(local: NaiveDateTime, tz: chrono_tz::Tz) -> usize {
-    let key = (local.and_utc().timestamp() as u64) ^ ((tz as u64) << 40);
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % MEMO_SLOTS
-}
-
-/// [`crate::when::local_to_utc`], remembered for the last few local times of this thread.
-fn iana_to_utc(local: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
-    let slot = memo_slot(local, tz);
-    IANA_MEMO.with(|memo| {
-        let mut memo = memo.borrow_mut();
-        if let Some((zone, at, utc)) = memo[slot]
-            && zone == tz
-            && at == local
-        {
-            return utc;
-        }
-        let utc = crate::when::local_to_utc(local, tz);
-        memo[slot] = Some((tz, local, utc));
-        utc
-    })
 }
 
 /// A VTIMEZONE whose TZID matches no known zone: its observances, applied as written.
@@ -385,57 +351,6 @@ mod tests {
 
     fn naive(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
-    }
-
-    /// The memo answers what the zone answers: the same local times in several zones, more of
-    /// them than the memo holds, across gaps and fall-backs, asked twice in turn; and two
-    /// zones that share a slot for the same local time, asked one after the other.
-    #[test]
-    fn remembered_conversions_are_the_zones_own() {
-        let zones = [
-            chrono_tz::Europe::Stockholm,
-            chrono_tz::America::New_York,
-            chrono_tz::Australia::Lord_Howe,
-            chrono_tz::Asia::Tokyo,
-        ];
-        let same = |local: NaiveDateTime, tz: chrono_tz::Tz| {
-            assert_eq!(
-                Zone::Iana(tz).to_utc(local),
-                crate::when::local_to_utc(local, tz),
-                "{local} in {tz}"
-            );
-        };
-        let mut sharing = 0;
-        for day in [
-            "2025-03-30",
-            "2025-10-26",
-            "2025-03-09",
-            "2025-11-02",
-            "2025-04-06",
-        ] {
-            for minute in (0..24 * 60).step_by(10) {
-                let local = naive(&format!("{day} 00:00")) + Duration::minutes(minute);
-                for _ in 0..2 {
-                    for tz in zones {
-                        same(local, tz);
-                    }
-                }
-                let neighbour = chrono_tz::TZ_VARIANTS.iter().find(|other| {
-                    memo_slot(local, **other) == memo_slot(local, chrono_tz::Asia::Tokyo)
-                        && other
-                            .offset_from_utc_datetime(&local)
-                            .fix()
-                            .local_minus_utc()
-                            != 9 * 3600
-                });
-                if let Some(other) = neighbour {
-                    same(local, chrono_tz::Asia::Tokyo);
-                    same(local, *other);
-                    sharing += 1;
-                }
-            }
-        }
-        assert!(sharing > 100, "only {sharing} shared slots tried");
     }
 
     #[test]
