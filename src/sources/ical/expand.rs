@@ -368,12 +368,16 @@ pub fn expand_group(
     warnings: &mut Vec<String>,
     out: &mut impl OccurrenceSink,
 ) -> Option<String> {
-    let (overrides, masters): (Vec<Component>, Vec<Component>) =
-        group.into_iter().partition(|c| c.recurrence_id.is_some());
     // Duplicate UIDs: the highest SEQUENCE wins, the later one on a tie.
-    let master = masters
-        .into_iter()
-        .reduce(|a, b| if b.sequence >= a.sequence { b } else { a });
+    let mut master: Option<Component> = None;
+    let mut overrides = Vec::new();
+    for c in group {
+        if c.recurrence_id.is_some() {
+            overrides.push(c);
+        } else if master.as_ref().is_none_or(|kept| c.sequence >= kept.sequence) {
+            master = Some(c);
+        }
+    }
     if let Some(why) = masters_refused(&master, &overrides) {
         warnings.push(why);
         return None;

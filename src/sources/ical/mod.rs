@@ -326,16 +326,10 @@ impl GroupRun<'_> {
                     }
                 }
             }
-            let first = components.first().map(|c| (c.uid.clone(), c.line));
-            // A block whose UID the quick scan misread still groups by its parsed UID.
-            let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
-            for component in components {
-                match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
-                    Some((_, list)) => list.push(component),
-                    None => by_uid.push((component.uid.clone(), vec![component])),
-                }
-            }
-            for (_, list) in by_uid {
+            let first = group_began
+                .and(components.first())
+                .map(|c| (c.uid.clone(), c.line));
+            for list in by_parsed_uid(components) {
                 if let Some(why) = expand::expand_group(list, opts, warnings, out) {
                     incomplete.get_or_insert(why);
                 }
@@ -363,6 +357,25 @@ impl GroupRun<'_> {
         }
         suppressed
     }
+}
+
+/// A group's components by their parsed UID: a block whose UID the quick scan misread still
+/// groups by the UID it has. Almost always one group, taken as it is.
+fn by_parsed_uid(components: Vec<Component>) -> Vec<Vec<Component>> {
+    let Some(head) = components.first() else {
+        return Vec::new();
+    };
+    if components.iter().all(|c| c.uid == head.uid) {
+        return vec![components];
+    }
+    let mut by_uid: Vec<(std::sync::Arc<str>, Vec<Component>)> = Vec::new();
+    for component in components {
+        match by_uid.iter_mut().find(|(uid, _)| *uid == component.uid) {
+            Some((_, list)) => list.push(component),
+            None => by_uid.push((component.uid.clone(), vec![component])),
+        }
+    }
+    by_uid.into_iter().map(|(_, list)| list).collect()
 }
 
 fn over_budget(
