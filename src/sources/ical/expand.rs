@@ -335,7 +335,15 @@ fn emit(
 fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut impl OccurrenceSink) {
     let (zone, start) = series_zone(&c.start, opts, false);
     let length = length_of(c, &opts.floating);
-    emit(c, start.naive, zone.as_ref(), length, Rid::Given(rid), opts, out);
+    emit(
+        c,
+        start.naive,
+        zone.as_ref(),
+        length,
+        Rid::Given(rid),
+        opts,
+        out,
+    );
 }
 
 /// Whether an override's own times overlap the window (whatever instance it replaces).
@@ -374,7 +382,10 @@ pub fn expand_group(
     for c in group {
         if c.recurrence_id.is_some() {
             overrides.push(c);
-        } else if master.as_ref().is_none_or(|kept| c.sequence >= kept.sequence) {
+        } else if master
+            .as_ref()
+            .is_none_or(|kept| c.sequence >= kept.sequence)
+        {
             master = Some(c);
         }
     }

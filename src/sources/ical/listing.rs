@@ -52,7 +52,7 @@ struct Merged<'a> {
     heads: BinaryHeap<Reverse<Head<'a>>>,
 }
 
-/// Start, UID, recurrence id (kind and value), end, part.
+/// Start, UID, recurrence id (kind and value), end (as the row holds it), part.
 type Head<'a> = (i64, &'a str, u8, i64, i64, usize);
 
 impl<'a> Merged<'a> {
@@ -72,13 +72,13 @@ impl<'a> Merged<'a> {
     fn queue(&mut self, at: usize) {
         let part = &self.parts[at];
         if let Some(row) = part.rows.get(self.next[at]) {
-            let uid = part.uid(&part.events[row.event as usize]);
+            let uid = part.uid(&part.events[row.event()]);
             self.heads.push(Reverse((
                 row.start_utc,
                 uid,
                 rid_kind(row),
                 row.recurrence_id,
-                row.end_utc,
+                row.end,
                 at,
             )));
         }
@@ -98,7 +98,7 @@ impl<'a> Iterator for Merged<'a> {
     }
 }
 
-/// One chunk's occurrences: a row of plain numbers each (40 bytes), an event's texts once
+/// One chunk's occurrences: a row of plain numbers each (32 bytes), an event's texts once
 /// however many occurrences it has, in one string, no description or attendees (not printed).
 /// Sorted as [`super::expand::sort_occurrences`] sorts, ties broken by every field.
 #[derive(Debug, Default)]
@@ -124,18 +124,36 @@ struct EventText {
     status: Option<Status>,
 }
 
-/// An instant start or end is its UTC bound (as `expand` makes them), in whole seconds (every
-/// value is read to the second); a date is kept as days from CE.
+/// One occurrence in 32 bytes. An instant start or end is its UTC bound (as `expand` makes
+/// them), in whole seconds (every value is read to the second); a date is kept as days from CE.
 #[derive(Debug, Clone, Copy)]
 struct Row {
+    /// The UTC start, a date's too (read in the floating zone), for the order.
     start_utc: i64,
-    end_utc: i64,
+    /// Days from CE for a date end ([`END_DATE`]), else the UTC end: either orders as the
+    /// UTC end does.
+    end: i64,
     recurrence_id: i64,
+    /// Days from CE for a date start.
     start_day: i32,
-    end_day: i32,
-    event: u32,
-    flags: u8,
+    /// The event's index in `events`, above [`FLAG_BITS`] bits of flags.
+    event_and_flags: u32,
 }
+
+impl Row {
+    fn event(&self) -> usize {
+        (self.event_and_flags >> FLAG_BITS) as usize
+    }
+
+    fn flags(&self) -> u8 {
+        (self.event_and_flags & ((1 << FLAG_BITS) - 1)) as u8
+    }
+}
+
+const FLAG_BITS: u32 = 6;
+// A part never holds more events than occurrences, and never many more occurrences than the
+// cap (one series past it at most).
+const _: () = assert!(super::MAX_OCCURRENCES * 2 < 1 << (u32::BITS - FLAG_BITS));
 
 const START_DATE: u8 = 1;
 const END_DATE: u8 = 2;
@@ -147,7 +165,7 @@ const NO_SUMMARY: u32 = u32::MAX;
 
 /// No recurrence id, then dates, then instants: the order of `Option<When>`.
 fn rid_kind(row: &Row) -> u8 {
-    match row.flags & (RID_DATE | RID_INSTANT) {
+    match row.flags() & (RID_DATE | RID_INSTANT) {
         0 => 0,
         RID_DATE => 1,
         _ => 2,
@@ -178,8 +196,8 @@ impl Part {
     }
 
     fn fields(&self, row: &Row) -> Fields<'_> {
-        let event = &self.events[row.event as usize];
-        let on = |bit: u8| row.flags & bit != 0;
+        let event = &self.events[row.event()];
+        let on = |bit: u8| row.flags() & bit != 0;
         let recurrence_id = if on(RID_DATE) {
             i32::try_from(row.recurrence_id).ok().map(Stamp::Day)
         } else if on(RID_INSTANT) {
@@ -190,9 +208,9 @@ impl Part {
         Fields {
             all_day: on(ALL_DAY),
             end: if on(END_DATE) {
-                Stamp::Day(row.end_day)
+                Stamp::Day(i32::try_from(row.end).unwrap_or_default())
             } else {
-                Stamp::Second(row.end_utc)
+                Stamp::Second(row.end)
             },
             floating: on(FLOATING),
             recurrence_id,
@@ -232,19 +250,19 @@ impl Part {
         }
         // After the printed order, the rest of the row: rows alike in every printed field
         // come out in one order however the feed was cut into parts.
-        let rest = |row: &Row| (row.event, row.flags, row.start_day, row.end_day);
+        let rest = |row: &Row| (row.event_and_flags, row.start_day);
         if let Some(packing) = Packing::of(&self.rows, self.events.len()) {
             // Start and UID rank packed into the start's place: one integer compare for
             // almost every pair (put back once sorted).
             for row in &mut self.rows {
-                row.start_utc = packing.pack(row.start_utc, rank[row.event as usize]);
+                row.start_utc = packing.pack(row.start_utc, rank[row.event()]);
             }
             self.rows.sort_unstable_by(|a, b| {
                 a.start_utc.cmp(&b.start_utc).then_with(|| {
-                    (rid_kind(a), a.recurrence_id, a.end_utc, rest(a)).cmp(&(
+                    (rid_kind(a), a.recurrence_id, a.end, rest(a)).cmp(&(
                         rid_kind(b),
                         b.recurrence_id,
-                        b.end_utc,
+                        b.end,
                         rest(b),
                     ))
                 })
@@ -257,10 +275,10 @@ impl Part {
         self.rows.sort_unstable_by_key(|row| {
             (
                 row.start_utc,
-                rank[row.event as usize],
+                rank[row.event()],
                 rid_kind(row),
                 row.recurrence_id,
-                row.end_utc,
+                row.end,
                 rest(row),
             )
         });
@@ -336,27 +354,26 @@ impl OccurrenceSink for Part {
             When::Date(d) => (days(d), START_DATE),
             When::Instant(_) => (0, 0),
         };
-        let (end_day, end_date) = match occ.end {
-            When::Date(d) => (days(d), END_DATE),
-            When::Instant(_) => (0, 0),
+        let (end, end_date) = match occ.end {
+            When::Date(d) => (i64::from(days(d)), END_DATE),
+            When::Instant(_) => (occ.end_utc.timestamp(), 0),
         };
         let (recurrence_id, rid_flag) = match occ.recurrence_id {
             Some(When::Date(d)) => (i64::from(days(d)), RID_DATE),
             Some(When::Instant(at)) => (at.timestamp(), RID_INSTANT),
             None => (0, 0),
         };
+        let flags = start_date
+            | end_date
+            | rid_flag
+            | bit(occ.all_day, ALL_DAY)
+            | bit(occ.floating, FLOATING);
         self.rows.push(Row {
             start_utc: occ.start_utc.timestamp(),
-            end_utc: occ.end_utc.timestamp(),
+            end,
             recurrence_id,
             start_day,
-            end_day,
-            event,
-            flags: start_date
-                | end_date
-                | rid_flag
-                | bit(occ.all_day, ALL_DAY)
-                | bit(occ.floating, FLOATING),
+            event_and_flags: (event << FLAG_BITS) | u32::from(flags),
         });
     }
 
@@ -445,12 +462,11 @@ mod tests {
                 let start = (next() % 40) as i64 * (spread / 40) - spread / 2;
                 listing.rows.push(Row {
                     start_utc: start,
-                    end_utc: start + (next() % 3) as i64,
+                    end: start + (next() % 3) as i64,
                     recurrence_id: (next() % 3) as i64,
                     start_day: 0,
-                    end_day: 0,
-                    event: (next() % 50) as u32,
-                    flags: [0, RID_DATE, RID_INSTANT][(i % 3) as usize],
+                    event_and_flags: ((next() % 50) as u32) << FLAG_BITS
+                        | u32::from([0, RID_DATE, RID_INSTANT][(i % 3) as usize]),
                 });
             }
             assert_eq!(
@@ -459,9 +475,9 @@ mod tests {
                 "spread {spread}"
             );
             let key = |listing: &Part, row: &Row| {
-                let uid = listing.uid(&listing.events[row.event as usize]).to_owned();
-                let kind = row.flags & (RID_DATE | RID_INSTANT);
-                (row.start_utc, uid, kind, row.recurrence_id, row.end_utc)
+                let uid = listing.uid(&listing.events[row.event()]).to_owned();
+                let kind = row.flags() & (RID_DATE | RID_INSTANT);
+                (row.start_utc, uid, kind, row.recurrence_id, row.end)
             };
             let mut expected: Vec<_> = listing.rows.iter().map(|r| key(&listing, r)).collect();
             expected.sort();
@@ -469,5 +485,10 @@ mod tests {
             let sorted: Vec<_> = listing.rows.iter().map(|r| key(&listing, r)).collect();
             assert_eq!(sorted, expected, "spread {spread}");
         }
+    }
+
+    #[test]
+    fn a_row_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Row>(), 32);
     }
 }
