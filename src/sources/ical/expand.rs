@@ -93,6 +93,10 @@ pub struct Occurrence {
 /// Where expansion puts occurrences: a plain list, or a compact one for printing.
 pub trait OccurrenceSink {
     fn push(&mut self, occurrence: Occurrence);
+    /// How much of each VEVENT the sink uses (a listing prints no DESCRIPTION or ATTENDEE).
+    fn detail(&self) -> super::scan::Detail {
+        super::scan::Detail::Full
+    }
     fn len(&self) -> usize;
     fn truncate(&mut self, len: usize);
 }

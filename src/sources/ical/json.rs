@@ -329,6 +329,10 @@ impl OccurrenceSink for Listing {
         self.rows.len()
     }
 
+    fn detail(&self) -> super::scan::Detail {
+        super::scan::Detail::Listing
+    }
+
     fn truncate(&mut self, len: usize) {
         self.rows.truncate(len);
     }
