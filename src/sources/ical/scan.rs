@@ -140,6 +140,16 @@ pub fn read_plain(block: &str, detail: Detail) -> Option<TextProps<'_>> {
                 };
                 props.dates.extend(parsed);
             }
+            Prop::Uid
+            | Prop::Summary
+            | Prop::Description
+            | Prop::Status
+            | Prop::Sequence
+            | Prop::Duration
+                if line.escapes_line_end =>
+            {
+                return None;
+            }
             Prop::Description if detail == Detail::Listing => {
                 // Not printed: only checked to be plain, as the full read checks it.
                 let plain = match &joined {
@@ -208,6 +218,9 @@ struct Line<'a> {
     first: &'a str,
     /// The physical lines that continue it, each with its leading space or tab and line end.
     folds: &'a str,
+    /// A physical line ends with `\` and the next one is a bare fold: calcard takes the line
+    /// end after that fold as the escaped character, `lines` what follows it.
+    escapes_line_end: bool,
 }
 
 impl<'a> Iterator for LogicalLines<'a> {
@@ -219,9 +232,12 @@ impl<'a> Iterator for LogicalLines<'a> {
         }
         let (first, folds_from, mut stray) = cut_line(self.rest);
         let mut rest = folds_from;
+        let (mut after_backslash, mut escapes_line_end) = (first.ends_with('\\'), false);
         while rest.starts_with([' ', '\t']) {
-            let (_, after, more) = cut_line(rest);
+            let (piece, after, more) = cut_line(rest);
             stray |= more;
+            escapes_line_end |= after_backslash && piece.len() == 1;
+            after_backslash = piece.ends_with('\\');
             rest = after;
         }
         self.rest = rest;
@@ -229,6 +245,7 @@ impl<'a> Iterator for LogicalLines<'a> {
         Some(Line {
             first,
             folds: &folds_from[..folds_from.len() - rest.len()],
+            escapes_line_end,
         })
     }
 }

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 
 use super::{Detail, TextProps, read_plain};
 use crate::sources::ical::event::{Component, calcard_props, parse_block};
-use crate::sources::ical::zone::ZoneTable;
 use crate::sources::ical::text::{Block, decode, split};
+use crate::sources::ical::zone::ZoneTable;
 
 fn block(text: &str) -> Block<'_> {
     Block {
@@ -151,6 +151,9 @@ fn lines_calcard_reads_by_rules_of_its_own_are_left_to_it() {
         "BEGIN:VEVENT\nnot a line, but words\nEND:VEVENT\n",
         "BEGIN:VEVENT\nUID:a\nEND:VEVENT\nBEGIN:VALARM\nDTSTART:20240101\n",
         "BEGIN:VEVENT\nDTST\n ART:20240101\nEND:VEVENT\n",
+        // calcard reads the line end after a bare fold as the character `\` escapes.
+        "BEGIN:VEVENT\nSUMMARY:a\\\n \n\tb\nEND:VEVENT\n",
+        "BEGIN:VEVENT\r\nUID:a\\\r\n\t\r\n b\r\nEND:VEVENT\r\n",
         // calcard keeps a CR inside a value or drops it, by what came before it.
         "BEGIN:VEVENT\r\nUID:a\rb\r\nEND:VEVENT\r\n",
     ] {
@@ -175,6 +178,8 @@ fn descriptions_the_listing_skips_are_judged_as_the_full_read_judges_them() {
         "DESCRIPTION:a backslash at the fold \\\r\n\t\tbefore a tab",
         "DESCRIPTION:ends with a backslash\\",
         "DESCRIPTION:ends with a folded backslash\r\n \\",
+        "DESCRIPTION:a backslash before a bare fold \\\r\n \r\n\tescapes its line end",
+        "DESCRIPTION:an escaped backslash before a bare fold \\\\\r\n \r\n\tx",
         "DESCRIPTION:escaped backslash then tab \\\\\t",
         "DESCRIPTION:backslash tab \\\t inside",
         "DESCRIPTION;LANGUAGE=en:with a parameter\\n",
