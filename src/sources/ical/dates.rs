@@ -48,11 +48,15 @@ pub fn read(
         end: None,
         refused_rscale: None,
     };
-    for line in lines {
+    let zones = &mut Tzids {
+        zones: *zones,
+        last: None,
+    };
+    for line in &lines {
         let name = line.name;
         match name {
             "DTSTART" | "DTEND" | "RECURRENCE-ID" => {
-                let moment = match moment_of(&line, &line.value, zones, at, warnings) {
+                let moment = match moment_of(line, &line.value, zones, at, warnings) {
                     Ok(m) => m,
                     Err(why) => {
                         let what = if name == "DTSTART" { "" } else { "; ignored" };
@@ -74,19 +78,39 @@ pub fn read(
                     }
                 }
             }
-            "RDATE" => read_rdates(&line, zones, at, warnings, out),
+            "RDATE" => read_rdates(line, zones, at, warnings, out),
             "EXDATE" => {
                 for item in line.value.split(',').filter(|v| !v.trim().is_empty()) {
-                    match moment_of(&line, item, zones, at, warnings) {
+                    match moment_of(line, item, zones, at, warnings) {
                         Ok(m) => out.exdates.push(m),
                         Err(why) => warnings.push(at(&format!("EXDATE {why}; ignored"))),
                     }
                 }
             }
-            _ => read_rule(&line, at, warnings, out, &mut dated),
+            _ => read_rule(line, at, warnings, out, &mut dated),
         }
     }
     dated
+}
+
+/// The block's zones, with the last TZID looked up remembered (DTSTART and DTEND, EXDATE and
+/// RECURRENCE-ID mostly name the same one).
+struct Tzids<'l, 'z> {
+    zones: CalendarZones<'z>,
+    last: Option<(&'l str, Option<Zone>)>,
+}
+
+impl<'l> Tzids<'l, '_> {
+    fn resolve(&mut self, tzid: &'l str) -> Option<Zone> {
+        if let Some((name, zone)) = &self.last
+            && *name == tzid
+        {
+            return zone.clone();
+        }
+        let zone = self.zones.resolve(tzid);
+        self.last = Some((tzid, zone.clone()));
+        zone
+    }
 }
 
 fn read_rule(
@@ -111,9 +135,9 @@ fn read_rule(
     }
 }
 
-fn read_rdates(
-    line: &ContentLine,
-    zones: &CalendarZones<'_>,
+fn read_rdates<'l>(
+    line: &'l ContentLine,
+    zones: &mut Tzids<'l, '_>,
     at: Tag<'_>,
     warnings: &mut Vec<String>,
     out: &mut Component,
@@ -150,10 +174,10 @@ fn read_rdates(
 
 /// One value of a date line, in its own type (a `VALUE=` parameter that contradicts the value
 /// is reported and overruled) and zone.
-fn moment_of(
-    line: &ContentLine,
+fn moment_of<'l>(
+    line: &'l ContentLine,
     item: &str,
-    zones: &CalendarZones<'_>,
+    zones: &mut Tzids<'l, '_>,
     at: Tag<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Moment, String> {
@@ -164,13 +188,14 @@ fn moment_of(
     for repair in repairs {
         warnings.push(at(&format!("{name} {repair}")));
     }
-    let declared = line.param("VALUE").map(str::to_ascii_uppercase);
+    let declared = line.param("VALUE");
+    let says = |kind: &str| declared.is_some_and(|value| value.eq_ignore_ascii_case(kind));
     let tzid = line.param("TZID");
-    match (written, declared.as_deref()) {
-        (Written::Date(_), Some("DATE-TIME")) => warnings.push(at(&format!(
+    match written {
+        Written::Date(_) if says("DATE-TIME") => warnings.push(at(&format!(
             "{name} says VALUE=DATE-TIME but holds a date; read as a date (all day)"
         ))),
-        (Written::Local(_) | Written::Utc(_), Some("DATE")) => warnings.push(at(&format!(
+        Written::Local(_) | Written::Utc(_) if says("DATE") => warnings.push(at(&format!(
             "{name} says VALUE=DATE but holds a time; read as a date-time"
         ))),
         _ => {}

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use memchr::{memchr, memchr2};
+
 /// One `NAME;PARAM=value:VALUE` line of the VEVENT itself (not of a nested VALARM), borrowed
 /// from the block where it was written on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,26 +94,28 @@ fn starts_with_wanted(line: &str, wanted: &[&str]) -> bool {
 }
 
 pub fn parse_line<'a>(text: &'a str, wanted: &[&'static str]) -> Option<ContentLine<'a>> {
-    let name_end = text.find([':', ';'])?;
+    let name_end = memchr2(b':', b';', text.as_bytes())?;
     let written = text[..name_end].trim();
     let name = *wanted.iter().find(|w| w.eq_ignore_ascii_case(written))?;
     let mut params = Vec::new();
     let mut rest = &text[name_end..];
     while let Some(after) = rest.strip_prefix(';') {
-        let eq = after.find('=')?;
+        let eq = memchr(b'=', after.as_bytes())?;
         let pname = after[..eq].trim();
+        // The value ends at the first `;` or `:` outside quotes (all three are ASCII, so
+        // bytes find them where characters would).
         let mut quoted = false;
-        let mut end = after.len();
-        for (index, ch) in after[eq + 1..].char_indices() {
-            match ch {
-                '"' => quoted = !quoted,
-                ';' | ':' if !quoted => {
-                    end = eq + 1 + index;
-                    break;
+        let end = after.as_bytes()[eq + 1..]
+            .iter()
+            .position(|b| match b {
+                b'"' => {
+                    quoted = !quoted;
+                    false
                 }
-                _ => {}
-            }
-        }
+                b';' | b':' => !quoted,
+                _ => false,
+            })
+            .map_or(after.len(), |at| eq + 1 + at);
         let written = &after[eq + 1..end];
         let value = if written.contains('"') {
             Cow::Owned(written.replace('"', "").trim().to_owned())
