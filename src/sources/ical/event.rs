@@ -2,7 +2,7 @@
 //! Broken values are repaired or dropped here, each with a warning naming the UID and line.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarDuration, ICalendarEntry,
@@ -246,7 +246,10 @@ fn from_props(
             Some(ICalendarStatus::Confirmed) => Some(Status::Confirmed),
             _ => None,
         },
-        attendees: Arc::from(props.attendees),
+        attendees: match props.attendees.is_empty() {
+            true => no_attendees(),
+            false => Arc::from(props.attendees),
+        },
         refused: None,
     };
     let zones = zones.in_calendar(block.calendar);
@@ -269,6 +272,12 @@ fn from_props(
     };
     out.start = start;
     Some(out)
+}
+
+/// One shared empty list (most events have no attendee, and a listing reads none).
+fn no_attendees() -> Arc<[String]> {
+    static NONE: LazyLock<Arc<[String]>> = LazyLock::new(|| Arc::from(Vec::new()));
+    NONE.clone()
 }
 
 fn text(entry: &ICalendarEntry) -> Option<&str> {

@@ -154,7 +154,8 @@ fn outline_windowed(file: &File, window: usize) -> std::io::Result<Option<Outlin
     let len = file.metadata()?.len();
     let mut warnings = Vec::new();
     let mut splitter = LineSplitter::new(&mut warnings);
-    let mut groups = UidGroups::with_capacity(0);
+    // Room for a block every 256 bytes (a booking's VEVENT is about 300), grown past that.
+    let mut groups = UidGroups::with_capacity(usize::try_from(len / 256).unwrap_or(0).min(1 << 20));
     let mut spans = Vec::new();
     let mut timezones = Vec::new();
     // The file's bytes from `buf_start`; the text starts `bom` bytes into the file.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-use super::{Detail, TextProps, read_plain};
+use super::{Detail, Prop, TextProps, classify, read_plain};
+use crate::sources::ical::dates::DATE_PROPERTIES;
 use crate::sources::ical::event::{Component, calcard_props, parse_block};
 use crate::sources::ical::text::{Block, decode, split};
 use crate::sources::ical::zone::ZoneTable;
@@ -208,6 +209,92 @@ fn descriptions_the_listing_skips_are_judged_as_the_full_read_judges_them() {
     }
     // Twelve of the shapes are plain (with either line end); the others are calcard's.
     assert_eq!(plain, 24, "{plain} read plainly");
+}
+
+/// The names `read_plain` tells apart are the ones calcard tells apart, in any case.
+#[test]
+fn names_are_told_apart_as_calcard_tells_them_apart() {
+    use calcard::common::IanaParse;
+    use calcard::icalendar::ICalendarProperty as Calcard;
+    let expected = |name: &str| match Calcard::parse(name.as_bytes()) {
+        _ if DATE_PROPERTIES.iter().any(|d| d.eq_ignore_ascii_case(name)) => Prop::Date,
+        Some(Calcard::Begin) => Prop::Begin,
+        Some(Calcard::End) => Prop::End,
+        Some(Calcard::Attendee) => Prop::Attendee,
+        Some(Calcard::Uid) => Prop::Uid,
+        Some(Calcard::Summary) => Prop::Summary,
+        Some(Calcard::Description) => Prop::Description,
+        Some(Calcard::Status) => Prop::Status,
+        Some(Calcard::Sequence) => Prop::Sequence,
+        Some(Calcard::Duration) => Prop::Duration,
+        _ => Prop::Other,
+    };
+    let names = [
+        "UID",
+        "END",
+        "BEGIN",
+        "DTEND",
+        "RDATE",
+        "RRULE",
+        "STATUS",
+        "EXDATE",
+        "DTSTART",
+        "SUMMARY",
+        "ATTENDEE",
+        "SEQUENCE",
+        "DURATION",
+        "DESCRIPTION",
+        "RECURRENCE-ID",
+        "DTSTAMP",
+        "DUE",
+        "EXRULE",
+        "CREATED",
+        "LOCATION",
+        "CATEGORIES",
+        "ORGANIZER",
+        "TRANSP",
+        "CLASS",
+        "PRIORITY",
+        "COMMENT",
+        "CONTACT",
+        "RELATED-TO",
+        "URL",
+        "GEO",
+        "X-ALT-DESC",
+        "TZID",
+        "UIDX",
+        "EN",
+        "RDATES",
+        "RRULE-",
+        "DTSTARTED",
+        "SUMMARYS",
+        "ATTENDEES",
+        "R",
+        "",
+        "UI@",
+        "END:",
+        "D",
+        "SEQ",
+        "DESCRIPTIO",
+        "RECURRENCE_ID",
+        "Ü",
+        "STATU\u{e9}",
+    ];
+    for name in names {
+        for variant in [name.to_owned(), name.to_ascii_lowercase(), mixed_case(name)] {
+            assert_eq!(classify(&variant), expected(&variant), "{variant:?}");
+        }
+    }
+}
+
+fn mixed_case(name: &str) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(at, c)| match at % 2 {
+            0 => c.to_ascii_lowercase(),
+            _ => c.to_ascii_uppercase(),
+        })
+        .collect()
 }
 
 /// Lines built from the pieces that make calcard's reading subtle.
