@@ -3,6 +3,8 @@
 //! a contradicting `VALUE=` parameter, a floating end is read in the start's zone (and a
 //! floating start in the end's), and only an end of the start's own kind is ever swapped.
 
+use std::borrow::Cow;
+
 use chrono::{NaiveTime, Utc};
 
 use super::event::{Clock, Component, EndSpec, Moment, RDate};
@@ -97,18 +99,18 @@ pub fn read(
 /// RECURRENCE-ID mostly name the same one).
 struct Tzids<'l, 'z> {
     zones: CalendarZones<'z>,
-    last: Option<(&'l str, Option<Zone>)>,
+    last: Option<(Cow<'l, str>, Option<Zone>)>,
 }
 
 impl<'l> Tzids<'l, '_> {
-    fn resolve(&mut self, tzid: &'l str) -> Option<Zone> {
+    fn resolve(&mut self, tzid: &Cow<'l, str>) -> Option<Zone> {
         if let Some((name, zone)) = &self.last
-            && *name == tzid
+            && name == tzid
         {
             return zone.clone();
         }
         let zone = self.zones.resolve(tzid);
-        self.last = Some((tzid, zone.clone()));
+        self.last = Some((tzid.clone(), zone.clone()));
         zone
     }
 }
@@ -189,7 +191,11 @@ fn moment_of<'l>(
         warnings.push(at(&format!("{name} {repair}")));
     }
     let declared = line.param("VALUE");
-    let says = |kind: &str| declared.is_some_and(|value| value.eq_ignore_ascii_case(kind));
+    let says = |kind: &str| {
+        declared
+            .as_deref()
+            .is_some_and(|value| value.eq_ignore_ascii_case(kind))
+    };
     let tzid = line.param("TZID");
     match written {
         Written::Date(_) if says("DATE-TIME") => warnings.push(at(&format!(
@@ -219,7 +225,7 @@ fn moment_of<'l>(
         Written::Local(naive) => {
             let clock = match tzid {
                 None => Clock::Floating,
-                Some(tzid) => match zones.resolve(tzid) {
+                Some(tzid) => match zones.resolve(&tzid) {
                     Some(zone) => Clock::Zoned(zone),
                     None => {
                         // An unknown zone: read like a floating time rather than lose the event.
