@@ -350,14 +350,15 @@ fn split_name(line: &str) -> Option<Option<(&str, &str)>> {
     }
 }
 
-/// A parameter that changes how calcard decodes the value (and may join lines).
+/// A parameter that changes how calcard decodes the value (and may join lines): its name
+/// anywhere on the line, in any case. Two letters are looked at before the whole word.
 fn sets_encoding(params: &str) -> bool {
     let bytes = params.as_bytes();
-    (0..bytes.len()).any(|at| {
-        let word: &[u8] = match bytes[at] | 0x20 {
-            b'e' => b"ENCODING",
-            b'b' => b"BASE64",
-            b'c' => b"CHARSET",
+    bytes.windows(2).enumerate().any(|(at, pair)| {
+        let word: &[u8] = match [pair[0] | 0x20, pair[1] | 0x20] {
+            [b'e', b'n'] => b"ENCODING",
+            [b'b', b'a'] => b"BASE64",
+            [b'c', b'h'] => b"CHARSET",
             _ => return false,
         };
         bytes

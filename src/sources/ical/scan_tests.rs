@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-use super::{Detail, Prop, TextProps, classify, read_plain};
+use super::{Detail, Prop, TextProps, classify, read_plain, sets_encoding};
 use crate::sources::ical::dates::DATE_PROPERTIES;
 use crate::sources::ical::event::{Component, calcard_props, parse_block};
 use crate::sources::ical::text::{Block, decode, split};
@@ -284,6 +284,51 @@ fn names_are_told_apart_as_calcard_tells_them_apart() {
         for variant in [name.to_owned(), name.to_ascii_lowercase(), mixed_case(name)] {
             assert_eq!(classify(&variant), expected(&variant), "{variant:?}");
         }
+    }
+}
+
+/// The words that make calcard decode a value, found anywhere on the line in any case.
+#[test]
+fn encoding_words_are_found_anywhere_in_any_case() {
+    for line in [
+        ";ENCODING=QUOTED-PRINTABLE:x",
+        ";X=1:endswithbase64",
+        ";encoding=b:",
+        ";CharSet=utf-8:x",
+        "BaSe64",
+        ";X=\"a\u{e9}CHARSET\":x",
+    ] {
+        assert!(sets_encoding(line), "{line:?}");
+    }
+    for line in [
+        ";TZID=Europe/Stockholm:20260101T174500",
+        ";X=ENCODIN:G",
+        ";BASE6:4",
+        ";CHARSE",
+        "",
+        "e",
+        ";VALUE=DATE:20240101",
+    ] {
+        assert!(!sets_encoding(line), "{line:?}");
+    }
+}
+
+proptest! {
+    /// As a search of the lower-cased line for each word.
+    #[test]
+    fn encoding_words_are_found_where_a_plain_search_finds_them(
+        pieces in prop::collection::vec(
+            prop::sample::select(vec![
+                "en", "EN", "coding", "CODING", "Cod", "ing", "ba", "BA", "se64", "SE6", "4", "ch",
+                "CH", "arset", "ARSET", "e", "b", "c", ";", ":", "=", "\u{e9}", "x",
+            ]),
+            0..12,
+        )
+    ) {
+        let line = pieces.concat();
+        let lower = line.to_ascii_lowercase();
+        let expected = ["encoding", "base64", "charset"].iter().any(|w| lower.contains(w));
+        prop_assert_eq!(sets_encoding(&line), expected, "{:?}", line);
     }
 }
 
