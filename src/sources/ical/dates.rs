@@ -103,14 +103,14 @@ struct Tzids<'l, 'z> {
 }
 
 impl<'l> Tzids<'l, '_> {
-    fn resolve(&mut self, tzid: &Cow<'l, str>) -> Option<Zone> {
+    fn resolve(&mut self, tzid: Cow<'l, str>) -> Option<Zone> {
         if let Some((name, zone)) = &self.last
-            && name == tzid
+            && *name == tzid
         {
             return zone.clone();
         }
-        let zone = self.zones.resolve(tzid);
-        self.last = Some((tzid.clone(), zone.clone()));
+        let zone = self.zones.resolve(&tzid);
+        self.last = Some((tzid, zone.clone()));
         zone
     }
 }
@@ -225,7 +225,7 @@ fn moment_of<'l>(
         Written::Local(naive) => {
             let clock = match tzid {
                 None => Clock::Floating,
-                Some(tzid) => match zones.resolve(&tzid) {
+                Some(tzid) => match zones.resolve(tzid.clone()) {
                     Some(zone) => Clock::Zoned(zone),
                     None => {
                         // An unknown zone: read like a floating time rather than lose the event.
@@ -307,5 +307,51 @@ pub fn fit_end(
             }
         }
         _ => Some(end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::{EndSpec, parse_block};
+    use super::super::scan::Detail;
+    use super::super::text::Block;
+    use super::super::zone::ZoneTable;
+    use super::*;
+
+    fn zone_of(moment: &Moment) -> Option<Zone> {
+        match &moment.clock {
+            Clock::Zoned(zone) => Some(zone.clone()),
+            _ => None,
+        }
+    }
+
+    /// Each value is read in its own TZID, though a block's last TZID is remembered.
+    #[test]
+    fn each_value_is_read_in_its_own_tzid() {
+        let text = "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Europe/Oslo:20240301T100000\r\n\
+            DTEND;TZID=\"America/New_York\":20240301T100000\r\n\
+            EXDATE;TZID=America/New_York:20240302T100000\r\n\
+            EXDATE;TZID=Europe/Oslo:20240303T100000\r\nRRULE:FREQ=DAILY;COUNT=3\r\n\
+            END:VEVENT\r\n";
+        let block = Block {
+            text,
+            line: 1,
+            calendar: 0,
+        };
+        let mut warnings = Vec::new();
+        let event =
+            parse_block(&block, &ZoneTable::default(), Detail::Full, &mut warnings).expect("read");
+        let (oslo, new_york) = (
+            Some(Zone::Iana(chrono_tz::Europe::Oslo)),
+            Some(Zone::Iana(chrono_tz::America::New_York)),
+        );
+        assert_eq!(zone_of(&event.start), oslo);
+        let Some(EndSpec::At(end)) = &event.end else {
+            panic!("an end: {:?}", event.end)
+        };
+        assert_eq!(zone_of(end), new_york);
+        let exdates: Vec<_> = event.exdates.iter().map(zone_of).collect();
+        assert_eq!(exdates, [new_york, oslo]);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 }
