@@ -3,6 +3,8 @@
 //! a contradicting `VALUE=` parameter, a floating end is read in the start's zone (and a
 //! floating start in the end's), and only an end of the start's own kind is ever swapped.
 
+use std::borrow::Cow;
+
 use chrono::{NaiveTime, Utc};
 
 use super::event::{Clock, Component, EndSpec, Moment, RDate};
@@ -48,11 +50,15 @@ pub fn read(
         end: None,
         refused_rscale: None,
     };
-    for line in lines {
+    let zones = &mut Tzids {
+        zones: *zones,
+        last: None,
+    };
+    for line in &lines {
         let name = line.name;
         match name {
             "DTSTART" | "DTEND" | "RECURRENCE-ID" => {
-                let moment = match moment_of(&line, &line.value, zones, at, warnings) {
+                let moment = match moment_of(line, &line.value, zones, at, warnings) {
                     Ok(m) => m,
                     Err(why) => {
                         let what = if name == "DTSTART" { "" } else { "; ignored" };
@@ -74,19 +80,39 @@ pub fn read(
                     }
                 }
             }
-            "RDATE" => read_rdates(&line, zones, at, warnings, out),
+            "RDATE" => read_rdates(line, zones, at, warnings, out),
             "EXDATE" => {
                 for item in line.value.split(',').filter(|v| !v.trim().is_empty()) {
-                    match moment_of(&line, item, zones, at, warnings) {
+                    match moment_of(line, item, zones, at, warnings) {
                         Ok(m) => out.exdates.push(m),
                         Err(why) => warnings.push(at(&format!("EXDATE {why}; ignored"))),
                     }
                 }
             }
-            _ => read_rule(&line, at, warnings, out, &mut dated),
+            _ => read_rule(line, at, warnings, out, &mut dated),
         }
     }
     dated
+}
+
+/// The block's zones, with the last TZID looked up remembered (DTSTART and DTEND, EXDATE and
+/// RECURRENCE-ID mostly name the same one).
+struct Tzids<'l, 'z> {
+    zones: CalendarZones<'z>,
+    last: Option<(Cow<'l, str>, Option<Zone>)>,
+}
+
+impl<'l> Tzids<'l, '_> {
+    fn resolve(&mut self, tzid: Cow<'l, str>) -> Option<Zone> {
+        if let Some((name, zone)) = &self.last
+            && *name == tzid
+        {
+            return zone.clone();
+        }
+        let zone = self.zones.resolve(&tzid);
+        self.last = Some((tzid, zone.clone()));
+        zone
+    }
 }
 
 fn read_rule(
@@ -111,9 +137,9 @@ fn read_rule(
     }
 }
 
-fn read_rdates(
-    line: &ContentLine,
-    zones: &CalendarZones<'_>,
+fn read_rdates<'l>(
+    line: &'l ContentLine,
+    zones: &mut Tzids<'l, '_>,
     at: Tag<'_>,
     warnings: &mut Vec<String>,
     out: &mut Component,
@@ -150,10 +176,10 @@ fn read_rdates(
 
 /// One value of a date line, in its own type (a `VALUE=` parameter that contradicts the value
 /// is reported and overruled) and zone.
-fn moment_of(
-    line: &ContentLine,
+fn moment_of<'l>(
+    line: &'l ContentLine,
     item: &str,
-    zones: &CalendarZones<'_>,
+    zones: &mut Tzids<'l, '_>,
     at: Tag<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Moment, String> {
@@ -164,13 +190,18 @@ fn moment_of(
     for repair in repairs {
         warnings.push(at(&format!("{name} {repair}")));
     }
-    let declared = line.param("VALUE").map(str::to_ascii_uppercase);
+    let declared = line.param("VALUE");
+    let says = |kind: &str| {
+        declared
+            .as_deref()
+            .is_some_and(|value| value.eq_ignore_ascii_case(kind))
+    };
     let tzid = line.param("TZID");
-    match (written, declared.as_deref()) {
-        (Written::Date(_), Some("DATE-TIME")) => warnings.push(at(&format!(
+    match written {
+        Written::Date(_) if says("DATE-TIME") => warnings.push(at(&format!(
             "{name} says VALUE=DATE-TIME but holds a date; read as a date (all day)"
         ))),
-        (Written::Local(_) | Written::Utc(_), Some("DATE")) => warnings.push(at(&format!(
+        Written::Local(_) | Written::Utc(_) if says("DATE") => warnings.push(at(&format!(
             "{name} says VALUE=DATE but holds a time; read as a date-time"
         ))),
         _ => {}
@@ -194,7 +225,7 @@ fn moment_of(
         Written::Local(naive) => {
             let clock = match tzid {
                 None => Clock::Floating,
-                Some(tzid) => match zones.resolve(tzid) {
+                Some(tzid) => match zones.resolve(tzid.clone()) {
                     Some(zone) => Clock::Zoned(zone),
                     None => {
                         // An unknown zone: read like a floating time rather than lose the event.
@@ -276,5 +307,51 @@ pub fn fit_end(
             }
         }
         _ => Some(end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::{EndSpec, parse_block};
+    use super::super::scan::Detail;
+    use super::super::text::Block;
+    use super::super::zone::ZoneTable;
+    use super::*;
+
+    fn zone_of(moment: &Moment) -> Option<Zone> {
+        match &moment.clock {
+            Clock::Zoned(zone) => Some(zone.clone()),
+            _ => None,
+        }
+    }
+
+    /// Each value is read in its own TZID, though a block's last TZID is remembered.
+    #[test]
+    fn each_value_is_read_in_its_own_tzid() {
+        let text = "BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Europe/Oslo:20240301T100000\r\n\
+            DTEND;TZID=\"America/New_York\":20240301T100000\r\n\
+            EXDATE;TZID=America/New_York:20240302T100000\r\n\
+            EXDATE;TZID=Europe/Oslo:20240303T100000\r\nRRULE:FREQ=DAILY;COUNT=3\r\n\
+            END:VEVENT\r\n";
+        let block = Block {
+            text,
+            line: 1,
+            calendar: 0,
+        };
+        let mut warnings = Vec::new();
+        let event =
+            parse_block(&block, &ZoneTable::default(), Detail::Full, &mut warnings).expect("read");
+        let (oslo, new_york) = (
+            Some(Zone::Iana(chrono_tz::Europe::Oslo)),
+            Some(Zone::Iana(chrono_tz::America::New_York)),
+        );
+        assert_eq!(zone_of(&event.start), oslo);
+        let Some(EndSpec::At(end)) = &event.end else {
+            panic!("an end: {:?}", event.end)
+        };
+        assert_eq!(zone_of(end), new_york);
+        let exdates: Vec<_> = event.exdates.iter().map(zone_of).collect();
+        assert_eq!(exdates, [new_york, oslo]);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 }

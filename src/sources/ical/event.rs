@@ -1,7 +1,8 @@
 //! One VEVENT block, parsed with calcard and boiled down to the few properties flexysync uses.
 //! Broken values are repaired or dropped here, each with a warning naming the UID and line.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 
 use calcard::icalendar::{
     ICalendarComponent, ICalendarComponentType, ICalendarDuration, ICalendarEntry,
@@ -12,7 +13,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::dates;
-use super::scan::{self, TextProps};
+use super::scan::{self, Detail, TextProps};
 use super::text::Block;
 use super::zone::{Zone, ZoneTable};
 
@@ -95,16 +96,18 @@ pub struct Component {
     pub refused: Option<String>,
 }
 
-/// Parses one VEVENT block. `None` (with a warning) when it cannot be read at all.
+/// Parses one VEVENT block. `None` (with a warning) when it cannot be read at all. A
+/// [`Detail::Listing`] read leaves out DESCRIPTION and ATTENDEE (all else is the same).
 pub fn parse_block(
     block: &Block<'_>,
     zones: &ZoneTable,
+    detail: Detail,
     warnings: &mut Vec<String>,
 ) -> Option<Component> {
     // Most blocks are plain and read without calcard; the rest read exactly as before.
-    let props = match scan::read_plain(block.text) {
+    let props = match scan::read_plain(block.text, detail) {
         Some(props) => props,
-        None => calcard_props(block, warnings)?,
+        None => calcard_props(block, detail, warnings)?,
     };
     from_props(props, block, zones, warnings)
 }
@@ -112,6 +115,7 @@ pub fn parse_block(
 /// The text properties as calcard reads them (blocks `scan` leaves to it).
 pub(super) fn calcard_props<'a>(
     block: &Block<'a>,
+    detail: Detail,
     warnings: &mut Vec<String>,
 ) -> Option<TextProps<'a>> {
     let mut parser = calcard::Parser::new(block.text);
@@ -129,21 +133,23 @@ pub(super) fn calcard_props<'a>(
         .components
         .iter()
         .find(|c| c.component_type == ICalendarComponentType::VEvent)?;
-    let mut props = props_of(component);
+    let mut props = props_of(component, detail);
     props.dates = dates::date_lines(block.text);
     Some(props)
 }
 
-fn props_of(component: &ICalendarComponent) -> TextProps<'static> {
+fn props_of(component: &ICalendarComponent, detail: Detail) -> TextProps<'static> {
+    let owned = |text: &str| Cow::Owned(text.to_owned());
     let mut props = TextProps {
         uid: component
             .entries
             .iter()
             .find(|e| e.name == ICalendarProperty::Uid)
             .and_then(|e| text(e))
-            .map(str::to_owned),
+            .map(owned),
         ..TextProps::default()
     };
+    let full = detail == Detail::Full;
     for entry in &component.entries {
         match entry.name {
             ICalendarProperty::Duration => props.durations.push(match entry.values.first() {
@@ -155,15 +161,15 @@ fn props_of(component: &ICalendarComponent) -> TextProps<'static> {
                     props.sequence = *n;
                 }
             }
-            ICalendarProperty::Summary => props.summary = text(entry).map(str::to_owned),
-            ICalendarProperty::Description => props.description = text(entry).map(str::to_owned),
+            ICalendarProperty::Summary => props.summary = text(entry).map(owned),
+            ICalendarProperty::Description if full => props.description = text(entry).map(owned),
             ICalendarProperty::Status => {
                 props.status = match entry.values.first() {
                     Some(ICalendarValue::Status(status)) => Some(status.clone()),
                     _ => None,
                 }
             }
-            ICalendarProperty::Attendee => {
+            ICalendarProperty::Attendee if full => {
                 for value in &entry.values {
                     if let Some(v) = value_text(value) {
                         props.attendees.push(v.to_owned());
@@ -194,8 +200,8 @@ fn from_props(
         .as_deref()
         .map(str::trim)
         .filter(|uid| !uid.is_empty());
-    let uid = match uid {
-        Some(uid) => uid.to_owned(),
+    let uid: Arc<str> = match uid {
+        Some(uid) => Arc::from(uid),
         None => {
             // A key that stays stable across fetches: the block's own content.
             let digest = Sha256::digest(block.text.as_bytes());
@@ -204,7 +210,7 @@ fn from_props(
                 "line {}: VEVENT has no UID; using {uid}",
                 block.line
             ));
-            uid
+            Arc::from(uid)
         }
     };
     let at = |what: &str| format!("UID {uid} (line {}): {what}", block.line);
@@ -219,7 +225,7 @@ fn from_props(
         }
     }
     let mut out = Component {
-        uid: Arc::from(uid.as_str()),
+        uid: uid.clone(),
         line: block.line,
         sequence: props.sequence,
         start: Moment {
@@ -240,7 +246,10 @@ fn from_props(
             Some(ICalendarStatus::Confirmed) => Some(Status::Confirmed),
             _ => None,
         },
-        attendees: Arc::from(props.attendees),
+        attendees: match props.attendees.is_empty() {
+            true => no_attendees(),
+            false => Arc::from(props.attendees),
+        },
         refused: None,
     };
     let zones = zones.in_calendar(block.calendar);
@@ -263,6 +272,12 @@ fn from_props(
     };
     out.start = start;
     Some(out)
+}
+
+/// One shared empty list (most events have no attendee, and a listing reads none).
+fn no_attendees() -> Arc<[String]> {
+    static NONE: LazyLock<Arc<[String]>> = LazyLock::new(|| Arc::from(Vec::new()));
+    NONE.clone()
 }
 
 fn text(entry: &ICalendarEntry) -> Option<&str> {

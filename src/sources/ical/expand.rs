@@ -107,6 +107,10 @@ pub struct Instance {
 /// per occurrence.
 pub trait OccurrenceSink {
     fn push(&mut self, source: &Component, instance: Instance);
+    /// How much of each VEVENT the sink uses (a listing prints no DESCRIPTION or ATTENDEE).
+    fn detail(&self) -> super::scan::Detail {
+        super::scan::Detail::Full
+    }
     fn len(&self) -> usize;
     fn truncate(&mut self, len: usize);
 }

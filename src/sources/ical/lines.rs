@@ -4,36 +4,67 @@
 
 use std::borrow::Cow;
 
+use memchr::{memchr, memchr2};
+
 /// One `NAME;PARAM=value:VALUE` line of the VEVENT itself (not of a nested VALARM), borrowed
 /// from the block where it was written on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentLine<'a> {
     /// The wanted name it matched (upper case).
     pub name: &'static str,
-    /// Parameter names as written (matched without regard to case); values unquoted.
-    pub params: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// The parameters as written, from the first `;` (each checked to be `NAME=value`): read
+    /// when asked for, as most lines are asked for one or two.
+    params: Cow<'a, str>,
     pub value: Cow<'a, str>,
 }
 
 impl ContentLine<'_> {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
+    /// The first parameter of that name (matched without regard to case), its value unquoted.
+    pub fn param(&self, name: &str) -> Option<Cow<'_, str>> {
+        let (_, written) = Params(&self.params).find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        Some(if written.contains('"') {
+            Cow::Owned(written.replace('"', "").trim().to_owned())
+        } else {
+            Cow::Borrowed(written.trim())
+        })
     }
 
     pub fn into_owned(self) -> ContentLine<'static> {
         let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
         ContentLine {
             name: self.name,
-            params: self
-                .params
-                .into_iter()
-                .map(|(n, v)| (owned(n), owned(v)))
-                .collect(),
+            params: owned(self.params),
             value: owned(self.value),
         }
+    }
+}
+
+/// The `;NAME=value` parameters at the start of a text, each name (trimmed) and value as
+/// written (quotes kept). Stops at the first text that is not one: the rest is left in `.0`.
+struct Params<'a>(&'a str);
+
+impl<'a> Iterator for Params<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        let after = self.0.strip_prefix(';')?;
+        let eq = memchr(b'=', after.as_bytes())?;
+        // The value ends at the first `;` or `:` outside quotes (all three are ASCII, so
+        // bytes find them where characters would).
+        let mut quoted = false;
+        let end = after.as_bytes()[eq + 1..]
+            .iter()
+            .position(|b| match b {
+                b'"' => {
+                    quoted = !quoted;
+                    false
+                }
+                b';' | b':' => !quoted,
+                _ => false,
+            })
+            .map_or(after.len(), |at| eq + 1 + at);
+        self.0 = &after[end..];
+        Some((after[..eq].trim(), &after[eq + 1..end]))
     }
 }
 
@@ -92,39 +123,16 @@ fn starts_with_wanted(line: &str, wanted: &[&str]) -> bool {
 }
 
 pub fn parse_line<'a>(text: &'a str, wanted: &[&'static str]) -> Option<ContentLine<'a>> {
-    let name_end = text.find([':', ';'])?;
+    let name_end = memchr2(b':', b';', text.as_bytes())?;
     let written = text[..name_end].trim();
     let name = *wanted.iter().find(|w| w.eq_ignore_ascii_case(written))?;
-    let mut params = Vec::new();
-    let mut rest = &text[name_end..];
-    while let Some(after) = rest.strip_prefix(';') {
-        let eq = after.find('=')?;
-        let pname = after[..eq].trim();
-        let mut quoted = false;
-        let mut end = after.len();
-        for (index, ch) in after[eq + 1..].char_indices() {
-            match ch {
-                '"' => quoted = !quoted,
-                ';' | ':' if !quoted => {
-                    end = eq + 1 + index;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let written = &after[eq + 1..end];
-        let value = if written.contains('"') {
-            Cow::Owned(written.replace('"', "").trim().to_owned())
-        } else {
-            Cow::Borrowed(written.trim())
-        };
-        params.push((Cow::Borrowed(pname), value));
-        rest = &after[end..];
-    }
-    let value = rest.strip_prefix(':')?;
+    let mut params = Params(&text[name_end..]);
+    params.by_ref().for_each(drop);
+    // Every parameter was read (one without `=` stops the reading short of the `:`).
+    let value = params.0.strip_prefix(':')?;
     Some(ContentLine {
         name,
-        params,
+        params: Cow::Borrowed(&text[name_end..text.len() - params.0.len()]),
         value: Cow::Borrowed(value.trim()),
     })
 }
@@ -139,10 +147,24 @@ mod tests {
         let lines = content_lines(block, &["DTSTART", "RRULE"]);
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[0].value, "20240101T100000");
-        assert_eq!(lines[0].param("TZID"), Some("Europe/Oslo"));
-        assert_eq!(lines[0].param("VALUE"), Some("DATE-TIME"));
+        assert_eq!(lines[0].param("TZID").as_deref(), Some("Europe/Oslo"));
+        assert_eq!(lines[0].param("VALUE").as_deref(), Some("DATE-TIME"));
         assert_eq!(lines[1].value, "FREQ=DAILY");
         assert_eq!(lines[2].value, "FREQ=WEEKLY");
-        assert_eq!(lines[2].param("X"), Some("a:b"));
+        assert_eq!(lines[2].param("X").as_deref(), Some("a:b"));
+    }
+
+    #[test]
+    fn parameters_are_read_when_asked_for_as_they_were_written() {
+        let text = "DTSTART; tzid = \"Europe/Oslo\" ;X=\"a;b\";TZID=Other;VALUE=DATE:20240101";
+        let line = parse_line(text, &["DTSTART"]).expect("read");
+        assert_eq!(line.param("TZID").as_deref(), Some("Europe/Oslo"));
+        assert_eq!(line.param("x").as_deref(), Some("a;b"));
+        assert_eq!(line.param("VALUE").as_deref(), Some("DATE"));
+        assert_eq!(line.param("RANGE"), None);
+        assert_eq!(line.value, "20240101");
+        // A parameter without `=`, or a quote that never closes: no line at all.
+        assert_eq!(parse_line("DTSTART;TZID:20240101", &["DTSTART"]), None);
+        assert_eq!(parse_line("DTSTART;TZID=\"a:20240101", &["DTSTART"]), None);
     }
 }

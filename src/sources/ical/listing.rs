@@ -347,6 +347,10 @@ impl Packing {
 }
 
 impl OccurrenceSink for Part {
+    fn detail(&self) -> super::scan::Detail {
+        super::scan::Detail::Listing
+    }
+
     fn push(&mut self, source: &Component, occ: Instance) {
         let event = self.event_of(source);
         let bit = |on: bool, flag: u8| if on { flag } else { 0 };

@@ -319,7 +319,7 @@ impl GroupRun<'_> {
                 let Some(block) = source.block(*index, warnings) else {
                     continue;
                 };
-                match event::parse_block(&block, self.zones, warnings) {
+                match event::parse_block(&block, self.zones, out.detail(), warnings) {
                     Some(component) => components.push(component),
                     None => {
                         unreadable.push(text::quick_uid(block.text).map(|uid| uid.into_owned()))

@@ -153,7 +153,8 @@ fn outline_windowed(file: &File, window: usize) -> std::io::Result<Option<Outlin
     let len = file.metadata()?.len();
     let mut warnings = Vec::new();
     let mut splitter = LineSplitter::new(&mut warnings);
-    let mut groups = UidGroups::with_capacity(0);
+    // Room for a block every 256 bytes (a booking's VEVENT is about 300), grown past that.
+    let mut groups = UidGroups::with_capacity(usize::try_from(len / 256).unwrap_or(0).min(1 << 20));
     let mut spans = Vec::new();
     let mut timezones = Vec::new();
     // The file's bytes from `buf_start`; the text starts `bom` bytes into the file.
@@ -191,24 +192,34 @@ fn outline_windowed(file: &File, window: usize) -> std::io::Result<Option<Outlin
         buf.truncate(old + filled);
         let eof = filled == 0;
         // Where the splitter stopped: the first line not read yet.
-        let mut pos = usize::try_from(splitter.offset() as u64 + bom - buf_start).unwrap_or(0);
-        while pos < buf.len() {
-            let end = match buf[pos..].iter().position(|b| *b == b'\n') {
-                Some(at) => pos + at + 1,
-                None if eof => buf.len(),
-                None => break,
-            };
-            let raw = &buf[pos..end];
-            let Some(line) = std::str::from_utf8(raw).ok().filter(|l| !l.contains('\0')) else {
-                return Ok(None);
-            };
-            if let Some(cut) = splitter.line(line)
+        let pos = usize::try_from(splitter.offset() as u64 + bom - buf_start).unwrap_or(0);
+        // The whole lines read so far (and the last one at the end of the file), checked
+        // at once: lines that are each UTF-8 without NUL are that together, and back.
+        let whole = match memchr::memrchr(b'\n', buf.get(pos..).unwrap_or_default()) {
+            _ if eof => buf.len(),
+            Some(last) => pos + last + 1,
+            None => pos,
+        };
+        let lines = buf.get(pos..whole).unwrap_or_default();
+        let Some(lines) = std::str::from_utf8(lines)
+            .ok()
+            .filter(|text| memchr::memchr(0, text.as_bytes()).is_none())
+        else {
+            return Ok(None);
+        };
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', lines.as_bytes())
+            .map(|at| at + 1)
+            .chain((eof && lines.len() > start_of_last(lines)).then_some(lines.len()))
+        {
+            if let Some(cut) = splitter.line(&lines[start..end])
                 && taken(cut, &buf, buf_start, bom).is_none()
             {
                 return Ok(None);
             }
-            pos = end;
+            start = end;
         }
+        let pos = pos + start;
         if eof {
             break;
         }
@@ -235,6 +246,11 @@ fn outline_windowed(file: &File, window: usize) -> std::io::Result<Option<Outlin
         groups: groups.finish(),
         warnings,
     }))
+}
+
+/// Where the text's last line starts (after its last line break).
+fn start_of_last(text: &str) -> usize {
+    memchr::memrchr(b'\n', text.as_bytes()).map_or(0, |at| at + 1)
 }
 
 /// Where a block was in the file.

@@ -197,6 +197,13 @@ impl<'w> LineSplitter<'w> {
         self.line_no += 1;
         let (line_no, offset) = (self.line_no, self.offset);
         self.offset += raw.len();
+        // Only BEGIN:, END: and X-WR-TIMEZONE lines change anything: most lines stop here.
+        if !matches!(
+            raw.as_bytes().first().map(|b| b | 0x20),
+            Some(b'b' | b'e' | b'x')
+        ) {
+            return None;
+        }
         let line = raw.trim_end_matches(['\r', '\n', ' ', '\t']);
         let begins_event = line.eq_ignore_ascii_case("BEGIN:VEVENT");
         let begins_tz = line.eq_ignore_ascii_case("BEGIN:VTIMEZONE");
@@ -439,6 +446,30 @@ mod tests {
         assert_eq!(blocks.x_wr_timezone.as_deref(), Some("Europe/Oslo"));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("line 3"));
+    }
+
+    #[test]
+    fn begin_end_and_x_wr_timezone_lines_are_read_in_any_case() {
+        let text = "begin:vcalendar\nx-wr-timezone:Europe/Oslo\nbEGIN:vtimezone\nTZID:A\n\
+            End:VTimezone\nBegin:VEvent\nUID:a\nbegin:valarm\nend:valarm\nEND:vevent\n\
+            begin:VEVENT\nuid:b\neND:VEVENT\nEnd:vCalendar\n";
+        let mut warnings = vec![];
+        let blocks = split(text, &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let events: Vec<_> = blocks.events.iter().map(|b| (b.line, b.text)).collect();
+        assert_eq!(
+            events,
+            [
+                (
+                    6,
+                    "Begin:VEvent\nUID:a\nbegin:valarm\nend:valarm\nEND:vevent\n"
+                ),
+                (11, "begin:VEVENT\nuid:b\neND:VEVENT\n")
+            ]
+        );
+        assert_eq!(blocks.timezones.len(), 1);
+        assert_eq!(blocks.x_wr_timezone.as_deref(), Some("Europe/Oslo"));
+        assert!(blocks.ended);
     }
 
     #[test]

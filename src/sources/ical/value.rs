@@ -18,6 +18,43 @@ pub enum Written {
 
 /// Reads one value; `repairs` gets a sentence for each liberty taken.
 pub fn parse_date_or_time(text: &str, repairs: &mut Vec<String>) -> Option<Written> {
+    basic_form(text.as_bytes()).or_else(|| repaired_form(text, repairs))
+}
+
+/// `YYYYMMDD`, `YYYYMMDDTHHMMSS` or `YYYYMMDDTHHMMSSZ` exactly (what nearly every feed writes),
+/// read by bytes; `None` for anything else, which [`repaired_form`] reads.
+fn basic_form(text: &[u8]) -> Option<Written> {
+    let number = |from: usize, to: usize| {
+        text.get(from..to)?.iter().try_fold(0u32, |n, b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(number(0, 4)?).ok()?,
+        number(4, 6)?,
+        number(6, 8)?,
+    )?;
+    let utc = match text.len() {
+        8 => return Some(Written::Date(date)),
+        15 => false,
+        16 if text[15] == b'Z' => true,
+        _ => return None,
+    };
+    if text[8] != b'T' {
+        return None;
+    }
+    // A leap second is read as the last second of its minute, as the repaired form reads it.
+    let time = NaiveTime::from_hms_opt(number(9, 11)?, number(11, 13)?, number(13, 15)?.min(59))?;
+    let local = date.and_time(time);
+    Some(if utc {
+        Written::Utc(local)
+    } else {
+        Written::Local(local)
+    })
+}
+
+/// Any form [`parse_date_or_time`] reads, each liberty taken described in `repairs`.
+fn repaired_form(text: &str, repairs: &mut Vec<String>) -> Option<Written> {
     let original = text;
     let text = text.trim();
     let mut fixes: Vec<&str> = Vec::new();
@@ -205,6 +242,53 @@ mod tests {
         assert!(repairs[1].contains("offset"), "{repairs:?}");
         assert_eq!(parse_date_or_time("2024011", &mut repairs), None);
         assert_eq!(parse_date_or_time("20240101T25", &mut repairs), None);
+    }
+
+    proptest::proptest! {
+        /// Values of the basic forms, valid or not, read by bytes exactly as the repairing
+        /// reader reads them (and without a repair).
+        #[test]
+        fn the_basic_forms_read_as_the_repairing_reader_reads_them(
+            (year, month, day) in (0u32..10_000, 0u32..14, 0u32..33),
+            (hour, minute, second) in (0u32..26, 0u32..61, 0u32..62),
+            separator in proptest::sample::select(vec!["T", "t", " ", "X", ""]),
+            zone in proptest::sample::select(vec!["", "", "Z", "z", "+0100", " "]),
+            time in proptest::bool::ANY,
+        ) {
+            let date = format!("{year:04}{month:02}{day:02}");
+            let text = match time {
+                true => format!("{date}{separator}{hour:02}{minute:02}{second:02}{zone}"),
+                false => date,
+            };
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            proptest::prop_assert_eq!(
+                parse_date_or_time(&text, &mut fast),
+                repaired_form(&text, &mut slow),
+                "{}", text
+            );
+            proptest::prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn the_basic_forms_are_read_by_bytes() {
+        assert_eq!(
+            basic_form(b"20240229T235960Z"),
+            Some(Written::Utc(at("2024-02-29 23:59:59")))
+        );
+        assert_eq!(
+            basic_form(b"20241231T000000"),
+            Some(Written::Local(at("2024-12-31 00:00:00")))
+        );
+        for other in [
+            "20240230",
+            "20240101T240000",
+            "20240101t100000",
+            "2024010",
+            " 20240101",
+        ] {
+            assert_eq!(basic_form(other.as_bytes()), None, "{other}");
+        }
     }
 
     #[test]
