@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::event::{Clock, Component, EndSpec, Moment, Status};
+use super::moved_earlier::Instances;
 use super::rrule::{RuleClock, expand_rule};
 use super::zone::Zone;
 
@@ -513,9 +514,10 @@ pub fn expand_group(
             Err(why) => warnings.push(tag(&format!("{why}; only DTSTART and RDATE count"))),
         }
     }
+    let mut rdates = Vec::with_capacity(master.rdates.len());
     for rdate in &master.rdates {
         if let Some(local) = normalize(&rdate.start, zone, floating) {
-            starts.push(local);
+            rdates.push(local);
             if let Some(end) = &rdate.end {
                 let probe = Component {
                     start: rdate.start.clone(),
@@ -526,6 +528,7 @@ pub fn expand_group(
             }
         }
     }
+    starts.extend_from_slice(&rdates);
     // EXDATE removes from RRULE and RDATE alike; a DATE EXDATE on a timed series removes the day.
     starts.sort_unstable();
     starts.dedup();
@@ -581,6 +584,30 @@ pub fn expand_group(
                 }
             };
             kept += usize::from(emitted);
+        }
+    }
+    // Instances after the rule's reach, moved earlier into the window.
+    let instances = Instances {
+        master: &master,
+        start: start.naive,
+        clock: &clock,
+        rdates: &rdates,
+        excluded: &excluded,
+        excluded_days: &excluded_days,
+        max_iterations: opts.max_iterations,
+    };
+    let late = instances.take_late(&mut exact, &mut by_day, cutoff, |c| reaches_window(c, opts));
+    for (instance, over) in late {
+        match instance {
+            Some(instance) => emit_own(&over, rid_when(instance, zone), opts, out),
+            None => warnings.push(tag(&format!(
+                "RECURRENCE-ID {} (line {}, moved into the window) matches no occurrence of the \
+                 series; ignored",
+                over.recurrence_id
+                    .as_ref()
+                    .map_or(String::new(), |m| m.naive.to_string()),
+                over.line
+            ))),
         }
     }
     let unmatched_days = by_day

@@ -47,6 +47,7 @@ mod groups;
 mod json;
 mod lines;
 mod listing;
+mod moved_earlier;
 mod parallel;
 mod reread;
 mod rrule;

@@ -5,6 +5,7 @@ mod classes;
 mod corpus;
 mod fetch;
 mod hostile;
+mod moved_earlier;
 mod props;
 mod redirects;
 mod rules;
