@@ -417,6 +417,45 @@ def features(blocks, events):
     return tuple(sorted(seen))
 
 
+def known_class(kind, events):
+    """The deliberate or RFC-silent difference a shrunk calendar shows, if it is a known one
+    (verdicts in the report of issue 13's hunt); `None` for a new one."""
+    lines = [line for event in events for line in event]
+    rids = [line.split(":", 1)[1] for line in lines if line.startswith("RECURRENCE-ID")]
+    exdays = {line.split(":", 1)[1][:8] for line in lines if line.startswith("EXDATE")}
+    masters = [e for e in events if any(line.startswith("RRULE") for line in e)]
+    if len(rids) != len(set(rids)):
+        return "two overrides of one instance, same SEQUENCE (flexysync: the later one)"
+    if any(rid[:8] in exdays for rid in rids):
+        return "override of an instance an EXDATE removed (flexysync drops it, python keeps it)"
+    if "THISANDFUTURE" in "".join(lines) and ("PERIOD" in "".join(lines) or len(rids) > 1):
+        return "THISANDFUTURE with an RDATE PERIOD or another override of the same instance"
+    for master in masters:
+        rule = next(line[6:] for line in master if line.startswith("RRULE"))
+        start = master[3].split(":", 1)[1]
+        if "COUNT=" in rule and "VALUE=DATE" not in master[3]:
+            naive = dt.datetime.strptime(start.rstrip("Z"), "%Y%m%dT%H%M%S")
+            if instances(rule, naive, 1)[0] != naive or _first_is_extra(rule, naive):
+                return "COUNT with a DTSTART the rule does not produce (DTSTART counts, RFC 5545)"
+        elif "COUNT=" in rule:
+            naive = dt.datetime.strptime(start[:8], "%Y%m%d")
+            if _first_is_extra(rule, naive):
+                return "COUNT with a DTSTART the rule does not produce (DTSTART counts, RFC 5545)"
+    if kind[0] == "wrong-time" and any(line.startswith("DTEND") for line in lines):
+        return "DTEND across a DST change: exact duration (RFC 5545 3.8.5.3), python nominal"
+    return None
+
+
+def _first_is_extra(rule, naive):
+    """Whether dateutil, given `naive` as DTSTART, would not produce it from the rule."""
+    parts = [p.rstrip("Z") for p in rule.split(";") if not p.startswith(("COUNT", "UNTIL"))]
+    try:
+        made = du.rrulestr(";".join(parts), dtstart=naive)
+        return made.after(naive, inc=True) != naive
+    except (ValueError, TypeError):
+        return False
+
+
 def shrink(binary, window, blocks, events, kind, workdir):
     """Drops events and lines while the difference `kind` stays."""
     def still(evs):
@@ -472,7 +511,8 @@ def main():
                 continue
             for kind in sorted(kinds):
                 shrunk = shrink(binary, window, blocks, events, kind, workdir)
-                key = (kind[0], features(blocks, shrunk))
+                label = known_class(kind, shrunk)
+                key = (f"{kind[0]} [known: {label}]", ()) if label else (kind[0], features(blocks, shrunk))
                 buckets[key].append((n, window, calendar_text(blocks, shrunk)))
     compared = count - python_failed
     print(f"{count} calendars (seed {seed}), {compared} compared, {agreed} agree, "
@@ -509,10 +549,13 @@ def main():
             plain = {o["uid"] for o in ours if o["recurrence_id"] is None}
             a = {norm(o, plain) for o in ours}
             b = {norm(o, plain) for o in theirs}
-            for k in sorted(a - b, key=str):
+            ours_only, theirs_only = sorted(a - b, key=str), sorted(b - a, key=str)
+            for k in ours_only[:4]:
                 print(f"   flexysync only: {k}")
-            for k in sorted(b - a, key=str):
+            for k in theirs_only[:4]:
                 print(f"   python only:    {k}")
+            if len(ours_only) > 4 or len(theirs_only) > 4:
+                print(f"   ... {len(ours_only)} and {len(theirs_only)} in all")
 
 if __name__ == "__main__":
     main()

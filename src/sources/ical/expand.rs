@@ -245,6 +245,9 @@ fn normalize(m: &Moment, zone: Option<&Zone>, floating: &Zone) -> Option<NaiveDa
         }
         Some(series) => match &m.clock {
             Clock::Date | Clock::Floating => Some(m.naive),
+            // Kept as written: a time in the spring-forward gap does not survive the round trip
+            // through UTC, and the rule's instances are wall-clock times too.
+            Clock::Zoned(z) if z == series => Some(m.naive),
             Clock::Zoned(z) => series.to_local(z.to_utc(m.naive)?),
         },
     }

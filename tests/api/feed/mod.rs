@@ -3,6 +3,7 @@
 
 mod classes;
 mod corpus;
+mod dst_gap;
 mod fetch;
 mod hostile;
 mod moved_earlier;
