@@ -59,6 +59,7 @@ mod scan;
 mod stamp;
 mod text;
 mod value;
+mod when;
 mod zone;
 
 pub use codes::{derive_code, is_trivial_code};

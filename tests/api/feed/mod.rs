@@ -10,6 +10,7 @@ mod moved_earlier;
 mod props;
 mod redirects;
 mod rules;
+mod this_and_future;
 
 use std::path::{Path, PathBuf};
 
