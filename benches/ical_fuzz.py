@@ -421,7 +421,7 @@ def known_class(kind, events):
     """The deliberate or RFC-silent difference a shrunk calendar shows, if it is a known one
     (verdicts in the report of issue 13's hunt); `None` for a new one."""
     lines = [line for event in events for line in event]
-    rids = [line.split(":", 1)[1] for line in lines if line.startswith("RECURRENCE-ID")]
+    rids = [_rid_instant(line) for line in lines if line.startswith("RECURRENCE-ID")]
     exdays = {line.split(":", 1)[1][:8] for line in lines if line.startswith("EXDATE")}
     masters = [e for e in events if any(line.startswith("RRULE") for line in e)]
     if len(rids) != len(set(rids)):
@@ -443,7 +443,23 @@ def known_class(kind, events):
                 return "COUNT with a DTSTART the rule does not produce (DTSTART counts, RFC 5545)"
     if kind[0] == "wrong-time" and any(line.startswith("DTEND") for line in lines):
         return "DTEND across a DST change: exact duration (RFC 5545 3.8.5.3), python nominal"
+    if kind[0] == "wrong-time" and any(line.startswith("DURATION") for line in lines):
+        return "DURATION across a DST or its fold: hours exact (RFC 5545 3.3.6), python wall-clock"
+    if kind[0] == "wrong-time" and "PERIOD" in "".join(lines):
+        return "RDATE PERIOD beside a rule instance: python gives the instance the period's end"
     return None
+
+
+def _rid_instant(line):
+    """A RECURRENCE-ID as an instant where it can be one (UTC or TZID), else as written."""
+    params, value = line.split(":", 1)
+    tzid = next((p[5:] for p in params.split(";") if p.startswith("TZID=")), None)
+    if tzid and "T" in value:
+        naive = dt.datetime.strptime(value, "%Y%m%dT%H%M%S")
+        instant = localize(naive, ("iana", tzid, None))
+        if instant is not None:
+            return instant.strftime("%Y%m%dT%H%M%SZ")
+    return value
 
 
 def _first_is_extra(rule, naive):

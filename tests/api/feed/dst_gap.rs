@@ -4,16 +4,10 @@
 //! 03:30 and matched nothing: the override was lost, the EXDATE removed nothing, the RDATE
 //! doubled the instance.
 
-use std::process::Command;
-
-use super::{fixture, occurrences, times_of};
+use super::{fixture, occurrences, pinned_rfc_occurrences, starts, times_of};
 
 fn calendar() -> std::path::PathBuf {
     fixture("rfc/dst_gap_instance.ics")
-}
-
-fn starts(list: Vec<(String, String)>) -> Vec<String> {
-    list.into_iter().map(|(start, _)| start).collect()
 }
 
 #[test]
@@ -65,19 +59,6 @@ fn values_naming_an_instance_in_the_dst_gap_match_it() {
 /// The same fixture through the real binary, byte for byte.
 #[test]
 fn feed_occurrences_of_instances_in_the_dst_gap_is_pinned() {
-    let out = Command::new(super::super::helpers::binary())
-        .args(["feed", "occurrences", "--file"])
-        .arg(calendar())
-        .args(["--from", "2025-03-01", "--to", "2025-04-30"])
-        .output()
-        .expect("binary runs");
-    assert!(out.status.success());
-    let pinned =
-        std::fs::read_to_string(fixture("rfc/dst_gap_instance.json")).expect("pinned output");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), pinned);
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = pinned_rfc_occurrences("dst_gap_instance", "2025-03-01", "2025-04-30");
+    assert!(stderr.is_empty(), "{stderr}");
 }

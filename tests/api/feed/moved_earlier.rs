@@ -1,11 +1,9 @@
 //! Found by the differential hunt (`benches/ical_fuzz.py`): an instance after the window moved
 //! earlier, into it, by its override. The rule is not run that far, and the booking was lost.
 
-use std::process::Command;
-
 use flexysync::sources::ical::Occurrence;
 
-use super::{fixture, occurrences};
+use super::{fixture, occurrences, pinned_rfc_occurrences};
 
 fn calendar() -> std::path::PathBuf {
     fixture("rfc/moved_earlier_into_window.ics")
@@ -101,16 +99,6 @@ fn an_override_from_after_the_window_that_names_no_instance_is_warned_and_droppe
 /// The same fixture through the real binary, byte for byte.
 #[test]
 fn feed_occurrences_of_an_instance_moved_in_from_after_the_window_is_pinned() {
-    let out = Command::new(super::super::helpers::binary())
-        .args(["feed", "occurrences", "--file"])
-        .arg(calendar())
-        .args(["--from", "2025-06-01", "--to", "2025-06-30"])
-        .output()
-        .expect("binary runs");
-    assert!(out.status.success());
-    let pinned = std::fs::read_to_string(fixture("rfc/moved_earlier_into_window.json"))
-        .expect("pinned output");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), pinned);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = pinned_rfc_occurrences("moved_earlier_into_window", "2025-06-01", "2025-06-30");
     assert_eq!(stderr.lines().count(), 4, "{stderr}");
 }

@@ -3,16 +3,10 @@
 //! the window can land in it. The rule stopped at the window and its margin, and those
 //! bookings were lost at the window's start and end.
 
-use std::process::Command;
-
-use super::{fixture, occurrences, times_of};
+use super::{fixture, occurrences, pinned_rfc_occurrences, starts, times_of};
 
 fn calendar() -> std::path::PathBuf {
     fixture("rfc/this_and_future_reach.ics")
-}
-
-fn starts(list: Vec<(String, String)>) -> Vec<String> {
-    list.into_iter().map(|(start, _)| start).collect()
 }
 
 #[test]
@@ -54,19 +48,6 @@ fn instances_a_this_and_future_override_moves_into_the_window_are_kept() {
 /// The same fixture through the real binary, byte for byte.
 #[test]
 fn feed_occurrences_of_this_and_future_moves_into_the_window_is_pinned() {
-    let out = Command::new(super::super::helpers::binary())
-        .args(["feed", "occurrences", "--file"])
-        .arg(calendar())
-        .args(["--from", "2025-06-01", "--to", "2025-06-30"])
-        .output()
-        .expect("binary runs");
-    assert!(out.status.success());
-    let pinned =
-        std::fs::read_to_string(fixture("rfc/this_and_future_reach.json")).expect("pinned output");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), pinned);
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = pinned_rfc_occurrences("this_and_future_reach", "2025-06-01", "2025-06-30");
+    assert!(stderr.is_empty(), "{stderr}");
 }
