@@ -44,50 +44,60 @@ impl Instances<'_> {
             .filter(|(_, c)| reaches_window(c))
             .map(|(day, _)| *day)
             .collect();
+        // One run of the rules over all of them: a calendar with many such overrides costs
+        // one iteration cap, not one per override.
+        let last_second = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN);
+        let day_bounds = |day: NaiveDate| (day.and_time(NaiveTime::MIN), day.and_time(last_second));
+        let from = late_exact
+            .iter()
+            .copied()
+            .chain(late_days.iter().map(|d| day_bounds(*d).0))
+            .min();
+        let to = late_exact
+            .iter()
+            .copied()
+            .chain(late_days.iter().map(|d| day_bounds(*d).1))
+            .max();
+        let (Some(from), Some(to)) = (from, to) else {
+            return Vec::new();
+        };
+        let instances = self.within(from, to);
+        let first_in = |lo: NaiveDateTime, hi: NaiveDateTime| {
+            let at = instances.partition_point(|s| *s < lo);
+            instances.get(at).copied().filter(|s| *s <= hi)
+        };
         let mut taken = Vec::new();
         for rid in late_exact {
-            taken.extend(exact.remove(&rid).map(|c| (self.at(rid), c)));
+            taken.extend(exact.remove(&rid).map(|c| (first_in(rid, rid), c)));
         }
         for day in late_days {
-            taken.extend(by_day.remove(&day).map(|c| (self.on(day), c)));
+            let (lo, hi) = day_bounds(day);
+            taken.extend(by_day.remove(&day).map(|c| (first_in(lo, hi), c)));
         }
         taken
     }
 
-    /// The series' instance at `at` exactly.
-    fn at(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
-        self.within(at, at)
-    }
-
-    /// The series' first instance on `day` (a DATE RECURRENCE-ID of a timed series).
-    fn on(&self, day: NaiveDate) -> Option<NaiveDateTime> {
-        let last_second = NaiveTime::from_hms_opt(23, 59, 59)?;
-        self.within(day.and_time(NaiveTime::MIN), day.and_time(last_second))
-    }
-
-    /// The first instance in `[from, to]`: DTSTART, an RDATE or a start of an RRULE, unless an
-    /// EXDATE removes it.
-    fn within(&self, from: NaiveDateTime, to: NaiveDateTime) -> Option<NaiveDateTime> {
-        let inside = |at: &NaiveDateTime| {
+    /// The instances in `[from, to]`, sorted: DTSTART, RDATEs and the starts of the RRULEs,
+    /// less those an EXDATE removes.
+    fn within(&self, from: NaiveDateTime, to: NaiveDateTime) -> Vec<NaiveDateTime> {
+        let mut found: Vec<NaiveDateTime> = std::iter::once(self.start)
+            .chain(self.rdates.iter().copied())
+            .collect();
+        for rule in &self.master.rrules {
+            // Warnings were given when the rule ran for the window; an error means no instance.
+            if let Ok(expansion) =
+                expand_rule(rule, self.start, self.clock, from, to, self.max_iterations)
+            {
+                found.extend(expansion.starts);
+            }
+        }
+        found.retain(|at| {
             (from..=to).contains(at)
                 && !self.excluded.contains(at)
                 && !self.excluded_days.contains(&at.date())
-        };
-        let mut found: Option<NaiveDateTime> = std::iter::once(self.start)
-            .chain(self.rdates.iter().copied())
-            .filter(inside)
-            .min();
-        for rule in &self.master.rrules {
-            // Warnings were given when the rule ran for the window; an error means no instance.
-            let Ok(expansion) =
-                expand_rule(rule, self.start, self.clock, from, to, self.max_iterations)
-            else {
-                continue;
-            };
-            if let Some(first) = expansion.starts.into_iter().find(inside) {
-                found = Some(found.map_or(first, |f| f.min(first)));
-            }
-        }
+        });
+        found.sort_unstable();
+        found.dedup();
         found
     }
 }
