@@ -556,19 +556,28 @@ pub fn expand_group(
         excluded_days: &excluded_days,
         max_iterations: opts.max_iterations,
     };
-    let late = instances.take_late(&mut exact, &mut by_day, cutoff, |c| reaches_window(c, opts));
+    let (late, late_truncated) =
+        instances.take_late(&mut exact, &mut by_day, cutoff, |c| reaches_window(c, opts));
+    let not_found = if late_truncated {
+        "was not reached within the iteration cap"
+    } else {
+        "matches no occurrence of the series"
+    };
     for (instance, over) in late {
-        match instance {
-            Some(instance) => emit_own(&over, rid_when(instance, zone), opts, out),
-            None => warnings.push(tag(&format!(
-                "RECURRENCE-ID {} (line {}, moved into the window) matches no occurrence of the \
-                 series; ignored",
-                over.recurrence_id
-                    .as_ref()
-                    .map_or(String::new(), |m| m.naive.to_string()),
+        let Some(instance) = instance else {
+            let rid = over.recurrence_id.as_ref().map(|m| m.naive.to_string());
+            let why = tag(&format!(
+                "RECURRENCE-ID {} (line {}, moved into the window) {not_found}; ignored",
+                rid.unwrap_or_default(),
                 over.line
-            ))),
-        }
+            ));
+            if late_truncated {
+                incomplete = Some(why.clone());
+            }
+            warnings.push(why);
+            continue;
+        };
+        emit_own(&over, rid_when(instance, zone), opts, out);
     }
     let unmatched_days = by_day
         .keys()

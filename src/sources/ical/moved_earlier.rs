@@ -26,14 +26,15 @@ pub struct Instances<'a> {
 impl Instances<'_> {
     /// The overrides (exact, or by day) after `cutoff` whose own times reach the window: taken
     /// out of their maps, each with the instance it replaces, or with `None` when it names no
-    /// instance of the series (the caller warns).
+    /// instance of the series (the caller warns); and whether a rule stopped at the iteration
+    /// cap before the last of them.
     pub fn take_late(
         &self,
         exact: &mut BTreeMap<NaiveDateTime, Component>,
         by_day: &mut BTreeMap<NaiveDate, Component>,
         cutoff: NaiveDateTime,
         reaches_window: impl Fn(&Component) -> bool,
-    ) -> Vec<(Option<NaiveDateTime>, Component)> {
+    ) -> (Vec<(Option<NaiveDateTime>, Component)>, bool) {
         let late_exact: Vec<NaiveDateTime> = exact
             .range(cutoff..)
             .filter(|(_, c)| reaches_window(c))
@@ -59,9 +60,9 @@ impl Instances<'_> {
             .chain(late_days.iter().map(|d| day_bounds(*d).1))
             .max();
         let (Some(from), Some(to)) = (from, to) else {
-            return Vec::new();
+            return (Vec::new(), false);
         };
-        let instances = self.within(from, to);
+        let (instances, truncated) = self.within(from, to);
         let first_in = |lo: NaiveDateTime, hi: NaiveDateTime| {
             let at = instances.partition_point(|s| *s < lo);
             instances.get(at).copied().filter(|s| *s <= hi)
@@ -74,12 +75,13 @@ impl Instances<'_> {
             let (lo, hi) = day_bounds(day);
             taken.extend(by_day.remove(&day).map(|c| (first_in(lo, hi), c)));
         }
-        taken
+        (taken, truncated)
     }
 
     /// The instances in `[from, to]`, sorted: DTSTART, RDATEs and the starts of the RRULEs,
-    /// less those an EXDATE removes.
-    fn within(&self, from: NaiveDateTime, to: NaiveDateTime) -> Vec<NaiveDateTime> {
+    /// less those an EXDATE removes; and whether a rule stopped at the iteration cap.
+    fn within(&self, from: NaiveDateTime, to: NaiveDateTime) -> (Vec<NaiveDateTime>, bool) {
+        let mut truncated = false;
         let mut found: Vec<NaiveDateTime> = std::iter::once(self.start)
             .chain(self.rdates.iter().copied())
             .collect();
@@ -88,6 +90,7 @@ impl Instances<'_> {
             if let Ok(expansion) =
                 expand_rule(rule, self.start, self.clock, from, to, self.max_iterations)
             {
+                truncated |= expansion.truncated;
                 found.extend(expansion.starts);
             }
         }
@@ -98,6 +101,6 @@ impl Instances<'_> {
         });
         found.sort_unstable();
         found.dedup();
-        found
+        (found, truncated)
     }
 }

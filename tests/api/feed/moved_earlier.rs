@@ -102,3 +102,30 @@ fn feed_occurrences_of_an_instance_moved_in_from_after_the_window_is_pinned() {
     let stderr = pinned_rfc_occurrences("moved_earlier_into_window", "2025-06-01", "2025-06-30");
     assert_eq!(stderr.lines().count(), 4, "{stderr}");
 }
+
+#[test]
+fn an_override_from_beyond_the_iteration_cap_is_warned_as_not_reached() {
+    // Every minute, COUNT-bound (run from DTSTART): a year on is far past the iteration cap.
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n\
+        BEGIN:VEVENT\r\nUID:minutely\r\nDTSTAMP:20250101T000000Z\r\n\
+        DTSTART:20250601T000000Z\r\nRRULE:FREQ=MINUTELY;COUNT=1000000\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:minutely\r\nDTSTAMP:20250101T000000Z\r\n\
+        RECURRENCE-ID:20260601T000000Z\r\nDTSTART:20250601T120000Z\r\n\
+        DTEND:20250601T130000Z\r\nSUMMARY:a year on, moved into the window\r\nEND:VEVENT\r\n\
+        END:VCALENDAR\r\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("minutely.ics");
+    std::fs::write(&path, text).expect("written");
+    let (found, warnings) = occurrences(&path, "2025-06-01", "2025-06-02", "UTC");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("2026-06-01 00:00:00") && w.contains("not reached")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("matches no occurrence")),
+        "{warnings:?}"
+    );
+    assert!(found.iter().all(|o| o.summary.is_none()));
+}
