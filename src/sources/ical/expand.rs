@@ -8,68 +8,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::event::{Clock, Component, EndSpec, Moment, Status};
+use super::moved_earlier::Instances;
 use super::rrule::{RuleClock, expand_rule};
+pub use super::when::When;
 use super::zone::Zone;
-
-/// A start or end as the feed gave it: a date (all day) or an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum When {
-    Date(NaiveDate),
-    Instant(DateTime<Utc>),
-}
-
-impl When {
-    /// Appends `2025-03-07` or `2025-03-07T14:00:00Z` to `out` (digit by digit: `feed
-    /// occurrences` formats two of these per occurrence, and chrono's `format` is slow).
-    pub fn write_to(&self, out: &mut Vec<u8>) {
-        use chrono::{Datelike, Timelike};
-        let (date, time) = match self {
-            When::Date(date) => (*date, None),
-            When::Instant(at) => (at.date_naive(), Some(at.time())),
-        };
-        let Ok(year) = u32::try_from(date.year()) else {
-            out.extend_from_slice(self.to_string().as_bytes());
-            return;
-        };
-        if year > 9999 {
-            out.extend_from_slice(self.to_string().as_bytes());
-            return;
-        }
-        out.extend_from_slice(&two_digits(year / 100));
-        out.extend_from_slice(&two_digits(year % 100));
-        let fields = [date.month(), date.day()];
-        for field in fields {
-            out.push(b'-');
-            out.extend_from_slice(&two_digits(field));
-        }
-        if let Some(time) = time {
-            out.push(b'T');
-            for (i, field) in [time.hour(), time.minute(), time.second()]
-                .iter()
-                .enumerate()
-            {
-                if i > 0 {
-                    out.push(b':');
-                }
-                out.extend_from_slice(&two_digits(*field));
-            }
-            out.push(b'Z');
-        }
-    }
-}
-
-fn two_digits(n: u32) -> [u8; 2] {
-    [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]
-}
-
-impl std::fmt::Display for When {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            When::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
-            When::Instant(at) => write!(f, "{}", at.format("%Y-%m-%dT%H:%M:%SZ")),
-        }
-    }
-}
 
 /// One occurrence of a VEVENT, before any booking rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +146,14 @@ fn length_of(component: &Component, floating: &Zone) -> Length {
     }
 }
 
+fn span_of(length: Length) -> Duration {
+    match length {
+        Length::Days(d) => Duration::days(d),
+        Length::Exact(d) => d,
+        Length::Nominal { days, seconds } => Duration::days(days) + Duration::seconds(seconds),
+    }
+}
+
 /// The series' own clock: `None` for dates, else the zone its local times are read in.
 fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option<Zone>, Moment) {
     match &start.clock {
@@ -248,6 +198,9 @@ fn normalize(m: &Moment, zone: Option<&Zone>, floating: &Zone) -> Option<NaiveDa
         }
         Some(series) => match &m.clock {
             Clock::Date | Clock::Floating => Some(m.naive),
+            // Kept as written: a time in the spring-forward gap does not survive the round trip
+            // through UTC, and the rule's instances are wall-clock times too.
+            Clock::Zoned(z) if z == series => Some(m.naive),
             Clock::Zoned(z) => series.to_local(z.to_utc(m.naive)?),
         },
     }
@@ -471,22 +424,30 @@ pub fn expand_group(
 
     // The window in the series' local clock, with a margin for zone offsets and long events.
     let margin = Duration::days(2);
-    let span = match length {
-        Length::Days(d) => Duration::days(d),
-        Length::Exact(d) => d,
-        Length::Nominal { days, seconds } => Duration::days(days) + Duration::seconds(seconds),
-    };
+    // THISANDFUTURE moves and stretches the instances after it: the rule reaches as far back
+    // and on as they can come from into the window.
+    let (pulled_back, pushed_on) =
+        future
+            .iter()
+            .fold((span_of(length), Duration::zero()), |reach, (rid, taf)| {
+                let shift =
+                    normalize(&taf.start, zone, floating).map_or_else(Duration::zero, |s| s - *rid);
+                let stretch = span_of(length_of(taf, floating));
+                let back = shift.checked_add(&stretch).unwrap_or(reach.0);
+                (reach.0.max(back), reach.1.max(-shift))
+            });
     // Checked: a window given on the command line may lie at the ends of the calendar.
     let cutoff = opts
         .window_end
         .naive_utc()
         .checked_add_signed(margin)
+        .and_then(|t| t.checked_add_signed(pushed_on))
         .unwrap_or(NaiveDateTime::MAX);
     let keep_from = opts
         .window_start
         .naive_utc()
         .checked_sub_signed(margin)
-        .and_then(|t| t.checked_sub_signed(span))
+        .and_then(|t| t.checked_sub_signed(pulled_back))
         .unwrap_or(NaiveDateTime::MIN);
     // An instance moved into the window from before it: the rule runs from that instance on,
     // so that the override finds it (skipping the periods before the window would lose it).
@@ -543,9 +504,10 @@ pub fn expand_group(
             Err(why) => warnings.push(tag(&format!("{why}; only DTSTART and RDATE count"))),
         }
     }
+    let mut rdates = Vec::with_capacity(master.rdates.len());
     for rdate in &master.rdates {
         if let Some(local) = normalize(&rdate.start, zone, floating) {
-            starts.push(local);
+            rdates.push(local);
             if let Some(end) = &rdate.end {
                 let probe = Component {
                     start: rdate.start.clone(),
@@ -556,6 +518,7 @@ pub fn expand_group(
             }
         }
     }
+    starts.extend_from_slice(&rdates);
     // EXDATE removes from RRULE and RDATE alike; a DATE EXDATE on a timed series removes the day.
     starts.sort_unstable();
     starts.dedup();
@@ -613,6 +576,39 @@ pub fn expand_group(
             };
             kept += usize::from(emitted);
         }
+    }
+    // Instances after the rule's reach, moved earlier into the window.
+    let instances = Instances {
+        master: &master,
+        start: start.naive,
+        clock: &clock,
+        rdates: &rdates,
+        excluded: &excluded,
+        excluded_days: &excluded_days,
+        max_iterations: opts.max_iterations,
+    };
+    let (late, late_truncated) =
+        instances.take_late(&mut exact, &mut by_day, cutoff, |c| reaches_window(c, opts));
+    let not_found = if late_truncated {
+        "was not reached within the iteration cap"
+    } else {
+        "matches no occurrence of the series"
+    };
+    for (instance, over) in late {
+        let Some(instance) = instance else {
+            let rid = over.recurrence_id.as_ref().map(|m| m.naive.to_string());
+            let why = tag(&format!(
+                "RECURRENCE-ID {} (line {}, moved into the window) {not_found}; ignored",
+                rid.unwrap_or_default(),
+                over.line
+            ));
+            if late_truncated {
+                incomplete = Some(why.clone());
+            }
+            warnings.push(why);
+            continue;
+        };
+        emit_own(&over, rid_when(instance, zone), opts, out);
     }
     let unmatched_days = by_day
         .keys()

@@ -47,6 +47,7 @@ mod groups;
 mod json;
 mod lines;
 mod listing;
+mod moved_earlier;
 mod parallel;
 mod reread;
 mod rrule;
@@ -58,6 +59,7 @@ mod scan;
 mod stamp;
 mod text;
 mod value;
+mod when;
 mod zone;
 
 pub use codes::{derive_code, is_trivial_code};

@@ -3,11 +3,14 @@
 
 mod classes;
 mod corpus;
+mod dst_gap;
 mod fetch;
 mod hostile;
+mod moved_earlier;
 mod props;
 mod redirects;
 mod rules;
+mod this_and_future;
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +66,27 @@ pub fn times_of(found: &[Occurrence], uid: &str) -> Vec<(String, String)> {
         .filter(|o| o.uid.starts_with(uid))
         .map(|o| (o.start.to_string(), o.end.to_string()))
         .collect()
+}
+
+/// The starts of `times_of`.
+pub fn starts(list: Vec<(String, String)>) -> Vec<String> {
+    list.into_iter().map(|(start, _)| start).collect()
+}
+
+/// `flexysync feed occurrences` of `rfc/<name>.ics` in [from, to], checked byte for byte
+/// against `rfc/<name>.json`; returns its stderr (the warnings).
+pub fn pinned_rfc_occurrences(name: &str, from: &str, to: &str) -> String {
+    let out = std::process::Command::new(super::helpers::binary())
+        .args(["feed", "occurrences", "--file"])
+        .arg(fixture(&format!("rfc/{name}.ics")))
+        .args(["--from", from, "--to", to])
+        .output()
+        .expect("binary runs");
+    assert!(out.status.success());
+    let pinned =
+        std::fs::read_to_string(fixture(&format!("rfc/{name}.json"))).expect("pinned output");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), pinned);
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 pub fn source(extra: serde_json::Value) -> SourceConfig {
