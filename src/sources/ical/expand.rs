@@ -532,7 +532,14 @@ pub fn expand_group(
         }
     }
     if !excluded.is_empty() || !excluded_days.is_empty() {
-        starts.retain(|s| !excluded.contains(s) && !excluded_days.contains(&s.date()));
+        // An instance that an override moves or changes stays, EXDATE or not: the override
+        // says it happens (as libical's and python's readers read it; a guest is not locked
+        // out by a calendar that writes both for one move).
+        let overridden =
+            |s: &NaiveDateTime| exact.contains_key(s) || by_day.contains_key(&s.date());
+        starts.retain(|s| {
+            overridden(s) || (!excluded.contains(s) && !excluded_days.contains(&s.date()))
+        });
     }
     let within = starts.partition_point(|s| *s <= cutoff);
 
@@ -583,8 +590,6 @@ pub fn expand_group(
         start: start.naive,
         clock: &clock,
         rdates: &rdates,
-        excluded: &excluded,
-        excluded_days: &excluded_days,
         max_iterations: opts.max_iterations,
     };
     let (late, late_truncated) =

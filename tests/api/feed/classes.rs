@@ -457,3 +457,44 @@ fn feed_occurrences_of_an_instance_moved_into_the_window_is_pinned() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("not-an-instance"), "{stderr}");
 }
+
+/// An instance that both an EXDATE and an override name keeps the override's times (as
+/// libical's and python's readers read it): a calendar that writes both for one move does not
+/// lock the guest out; one with a cancelled override prints it cancelled; an EXDATE alone still
+/// removes its instance.
+#[test]
+fn an_override_keeps_its_instance_whatever_exdate_says() {
+    let (found, warnings) = occurrences(
+        &rfc("exdate_and_override.ics"),
+        "2025-06-01",
+        "2025-06-30",
+        "UTC",
+    );
+    let on = |uid: &str, day: &str| -> Vec<String> {
+        found
+            .iter()
+            .filter(|o| &*o.uid == uid && o.start.to_string().starts_with(day))
+            .map(|o| {
+                format!(
+                    "{} {}",
+                    o.start,
+                    o.status.map(|s| format!("{s:?}")).unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(on("daily", "2025-06-10"), ["2025-06-10T14:00:00Z "]);
+    assert_eq!(on("daily", "2025-06-12"), ["2025-06-12T15:00:00Z "]);
+    assert_eq!(on("daily", "2025-06-14"), Vec::<String>::new());
+    assert_eq!(
+        on("daily", "2025-06-16"),
+        ["2025-06-16T09:00:00Z Cancelled"]
+    );
+    assert_eq!(on("allday", "2025-06-10"), ["2025-06-10 "]);
+    assert_eq!(on("allday", "2025-06-09"), Vec::<String>::new());
+    assert_eq!(on("allday", "2025-06-16"), Vec::<String>::new());
+    assert_eq!(found.iter().filter(|o| &*o.uid == "daily").count(), 19);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let stderr = super::pinned_rfc_occurrences("exdate_and_override", "2025-06-01", "2025-06-30");
+    assert!(stderr.is_empty(), "{stderr}");
+}
