@@ -457,3 +457,47 @@ fn feed_occurrences_of_an_instance_moved_into_the_window_is_pinned() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("not-an-instance"), "{stderr}");
 }
+
+/// One UID written two ways (escaped or not, `\n` or `\N`, after a quoted parameter holding a
+/// `:`, after a nested VALARM's own UID) is one series: its override replaces the instance it
+/// names, through the library and through the real binary alike.
+#[test]
+fn an_override_finds_its_series_however_the_uid_is_spelled() {
+    let path = rfc("uid_spellings.ics");
+    let (found, warnings) = occurrences(&path, "2024-03-01", "2024-04-01", "UTC");
+    for uid in ["comma,1", "quoted-2", "alarm-3", "line\nbreak-4"] {
+        let list: Vec<(String, &str)> = found
+            .iter()
+            .filter(|o| &*o.uid == uid)
+            .map(|o| (o.start.to_string(), o.summary.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            list,
+            [
+                ("2024-03-04T10:00:00Z".to_owned(), "series"),
+                ("2024-03-05T15:00:00Z".to_owned(), "moved"),
+                ("2024-03-06T10:00:00Z".to_owned(), "series"),
+            ],
+            "{uid:?}"
+        );
+    }
+    assert_eq!(found.len(), 12);
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let out = Command::new(super::super::helpers::binary())
+        .args(["--json", "--tz", "UTC", "feed", "occurrences", "--file"])
+        .arg(&path)
+        .args(["--from", "2024-03-01", "--to", "2024-04-01"])
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("a JSON array");
+    assert_eq!(printed.len(), 12, "{printed:?}");
+    let moved = printed.iter().filter(|o| o["summary"] == "moved").count();
+    assert_eq!(moved, 4, "{printed:?}");
+}
