@@ -11,6 +11,12 @@ use super::event::{Clock, Component, EndSpec, Moment, Status};
 use super::rrule::{RuleClock, expand_rule};
 use super::zone::Zone;
 
+/// A day's last whole second: where a date RECURRENCE-ID's day ends.
+const LAST_SECOND: NaiveTime = match NaiveTime::from_hms_opt(23, 59, 59) {
+    Some(time) => time,
+    None => NaiveTime::MIN,
+};
+
 /// A start or end as the feed gave it: a date (all day) or an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum When {
@@ -502,6 +508,15 @@ pub fn expand_group(
         .map(|(rid, _)| rid)
         .min();
     let keep_from = moved_in.map_or(keep_from, |rid| rid.min(keep_from));
+    // And one moved into the window from after it: the rule runs up to that instance.
+    let moved_back = exact
+        .iter()
+        .map(|(rid, c)| (*rid, c))
+        .chain(by_day.iter().map(|(day, c)| (day.and_time(LAST_SECOND), c)))
+        .filter(|(rid, c)| *rid > cutoff && reaches_window(c, opts))
+        .map(|(rid, _)| rid)
+        .max();
+    let cutoff = moved_back.map_or(cutoff, |rid| rid.max(cutoff));
 
     // Sorted and made unique once all are in (a rule's starts come sorted already).
     let mut starts: Vec<NaiveDateTime> = vec![start.naive];

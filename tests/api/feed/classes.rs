@@ -501,3 +501,37 @@ fn an_override_finds_its_series_however_the_uid_is_spelled() {
     let moved = printed.iter().filter(|o| o["summary"] == "moved").count();
     assert_eq!(moved, 4, "{printed:?}");
 }
+
+/// An instance moved into the window from months after it is found by its override (a
+/// date-time, or a date RECURRENCE-ID on a timed or an all-day series); one moved to another
+/// day after the window stays out of it, and none is warned of.
+#[test]
+fn an_instance_moved_into_the_window_from_after_it_is_kept() {
+    let (found, warnings) = occurrences(
+        &rfc("moved_from_after_window.ics"),
+        "2024-03-01",
+        "2024-03-10",
+        "UTC",
+    );
+    let list: Vec<(&str, String, &str)> = found
+        .iter()
+        .map(|o| {
+            let summary = o.summary.as_deref().unwrap_or("");
+            (&*o.uid, o.start.to_string(), summary)
+        })
+        .collect();
+    let row = |uid, start: &str, summary| (uid, start.to_owned(), summary);
+    assert_eq!(
+        list,
+        [
+            row("pulled-3", "2024-03-01", "series"),
+            row("pulled-1", "2024-03-01T10:00:00Z", "series"),
+            row("pulled-2", "2024-03-01T10:00:00Z", "series"),
+            row("pulled-4", "2024-03-01T10:00:00Z", "series"),
+            row("pulled-1", "2024-03-05T15:00:00Z", "moved"),
+            row("pulled-2", "2024-03-06T15:00:00Z", "moved"),
+            row("pulled-3", "2024-03-07", "moved"),
+        ]
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
