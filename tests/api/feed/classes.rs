@@ -484,19 +484,7 @@ fn an_override_finds_its_series_however_the_uid_is_spelled() {
     assert_eq!(found.len(), 12);
     assert!(warnings.is_empty(), "{warnings:?}");
 
-    let out = Command::new(super::super::helpers::binary())
-        .args(["--json", "--tz", "UTC", "feed", "occurrences", "--file"])
-        .arg(&path)
-        .args(["--from", "2024-03-01", "--to", "2024-04-01"])
-        .output()
-        .expect("binary runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed: Vec<serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("a JSON array");
+    let printed = super::printed_occurrences(&path, "2024-03-01", "2024-04-01");
     assert_eq!(printed.len(), 12, "{printed:?}");
     let moved = printed.iter().filter(|o| o["summary"] == "moved").count();
     assert_eq!(moved, 4, "{printed:?}");
