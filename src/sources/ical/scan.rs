@@ -403,7 +403,7 @@ fn value_of(after: &str) -> Option<&str> {
 /// A TEXT value unescaped as calcard does (`\n` and `\N` a newline, `\r` and `\R` a CR, any
 /// other character after `\` itself). `None` for a `\` before a tab or at the end of the line,
 /// which calcard reads by where the line ends.
-fn unescape(raw: &str) -> Option<Cow<'_, str>> {
+pub(super) fn unescape(raw: &str) -> Option<Cow<'_, str>> {
     if memchr(b'\\', raw.as_bytes()).is_none() {
         return Some(Cow::Borrowed(raw));
     }

@@ -371,11 +371,25 @@ fn push<'a>(blocks: &mut Blocks<'a>, text: &'a str, cut: Cut) {
     }
 }
 
-/// The raw (unfolded) UID of a VEVENT block, found without parsing it: used only to group
-/// blocks so that each UID group is parsed and expanded on its own.
+/// The UID of a VEVENT block as the parser will read it (unfolded, unescaped, trimmed), found
+/// without parsing it: used only to group blocks so that each UID group is parsed and expanded
+/// on its own. Only the event's own UID counts, not one in a nested VALARM (RFC 9074 gives
+/// alarms UIDs of their own); a quoted parameter value may hold a `:`.
 pub fn quick_uid(block: &str) -> Option<Cow<'_, str>> {
     let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
+    let mut depth = 0usize;
     while let Some(line) = lines.next() {
+        if starts_with_word(line, "BEGIN:") {
+            depth += 1;
+            continue;
+        }
+        if starts_with_word(line, "END:") {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        if depth > 1 {
+            continue;
+        }
         let Some(value) = header_value(line, "UID") else {
             continue;
         };
@@ -386,6 +400,12 @@ pub fn quick_uid(block: &str) -> Option<Cow<'_, str>> {
                 None => break,
             }
         }
+        // Two spellings of one UID (`a\,b` and `a,b`) must fall in one group.
+        let unescaped = match super::scan::unescape(&uid) {
+            Some(Cow::Owned(text)) => Some(text),
+            _ => None,
+        };
+        let uid = unescaped.map_or(uid, Cow::Owned);
         let trimmed = match uid {
             Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
             Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
@@ -395,7 +415,13 @@ pub fn quick_uid(block: &str) -> Option<Cow<'_, str>> {
     None
 }
 
-/// `NAME:value` or `NAME;params:value` at the calendar level.
+fn starts_with_word(line: &str, word: &str) -> bool {
+    line.get(..word.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(word))
+}
+
+/// `NAME:value` or `NAME;params:value` at the calendar level (a `:` inside a quoted parameter
+/// value is not the value's start).
 fn header_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let head = line.get(..name.len())?;
     if !head.eq_ignore_ascii_case(name) {
@@ -405,7 +431,14 @@ fn header_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     if !(rest.starts_with(':') || rest.starts_with(';')) {
         return None;
     }
-    rest.split_once(':').map(|(_, value)| value)
+    let mut quoted = false;
+    let colon = rest.bytes().position(|b| {
+        if b == b'"' {
+            quoted = !quoted;
+        }
+        b == b':' && !quoted
+    })?;
+    Some(&rest[colon + 1..])
 }
 
 #[cfg(test)]
@@ -446,6 +479,32 @@ mod tests {
         assert_eq!(blocks.x_wr_timezone.as_deref(), Some("Europe/Oslo"));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("line 3"));
+    }
+
+    #[test]
+    fn the_quick_uid_is_the_uid_the_parser_reads() {
+        let uid = |block: &str| quick_uid(block).map(|u| u.into_owned());
+        let cases = [
+            (
+                "BEGIN:VEVENT\r\nUID:a\\,b\\;c\\\\d\r\nEND:VEVENT\r\n",
+                "a,b;c\\d",
+            ),
+            ("BEGIN:VEVENT\nUID:x\\ny\nEND:VEVENT\n", "x\ny"),
+            ("BEGIN:VEVENT\nUID:x\\Ny\nEND:VEVENT\n", "x\ny"),
+            ("BEGIN:VEVENT\nUID;X-A=\"p:q\";X-B=r:ev\nEND:VEVENT\n", "ev"),
+            ("BEGIN:VEVENT\nUID:fo\\,\n ld \nEND:VEVENT\n", "fo,ld"),
+            (
+                "BEGIN:VEVENT\nBEGIN:VALARM\nUID:alarm\nEND:VALARM\nuid:ev\nEND:VEVENT\n",
+                "ev",
+            ),
+        ];
+        for (block, expected) in cases {
+            assert_eq!(uid(block).as_deref(), Some(expected), "{block:?}");
+        }
+        assert_eq!(
+            uid("BEGIN:VEVENT\nBEGIN:VALARM\nUID:alarm\nEND:VALARM\nEND:VEVENT\n"),
+            None
+        );
     }
 
     #[test]

@@ -498,3 +498,69 @@ fn an_override_keeps_its_instance_whatever_exdate_says() {
     let stderr = super::pinned_rfc_occurrences("exdate_and_override", "2025-06-01", "2025-06-30");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// One UID written two ways (escaped or not, `\n` or `\N`, after a quoted parameter holding a
+/// `:`, after a nested VALARM's own UID) is one series: its override replaces the instance it
+/// names, through the library and through the real binary alike.
+#[test]
+fn an_override_finds_its_series_however_the_uid_is_spelled() {
+    let path = rfc("uid_spellings.ics");
+    let (found, warnings) = occurrences(&path, "2024-03-01", "2024-04-01", "UTC");
+    for uid in ["comma,1", "quoted-2", "alarm-3", "line\nbreak-4"] {
+        let list: Vec<(String, &str)> = found
+            .iter()
+            .filter(|o| &*o.uid == uid)
+            .map(|o| (o.start.to_string(), o.summary.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            list,
+            [
+                ("2024-03-04T10:00:00Z".to_owned(), "series"),
+                ("2024-03-05T15:00:00Z".to_owned(), "moved"),
+                ("2024-03-06T10:00:00Z".to_owned(), "series"),
+            ],
+            "{uid:?}"
+        );
+    }
+    assert_eq!(found.len(), 12);
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let printed = super::printed_occurrences(&path, "2024-03-01", "2024-04-01");
+    assert_eq!(printed.len(), 12, "{printed:?}");
+    let moved = printed.iter().filter(|o| o["summary"] == "moved").count();
+    assert_eq!(moved, 4, "{printed:?}");
+}
+
+/// An instance moved into the window from months after it is found by its override (a
+/// date-time, or a date RECURRENCE-ID on a timed or an all-day series); one moved to another
+/// day after the window stays out of it, and none is warned of.
+#[test]
+fn an_instance_moved_months_into_the_window_from_after_it_is_kept() {
+    let (found, warnings) = occurrences(
+        &rfc("moved_from_after_window.ics"),
+        "2024-03-01",
+        "2024-03-10",
+        "UTC",
+    );
+    let list: Vec<(&str, String, &str)> = found
+        .iter()
+        .map(|o| {
+            let summary = o.summary.as_deref().unwrap_or("");
+            (&*o.uid, o.start.to_string(), summary)
+        })
+        .collect();
+    let row = |uid, start: &str, summary| (uid, start.to_owned(), summary);
+    assert_eq!(
+        list,
+        [
+            row("pulled-3", "2024-03-01", "series"),
+            row("pulled-1", "2024-03-01T10:00:00Z", "series"),
+            row("pulled-2", "2024-03-01T10:00:00Z", "series"),
+            row("pulled-4", "2024-03-01T10:00:00Z", "series"),
+            row("pulled-1", "2024-03-05T15:00:00Z", "moved"),
+            row("pulled-2", "2024-03-06T15:00:00Z", "moved"),
+            row("pulled-3", "2024-03-07", "moved"),
+        ]
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+}

@@ -114,3 +114,15 @@ pub fn rules_ctx(from: &str, to: &str) -> RuleContext<'static> {
         window: Some((day(from), day(to))),
     }
 }
+
+/// `feed occurrences --json` of a file in [from, to) through the real binary, times in UTC.
+pub fn printed_occurrences(path: &Path, from: &str, to: &str) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(super::helpers::binary())
+        .args(["--json", "--tz", "UTC", "feed", "occurrences", "--file"])
+        .arg(path)
+        .args(["--from", from, "--to", to])
+        .output()
+        .expect("binary runs");
+    assert!(out.status.success(), "{}", super::helpers::stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("a JSON array")
+}
