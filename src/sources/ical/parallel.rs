@@ -6,8 +6,9 @@
 use std::num::NonZero;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::group_run::GroupRun;
 use super::listing::{Listing, Part};
-use super::{BlockTexts, GroupRun, MAX_WARNINGS, Plan, expand_groups, note_suppressed};
+use super::{BlockTexts, MAX_WARNINGS, Plan, expand_groups, note_suppressed};
 
 /// Blocks a chunk holds at least: below that a thread costs more than it saves.
 const MIN_BLOCKS_PER_CHUNK: usize = 512;
