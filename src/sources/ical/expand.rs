@@ -432,14 +432,7 @@ pub fn expand_group(
         }
     }
     if !excluded.is_empty() || !excluded_days.is_empty() {
-        // An instance that an override moves or changes stays, EXDATE or not: the override
-        // says it happens (as libical's and python's readers read it; a guest is not locked
-        // out by a calendar that writes both for one move).
-        let overridden =
-            |s: &NaiveDateTime| exact.contains_key(s) || by_day.contains_key(&s.date());
-        starts.retain(|s| {
-            overridden(s) || (!excluded.contains(s) && !excluded_days.contains(&s.date()))
-        });
+        starts.retain(|s| !excluded.contains(s) && !excluded_days.contains(&s.date()));
     }
     let within = starts.partition_point(|s| *s <= cutoff);
 
@@ -490,6 +483,8 @@ pub fn expand_group(
         start: start.naive,
         clock: &clock,
         rdates: &rdates,
+        excluded: &excluded,
+        excluded_days: &excluded_days,
         max_iterations: opts.max_iterations,
     };
     let (late, late_truncated) =
@@ -501,6 +496,15 @@ pub fn expand_group(
     };
     for (instance, over) in late {
         let Some(instance) = instance else {
+            let deleted = over
+                .recurrence_id
+                .as_ref()
+                .and_then(|m| normalize(m, zone, floating))
+                .is_some_and(|at| excluded.contains(&at) || excluded_days.contains(&at.date()));
+            if deleted {
+                // Its instance was deleted by EXDATE, and it with it.
+                continue;
+            }
             let rid = over.recurrence_id.as_ref().map(|m| m.naive.to_string());
             let why = tag(&format!(
                 "RECURRENCE-ID {} (line {}, moved into the window) {not_found}; ignored",
@@ -515,15 +519,20 @@ pub fn expand_group(
         };
         emit_own(&over, rid_when(instance, zone), opts, out);
     }
+    // An override of an instance an EXDATE deleted went with it (a deleted modification):
+    // nothing to warn about.
+    let deleted_day =
+        |day: NaiveDate| excluded_days.contains(&day) || excluded.iter().any(|at| at.date() == day);
     let unmatched_days = by_day
         .keys()
-        .filter(|day| **day >= first_generated.max(keep_from).date())
+        .filter(|day| **day >= first_generated.max(keep_from).date() && !deleted_day(**day))
         .map(|day| day.and_time(NaiveTime::MIN));
     // Overrides of instances before the window's reach change nothing: not checked.
-    let unmatched = exact
-        .keys()
-        .copied()
-        .filter(|rid| *rid >= first_generated.max(keep_from));
+    let unmatched = exact.keys().copied().filter(|rid| {
+        *rid >= first_generated.max(keep_from)
+            && !excluded.contains(rid)
+            && !excluded_days.contains(&rid.date())
+    });
     for rid in unmatched.chain(unmatched_days) {
         if rid <= cutoff {
             warnings.push(tag(&format!(

@@ -1,10 +1,9 @@
 //! Instances moved earlier into the window: an override whose RECURRENCE-ID lies after the
 //! rule's reach (the window's end and its margin) but whose own times fall in the window. The
 //! rule is not run that far for every series; it is run once around each such RECURRENCE-ID,
-//! to check that it names an instance, as for any other override (an override keeps its
-//! instance whatever EXDATE says).
+//! to check that it names an instance (not excluded by EXDATE), as for any other override.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -19,6 +18,8 @@ pub struct Instances<'a> {
     pub clock: &'a RuleClock<'a>,
     /// RDATEs in the series' own clock.
     pub rdates: &'a [NaiveDateTime],
+    pub excluded: &'a BTreeSet<NaiveDateTime>,
+    pub excluded_days: &'a BTreeSet<NaiveDate>,
     pub max_iterations: usize,
 }
 
@@ -93,7 +94,11 @@ impl Instances<'_> {
                 found.extend(expansion.starts);
             }
         }
-        found.retain(|at| (from..=to).contains(at));
+        found.retain(|at| {
+            (from..=to).contains(at)
+                && !self.excluded.contains(at)
+                && !self.excluded_days.contains(&at.date())
+        });
         found.sort_unstable();
         found.dedup();
         (found, truncated)
