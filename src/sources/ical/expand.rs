@@ -227,13 +227,9 @@ fn masters_refused(master: &Option<Component>, overrides: &[Component]) -> Optio
     })
 }
 
-pub fn expand_group(
-    group: Vec<Component>,
-    opts: &ExpandOptions,
-    warnings: &mut Vec<String>,
-    out: &mut impl OccurrenceSink,
-) -> Option<String> {
-    // Duplicate UIDs: the highest SEQUENCE wins, the later one on a tie.
+/// The series (the highest SEQUENCE wins among duplicate masters, the later one on a tie) and
+/// its overrides.
+fn split_master(group: Vec<Component>) -> (Option<Component>, Vec<Component>) {
     let mut master: Option<Component> = None;
     let mut overrides = Vec::new();
     for c in group {
@@ -246,46 +242,46 @@ pub fn expand_group(
             master = Some(c);
         }
     }
-    if let Some(why) = masters_refused(&master, &overrides) {
-        warnings.push(why);
-        return None;
-    }
-    let Some(master) = master else {
-        // Overrides without their series stand alone.
-        let mut seen: BTreeMap<String, Component> = BTreeMap::new();
-        for c in overrides {
-            let key = c
-                .recurrence_id
-                .as_ref()
-                .map(|m| format!("{m:?}"))
-                .unwrap_or_default();
-            match seen.get(&key) {
-                Some(kept) if kept.sequence > c.sequence => {}
-                _ => {
-                    seen.insert(key, c);
-                }
+    (master, overrides)
+}
+
+/// Overrides without their series stand alone (the highest SEQUENCE per RECURRENCE-ID).
+fn emit_orphans(overrides: Vec<Component>, opts: &ExpandOptions, out: &mut impl OccurrenceSink) {
+    let mut seen: BTreeMap<String, Component> = BTreeMap::new();
+    for c in overrides {
+        let key = c
+            .recurrence_id
+            .as_ref()
+            .map(|m| format!("{m:?}"))
+            .unwrap_or_default();
+        match seen.get(&key) {
+            Some(kept) if kept.sequence > c.sequence => {}
+            _ => {
+                seen.insert(key, c);
             }
         }
-        for c in seen.into_values() {
-            let rid = c.recurrence_id.as_ref().and_then(|m| {
-                let (zone, _) = series_zone(m, opts, false);
-                rid_when(m.naive, zone.as_ref())
-            });
-            emit_own(&c, rid, opts, out);
-        }
-        return None;
-    };
-    let recurring = !master.rrules.is_empty() || !master.rdates.is_empty();
-    let (zone, start) = series_zone(&master.start, opts, recurring);
-    let zone = zone.as_ref();
-    let floating = &opts.floating;
-    let length = length_of(&master, floating);
-    let tag = |what: &str| format!("UID {} (line {}): {what}", master.uid, master.line);
+    }
+    for c in seen.into_values() {
+        let rid = c.recurrence_id.as_ref().and_then(|m| {
+            let (zone, _) = series_zone(m, opts, false);
+            rid_when(m.naive, zone.as_ref())
+        });
+        emit_own(&c, rid, opts, out);
+    }
+}
 
-    // Overrides keyed by RECURRENCE-ID in the master's clock, highest SEQUENCE each.
+/// A series' overrides keyed by RECURRENCE-ID in the master's clock, the highest SEQUENCE each.
+struct Overrides {
+    exact: BTreeMap<NaiveDateTime, Component>,
+    /// RANGE=THISANDFUTURE ones.
+    future: BTreeMap<NaiveDateTime, Component>,
+    /// A DATE RECURRENCE-ID on a timed series names the occurrence of that day.
+    by_day: BTreeMap<NaiveDate, Component>,
+}
+
+fn key_overrides(overrides: Vec<Component>, zone: Option<&Zone>, floating: &Zone) -> Overrides {
     let mut exact: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
     let mut future: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
-    // A DATE RECURRENCE-ID on a timed series names the occurrence of that day.
     let mut by_day: BTreeMap<NaiveDate, Component> = BTreeMap::new();
     for c in overrides {
         if let Some(day) = c
@@ -321,6 +317,40 @@ pub fn expand_group(
             }
         }
     }
+    Overrides {
+        exact,
+        future,
+        by_day,
+    }
+}
+
+pub fn expand_group(
+    group: Vec<Component>,
+    opts: &ExpandOptions,
+    warnings: &mut Vec<String>,
+    out: &mut impl OccurrenceSink,
+) -> Option<String> {
+    let (master, overrides) = split_master(group);
+    if let Some(why) = masters_refused(&master, &overrides) {
+        warnings.push(why);
+        return None;
+    }
+    let Some(master) = master else {
+        emit_orphans(overrides, opts, out);
+        return None;
+    };
+    let recurring = !master.rrules.is_empty() || !master.rdates.is_empty();
+    let (zone, start) = series_zone(&master.start, opts, recurring);
+    let zone = zone.as_ref();
+    let floating = &opts.floating;
+    let length = length_of(&master, floating);
+    let tag = |what: &str| format!("UID {} (line {}): {what}", master.uid, master.line);
+
+    let Overrides {
+        mut exact,
+        future,
+        mut by_day,
+    } = key_overrides(overrides, zone, floating);
 
     // The window in the series' local clock, with a margin for zone offsets and long events.
     let margin = Duration::days(2);
