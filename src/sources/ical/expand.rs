@@ -2,7 +2,7 @@
 //! the highest SEQUENCE, overrides matched by UID + RECURRENCE-ID (highest SEQUENCE each, in
 //! the master's value type and zone), THISANDFUTURE, RDATE and EXDATE, and caps.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
@@ -10,6 +10,9 @@ use super::event::{Clock, Component, EndSpec, Moment};
 use super::moved_earlier::Instances;
 pub use super::occurrence::{
     ExpandOptions, Instance, Occurrence, OccurrenceSink, sort_occurrences,
+};
+use super::overrides::{
+    Overrides, emit_late, emit_orphans, key_overrides, split_master, warn_unmatched,
 };
 use super::rrule::{RuleClock, expand_rule};
 pub use super::when::When;
@@ -55,7 +58,11 @@ fn span_of(length: Length) -> Duration {
 }
 
 /// The series' own clock: `None` for dates, else the zone its local times are read in.
-fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option<Zone>, Moment) {
+pub(super) fn series_zone(
+    start: &Moment,
+    opts: &ExpandOptions,
+    recurring: bool,
+) -> (Option<Zone>, Moment) {
     match &start.clock {
         Clock::Date => (None, start.clone()),
         // X-WR-TIMEZONE names the zone of the calendar's floating times (as Google writes them).
@@ -85,7 +92,7 @@ fn series_zone(start: &Moment, opts: &ExpandOptions, recurring: bool) -> (Option
 }
 
 /// A moment in the series' clock (value type and zone of the master).
-fn normalize(m: &Moment, zone: Option<&Zone>, floating: &Zone) -> Option<NaiveDateTime> {
+pub(super) fn normalize(m: &Moment, zone: Option<&Zone>, floating: &Zone) -> Option<NaiveDateTime> {
     match zone {
         None => {
             // A zoned value on an all-day series names the day on its own wall clock; only a
@@ -189,7 +196,12 @@ fn emit(
 }
 
 /// An override emitted with its own times.
-fn emit_own(c: &Component, rid: Option<When>, opts: &ExpandOptions, out: &mut impl OccurrenceSink) {
+pub(super) fn emit_own(
+    c: &Component,
+    rid: Option<When>,
+    opts: &ExpandOptions,
+    out: &mut impl OccurrenceSink,
+) {
     let (zone, start) = series_zone(&c.start, opts, false);
     let length = length_of(c, &opts.floating);
     emit(
@@ -211,7 +223,7 @@ fn reaches_window(c: &Component, opts: &ExpandOptions) -> bool {
         .is_some_and(|(_, _, s, e)| overlaps(s, e, opts))
 }
 
-fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
+pub(super) fn rid_when(local: NaiveDateTime, zone: Option<&Zone>) -> Option<When> {
     match zone {
         None => Some(When::Date(local.date())),
         Some(z) => z.to_utc(local).map(When::Instant),
@@ -227,100 +239,165 @@ fn masters_refused(master: &Option<Component>, overrides: &[Component]) -> Optio
     })
 }
 
-/// The series (the highest SEQUENCE wins among duplicate masters, the later one on a tie) and
-/// its overrides.
-fn split_master(group: Vec<Component>) -> (Option<Component>, Vec<Component>) {
-    let mut master: Option<Component> = None;
-    let mut overrides = Vec::new();
-    for c in group {
-        if c.recurrence_id.is_some() {
-            overrides.push(c);
-        } else if master
-            .as_ref()
-            .is_none_or(|kept| c.sequence >= kept.sequence)
-        {
-            master = Some(c);
-        }
-    }
-    (master, overrides)
+/// How far the rule must run, in the series' local clock: `(keep_from, cutoff)`. The window
+/// with a margin for zone offsets and long events, widened for THISANDFUTURE overrides that
+/// move and stretch instances into it, and back to any instance an override moves into the
+/// window from before it (skipping the periods before the window would lose it).
+fn reach(
+    keyed: &Overrides,
+    zone: Option<&Zone>,
+    length: Length,
+    opts: &ExpandOptions,
+) -> (NaiveDateTime, NaiveDateTime) {
+    let margin = Duration::days(2);
+    let floating = &opts.floating;
+    let (pulled_back, pushed_on) =
+        keyed
+            .future
+            .iter()
+            .fold((span_of(length), Duration::zero()), |reach, (rid, taf)| {
+                let shift =
+                    normalize(&taf.start, zone, floating).map_or_else(Duration::zero, |s| s - *rid);
+                let stretch = span_of(length_of(taf, floating));
+                let back = shift.checked_add(&stretch).unwrap_or(reach.0);
+                (reach.0.max(back), reach.1.max(-shift))
+            });
+    // Checked: a window given on the command line may lie at the ends of the calendar.
+    let cutoff = opts
+        .window_end
+        .naive_utc()
+        .checked_add_signed(margin)
+        .and_then(|t| t.checked_add_signed(pushed_on))
+        .unwrap_or(NaiveDateTime::MAX);
+    let keep_from = opts
+        .window_start
+        .naive_utc()
+        .checked_sub_signed(margin)
+        .and_then(|t| t.checked_sub_signed(pulled_back))
+        .unwrap_or(NaiveDateTime::MIN);
+    let moved_in = keyed
+        .exact
+        .iter()
+        .map(|(rid, c)| (*rid, c))
+        .chain(
+            keyed
+                .by_day
+                .iter()
+                .map(|(day, c)| (day.and_time(NaiveTime::MIN), c)),
+        )
+        .filter(|(rid, c)| *rid < keep_from && reaches_window(c, opts))
+        .map(|(rid, _)| rid)
+        .min();
+    (moved_in.map_or(keep_from, |rid| rid.min(keep_from)), cutoff)
 }
 
-/// Overrides without their series stand alone (the highest SEQUENCE per RECURRENCE-ID).
-fn emit_orphans(overrides: Vec<Component>, opts: &ExpandOptions, out: &mut impl OccurrenceSink) {
-    let mut seen: BTreeMap<String, Component> = BTreeMap::new();
-    for c in overrides {
-        let key = c
-            .recurrence_id
-            .as_ref()
-            .map(|m| format!("{m:?}"))
-            .unwrap_or_default();
-        match seen.get(&key) {
-            Some(kept) if kept.sequence > c.sequence => {}
-            _ => {
-                seen.insert(key, c);
-            }
-        }
-    }
-    for c in seen.into_values() {
-        let rid = c.recurrence_id.as_ref().and_then(|m| {
-            let (zone, _) = series_zone(m, opts, false);
-            rid_when(m.naive, zone.as_ref())
-        });
-        emit_own(&c, rid, opts, out);
-    }
+/// What a series' RRULEs make inside `(keep_from, cutoff)`.
+struct RuleStarts {
+    starts: Vec<NaiveDateTime>,
+    /// The latest first start of a rule: instances before it were skipped as out of the window.
+    first_generated: NaiveDateTime,
+    /// Why the series may lack instances it has (a rule stopped at the iteration cap).
+    truncated: Option<String>,
+    /// What was read differently from the rules' letter, and the caps reached, in order.
+    notes: Vec<String>,
 }
 
-/// A series' overrides keyed by RECURRENCE-ID in the master's clock, the highest SEQUENCE each.
-struct Overrides {
-    exact: BTreeMap<NaiveDateTime, Component>,
-    /// RANGE=THISANDFUTURE ones.
-    future: BTreeMap<NaiveDateTime, Component>,
-    /// A DATE RECURRENCE-ID on a timed series names the occurrence of that day.
-    by_day: BTreeMap<NaiveDate, Component>,
-}
-
-fn key_overrides(overrides: Vec<Component>, zone: Option<&Zone>, floating: &Zone) -> Overrides {
-    let mut exact: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
-    let mut future: BTreeMap<NaiveDateTime, Component> = BTreeMap::new();
-    let mut by_day: BTreeMap<NaiveDate, Component> = BTreeMap::new();
-    for c in overrides {
-        if let Some(day) = c
-            .recurrence_id
-            .as_ref()
-            .filter(|m| m.is_date() && zone.is_some() && !c.this_and_future)
-            .map(|m| m.naive.date())
-        {
-            match by_day.get(&day) {
-                Some(kept) if kept.sequence > c.sequence => {}
-                _ => {
-                    by_day.insert(day, c);
+impl RuleStarts {
+    fn of(
+        master: &Component,
+        start: NaiveDateTime,
+        clock: &RuleClock<'_>,
+        (keep_from, cutoff): (NaiveDateTime, NaiveDateTime),
+        opts: &ExpandOptions,
+    ) -> RuleStarts {
+        let mut made = RuleStarts {
+            starts: vec![start],
+            first_generated: start,
+            truncated: None,
+            notes: Vec::new(),
+        };
+        for rule in &master.rrules {
+            match expand_rule(rule, start, clock, keep_from, cutoff, opts.max_iterations) {
+                Ok(expansion) => {
+                    made.notes.extend(expansion.notes);
+                    if let Some(first) = expansion.starts.first() {
+                        made.first_generated = made.first_generated.max(*first);
+                    }
+                    if expansion.truncated {
+                        let why =
+                            format!("series truncated after {} iterations", opts.max_iterations);
+                        made.notes.push(why.clone());
+                        made.truncated = Some(why);
+                    }
+                    made.starts.extend(expansion.starts);
                 }
+                Err(why) => made
+                    .notes
+                    .push(format!("{why}; only DTSTART and RDATE count")),
             }
-            continue;
         }
-        let Some(key) = c
-            .recurrence_id
-            .as_ref()
-            .and_then(|m| normalize(m, zone, floating))
-        else {
-            continue;
-        };
-        let map = if c.this_and_future {
-            &mut future
-        } else {
-            &mut exact
-        };
-        match map.get(&key) {
-            Some(kept) if kept.sequence > c.sequence => {}
-            _ => {
-                map.insert(key, c);
+        made
+    }
+}
+
+/// The RDATEs in the series' clock, and the lengths of those given as a PERIOD.
+fn rdate_starts(
+    master: &Component,
+    zone: Option<&Zone>,
+    floating: &Zone,
+) -> (Vec<NaiveDateTime>, HashMap<NaiveDateTime, Length>) {
+    let mut rdates = Vec::with_capacity(master.rdates.len());
+    let mut lengths = HashMap::new();
+    for rdate in &master.rdates {
+        if let Some(local) = normalize(&rdate.start, zone, floating) {
+            rdates.push(local);
+            if let Some(end) = &rdate.end {
+                let probe = Component {
+                    start: rdate.start.clone(),
+                    end: Some(end.clone()),
+                    ..master.clone()
+                };
+                lengths.insert(local, length_of(&probe, floating));
             }
         }
     }
-    Overrides {
-        exact,
-        future,
-        by_day,
+    (rdates, lengths)
+}
+
+/// A series' EXDATEs in its clock: instants, and days (a DATE EXDATE on a timed series).
+pub(super) struct Exclusions {
+    at: BTreeSet<NaiveDateTime>,
+    days: BTreeSet<NaiveDate>,
+}
+
+impl Exclusions {
+    fn of(master: &Component, zone: Option<&Zone>, floating: &Zone) -> Exclusions {
+        let mut excluded = Exclusions {
+            at: BTreeSet::new(),
+            days: BTreeSet::new(),
+        };
+        for ex in &master.exdates {
+            if ex.is_date() && zone.is_some() {
+                excluded.days.insert(ex.naive.date());
+            } else if let Some(local) = normalize(ex, zone, floating) {
+                excluded.at.insert(local);
+            }
+        }
+        excluded
+    }
+
+    fn is_empty(&self) -> bool {
+        self.at.is_empty() && self.days.is_empty()
+    }
+
+    /// Whether an EXDATE removes the instance at `at`.
+    pub(super) fn removes(&self, at: NaiveDateTime) -> bool {
+        self.at.contains(&at) || self.days.contains(&at.date())
+    }
+
+    /// Whether an EXDATE removes an instance of `day`.
+    pub(super) fn touches_day(&self, day: NaiveDate) -> bool {
+        self.days.contains(&day) || self.at.iter().any(|at| at.date() == day)
     }
 }
 
@@ -346,123 +423,35 @@ pub fn expand_group(
     let length = length_of(&master, floating);
     let tag = |what: &str| format!("UID {} (line {}): {what}", master.uid, master.line);
 
+    let keyed = key_overrides(overrides, zone, floating);
+    let (keep_from, cutoff) = reach(&keyed, zone, length, opts);
     let Overrides {
         mut exact,
         future,
         mut by_day,
-    } = key_overrides(overrides, zone, floating);
+    } = keyed;
 
-    // The window in the series' local clock, with a margin for zone offsets and long events.
-    let margin = Duration::days(2);
-    // THISANDFUTURE moves and stretches the instances after it: the rule reaches as far back
-    // and on as they can come from into the window.
-    let (pulled_back, pushed_on) =
-        future
-            .iter()
-            .fold((span_of(length), Duration::zero()), |reach, (rid, taf)| {
-                let shift =
-                    normalize(&taf.start, zone, floating).map_or_else(Duration::zero, |s| s - *rid);
-                let stretch = span_of(length_of(taf, floating));
-                let back = shift.checked_add(&stretch).unwrap_or(reach.0);
-                (reach.0.max(back), reach.1.max(-shift))
-            });
-    // Checked: a window given on the command line may lie at the ends of the calendar.
-    let cutoff = opts
-        .window_end
-        .naive_utc()
-        .checked_add_signed(margin)
-        .and_then(|t| t.checked_add_signed(pushed_on))
-        .unwrap_or(NaiveDateTime::MAX);
-    let keep_from = opts
-        .window_start
-        .naive_utc()
-        .checked_sub_signed(margin)
-        .and_then(|t| t.checked_sub_signed(pulled_back))
-        .unwrap_or(NaiveDateTime::MIN);
-    // An instance moved into the window from before it: the rule runs from that instance on,
-    // so that the override finds it (skipping the periods before the window would lose it).
-    let moved_in = exact
-        .iter()
-        .map(|(rid, c)| (*rid, c))
-        .chain(
-            by_day
-                .iter()
-                .map(|(day, c)| (day.and_time(NaiveTime::MIN), c)),
-        )
-        .filter(|(rid, c)| *rid < keep_from && reaches_window(c, opts))
-        .map(|(rid, _)| rid)
-        .min();
-    let keep_from = moved_in.map_or(keep_from, |rid| rid.min(keep_from));
-
-    // Sorted and made unique once all are in (a rule's starts come sorted already).
-    let mut starts: Vec<NaiveDateTime> = vec![start.naive];
-    let mut rdate_lengths: HashMap<NaiveDateTime, Length> = HashMap::new();
     let clock = RuleClock {
         zone,
         date_zone: floating,
     };
-    let mut first_generated = start.naive;
+    let ruled = RuleStarts::of(&master, start.naive, &clock, (keep_from, cutoff), opts);
+    for note in &ruled.notes {
+        warnings.push(tag(note));
+    }
     // Why this series may lack occurrences it has (a cap was reached).
-    let mut incomplete = None;
-    for rule in &master.rrules {
-        match expand_rule(
-            rule,
-            start.naive,
-            &clock,
-            keep_from,
-            cutoff,
-            opts.max_iterations,
-        ) {
-            Ok(expansion) => {
-                for note in &expansion.notes {
-                    warnings.push(tag(note));
-                }
-                if let Some(first) = expansion.starts.first() {
-                    // Instances before this were skipped as out of the window.
-                    first_generated = first_generated.max(*first);
-                }
-                if expansion.truncated {
-                    let why = tag(&format!(
-                        "series truncated after {} iterations",
-                        opts.max_iterations
-                    ));
-                    warnings.push(why.clone());
-                    incomplete = Some(why);
-                }
-                starts.extend(expansion.starts);
-            }
-            Err(why) => warnings.push(tag(&format!("{why}; only DTSTART and RDATE count"))),
-        }
-    }
-    let mut rdates = Vec::with_capacity(master.rdates.len());
-    for rdate in &master.rdates {
-        if let Some(local) = normalize(&rdate.start, zone, floating) {
-            rdates.push(local);
-            if let Some(end) = &rdate.end {
-                let probe = Component {
-                    start: rdate.start.clone(),
-                    end: Some(end.clone()),
-                    ..master.clone()
-                };
-                rdate_lengths.insert(local, length_of(&probe, floating));
-            }
-        }
-    }
+    let mut incomplete = ruled.truncated.as_deref().map(tag);
+    let first_generated = ruled.first_generated;
+    let (rdates, rdate_lengths) = rdate_starts(&master, zone, floating);
+    // Sorted and made unique once all are in (a rule's starts come sorted already).
+    let mut starts = ruled.starts;
     starts.extend_from_slice(&rdates);
-    // EXDATE removes from RRULE and RDATE alike; a DATE EXDATE on a timed series removes the day.
     starts.sort_unstable();
     starts.dedup();
-    let mut excluded_days: BTreeSet<NaiveDate> = BTreeSet::new();
-    let mut excluded: BTreeSet<NaiveDateTime> = BTreeSet::new();
-    for ex in &master.exdates {
-        if ex.is_date() && zone.is_some() {
-            excluded_days.insert(ex.naive.date());
-        } else if let Some(local) = normalize(ex, zone, floating) {
-            excluded.insert(local);
-        }
-    }
-    if !excluded.is_empty() || !excluded_days.is_empty() {
-        starts.retain(|s| !excluded.contains(s) && !excluded_days.contains(&s.date()));
+    // EXDATE removes from RRULE and RDATE alike; a DATE EXDATE on a timed series removes the day.
+    let excluded = Exclusions::of(&master, zone, floating);
+    if !excluded.is_empty() {
+        starts.retain(|s| !excluded.removes(*s));
     }
     let within = starts.partition_point(|s| *s <= cutoff);
 
@@ -514,61 +503,28 @@ pub fn expand_group(
         clock: &clock,
         rdates: &rdates,
         excluded: &excluded,
-        excluded_days: &excluded_days,
         max_iterations: opts.max_iterations,
     };
     let (late, late_truncated) =
         instances.take_late(&mut exact, &mut by_day, cutoff, |c| reaches_window(c, opts));
-    let not_found = if late_truncated {
-        "was not reached within the iteration cap"
-    } else {
-        "matches no occurrence of the series"
-    };
-    for (instance, over) in late {
-        let Some(instance) = instance else {
-            let deleted = over
-                .recurrence_id
-                .as_ref()
-                .and_then(|m| normalize(m, zone, floating))
-                .is_some_and(|at| excluded.contains(&at) || excluded_days.contains(&at.date()));
-            if deleted {
-                // Its instance was deleted by EXDATE, and it with it.
-                continue;
-            }
-            let rid = over.recurrence_id.as_ref().map(|m| m.naive.to_string());
-            let why = tag(&format!(
-                "RECURRENCE-ID {} (line {}, moved into the window) {not_found}; ignored",
-                rid.unwrap_or_default(),
-                over.line
-            ));
-            if late_truncated {
-                incomplete = Some(why.clone());
-            }
-            warnings.push(why);
-            continue;
-        };
-        emit_own(&over, rid_when(instance, zone), opts, out);
-    }
-    // An override of an instance an EXDATE deleted went with it (a deleted modification):
-    // nothing to warn about.
-    let deleted_day =
-        |day: NaiveDate| excluded_days.contains(&day) || excluded.iter().any(|at| at.date() == day);
-    let unmatched_days = by_day
-        .keys()
-        .filter(|day| **day >= first_generated.max(keep_from).date() && !deleted_day(**day))
-        .map(|day| day.and_time(NaiveTime::MIN));
-    // Overrides of instances before the window's reach change nothing: not checked.
-    let unmatched = exact.keys().copied().filter(|rid| {
-        *rid >= first_generated.max(keep_from)
-            && !excluded.contains(rid)
-            && !excluded_days.contains(&rid.date())
-    });
-    for rid in unmatched.chain(unmatched_days) {
-        if rid <= cutoff {
-            warnings.push(tag(&format!(
-                "RECURRENCE-ID {rid} matches no occurrence of the series; ignored"
-            )));
-        }
-    }
+    let unreached = emit_late(
+        late,
+        late_truncated,
+        (zone, &excluded),
+        opts,
+        &tag,
+        warnings,
+        out,
+    );
+    incomplete = unreached.or(incomplete);
+    let checked_from = first_generated.max(keep_from);
+    warn_unmatched(
+        &exact,
+        &by_day,
+        (checked_from, cutoff),
+        &excluded,
+        &tag,
+        warnings,
+    );
     incomplete
 }

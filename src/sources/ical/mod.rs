@@ -50,6 +50,7 @@ mod lines;
 mod listing;
 mod moved_earlier;
 mod occurrence;
+mod overrides;
 mod parallel;
 mod reread;
 mod rrule;

@@ -3,11 +3,12 @@
 //! rule is not run that far for every series; it is run once around each such RECURRENCE-ID,
 //! to check that it names an instance (not excluded by EXDATE), as for any other override.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::event::Component;
+use super::expand::Exclusions;
 use super::rrule::{RuleClock, expand_rule};
 
 /// What decides whether a moment is an instance of a series.
@@ -18,8 +19,7 @@ pub struct Instances<'a> {
     pub clock: &'a RuleClock<'a>,
     /// RDATEs in the series' own clock.
     pub rdates: &'a [NaiveDateTime],
-    pub excluded: &'a BTreeSet<NaiveDateTime>,
-    pub excluded_days: &'a BTreeSet<NaiveDate>,
+    pub excluded: &'a Exclusions,
     pub max_iterations: usize,
 }
 
@@ -94,11 +94,7 @@ impl Instances<'_> {
                 found.extend(expansion.starts);
             }
         }
-        found.retain(|at| {
-            (from..=to).contains(at)
-                && !self.excluded.contains(at)
-                && !self.excluded_days.contains(&at.date())
-        });
+        found.retain(|at| (from..=to).contains(at) && !self.excluded.removes(*at));
         found.sort_unstable();
         found.dedup();
         (found, truncated)
